@@ -1,0 +1,29 @@
+"""Sans-IO routing: patterns, resources and routes, the route index, middlewares.
+
+Imports no trio and no transport: everything here is plain data and
+functions, tested without a network.
+"""
+
+from ._dispatcher import Match, MethodNotAllowed, NotFound, Resolution, UrlDispatcher
+from ._middleware import Middleware, compose, middleware
+from ._pattern import Pattern, parse_pattern, routing_path
+from ._resources import METH_ANY, DynamicResource, PlainResource, Resource, ResourceRoute
+
+__all__ = [
+    "METH_ANY",
+    "DynamicResource",
+    "Match",
+    "MethodNotAllowed",
+    "Middleware",
+    "NotFound",
+    "Pattern",
+    "PlainResource",
+    "Resolution",
+    "Resource",
+    "ResourceRoute",
+    "UrlDispatcher",
+    "compose",
+    "middleware",
+    "parse_pattern",
+    "routing_path",
+]

@@ -1,0 +1,149 @@
+"""Path patterns: ``/hello/{name}`` and ``/items/{id:\\d+}`` compiled to regexes.
+
+``{name}`` matches one path segment (``[^{}/]+``); ``{name:regex}`` uses the
+regex. Paths are matched in their *routing form*: percent-decoded except for
+``%2F`` and ``%25``, so an encoded slash never splits a segment; the values
+put in ``match_info`` are then decoded fully.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+__all__ = ["Pattern", "parse_pattern", "routing_path"]
+
+_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
+_KEEP_ENCODED = re.compile(r"(%2[fF]|%25)")
+DEFAULT_PART = "[^{}/]+"
+
+
+def routing_path(raw_path: str) -> str:
+    """Decode ``raw_path`` for matching, leaving ``%2F`` and ``%25`` encoded."""
+    if "%" not in raw_path:
+        return raw_path
+    pieces = _KEEP_ENCODED.split(raw_path)
+    # Odd pieces are the kept escapes; upper-case them so "%2f" and "%2F" match alike.
+    return "".join(p.upper() if i % 2 else unquote(p) for i, p in enumerate(pieces))
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled route path: its regex, its parts' names, and how to fill them back in."""
+
+    path: str
+    regex: re.Pattern[str]
+    names: tuple[str, ...]
+    pieces: tuple[str | tuple[str, re.Pattern[str], bool], ...]
+    first_segment: str | None  # the literal first segment, for the route index
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.regex.fullmatch(path)
+        if found is None:
+            return None
+        return {key: unquote(value) for key, value in found.groupdict().items()}
+
+    def format(self, parts: dict[str, str]) -> str:
+        """The path with ``parts`` filled in and quoted; ``ValueError`` if one is missing or off."""
+        missing = set(self.names) - parts.keys()
+        extra = parts.keys() - set(self.names)
+        if missing or extra:
+            raise ValueError(
+                f"url_for({self.path!r}) needs exactly {sorted(self.names)}; "
+                f"missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        out: list[str] = []
+        for piece in self.pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            name, regex, default = piece
+            value = str(parts[name])
+            if default and "/" in value:
+                quoted = quote(value, safe="")
+            else:
+                quoted = quote(value, safe="/" if not default else "")
+            if not regex.fullmatch(value) and not regex.fullmatch(quoted):
+                raise ValueError(f"url_for: {name}={value!r} does not match {regex.pattern!r}")
+            out.append(quoted)
+        return "".join(out)
+
+
+def _split(path: str) -> list[str | tuple[str, str]]:
+    """Split a path into literal text and ``(name, regex)`` parts, checking the braces."""
+    parts: list[str | tuple[str, str]] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(path):
+        char = path[i]
+        if char == "}":
+            raise ValueError(f"unbalanced '}}' at {i} in route path {path!r}")
+        if char != "{":
+            literal.append(char)
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while j < len(path) and depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        if depth:
+            raise ValueError(f"unbalanced '{{' at {i} in route path {path!r}")
+        name, colon, regex = path[i + 1 : j - 1].partition(":")
+        if not _NAME.match(name):
+            raise ValueError(f"bad part name {name!r} in route path {path!r}")
+        if colon and not regex:
+            raise ValueError(f"empty regex for {{{name}}} in route path {path!r}")
+        if literal:
+            parts.append("".join(literal))
+            literal = []
+        parts.append((name, regex or DEFAULT_PART))
+        i = j
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def parse_pattern(path: str) -> Pattern | None:
+    """The pattern for a dynamic ``path``, or ``None`` when it has no ``{}`` parts.
+
+    Raises ``ValueError`` naming the problem for a path that does not start
+    with ``/``, unbalanced braces, a bad or repeated name, or a bad regex.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"route path must start with '/': {path!r}")
+    parts = _split(path)
+    if all(isinstance(p, str) for p in parts):
+        return None
+    names: list[str] = []
+    regex_src: list[str] = []
+    pieces: list[str | tuple[str, re.Pattern[str], bool]] = []
+    for part in parts:
+        if isinstance(part, str):
+            regex_src.append(re.escape(part))
+            pieces.append(part)
+            continue
+        name, regex = part
+        if name in names:
+            raise ValueError(f"part {{{name}}} appears twice in route path {path!r}")
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"bad regex {regex!r} for {{{name}}} in {path!r}: {exc}") from exc
+        if compiled.groupindex:
+            raise ValueError(f"regex for {{{name}}} in {path!r} must not name groups")
+        names.append(name)
+        regex_src.append(f"(?P<{name}>{regex})")
+        pieces.append((name, compiled, regex == DEFAULT_PART))
+    head = parts[0]
+    first: str | None = None
+    if isinstance(head, str):
+        segment, slash, _ = head[1:].partition("/")
+        first = segment if slash else None
+    return Pattern(
+        path=path,
+        regex=re.compile("".join(regex_src)),
+        names=tuple(names),
+        pieces=tuple(pieces),
+        first_segment=first,
+    )

@@ -1,0 +1,139 @@
+"""Resources and routes, as in aiohttp: a resource is a path, a route is a method on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+from ._pattern import Pattern, parse_pattern
+
+__all__ = ["METH_ANY", "DynamicResource", "PlainResource", "Resource", "ResourceRoute"]
+
+T = TypeVar("T")
+METH_ANY = "*"
+_METHOD_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class ResourceRoute(Generic[T]):
+    """One method of one resource, leading to ``target`` (a handler or an actor's mailbox)."""
+
+    __slots__ = ("method", "resource", "target")
+
+    def __init__(self, method: str, target: T, resource: Resource[T]) -> None:
+        self.method = method
+        self.target = target
+        self.resource = resource
+
+    @property
+    def handler(self) -> T:
+        return self.target
+
+    @property
+    def name(self) -> str | None:
+        return self.resource.name
+
+    def url_for(self, **parts: str) -> str:
+        return self.resource.url_for(**parts)
+
+    def __repr__(self) -> str:
+        return f"<ResourceRoute {self.method} {self.resource.canonical} -> {self.target!r}>"
+
+
+class Resource(Generic[T]):
+    """A path in the route table, holding at most one route per method."""
+
+    __slots__ = ("_routes", "name", "order")
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self.name = name
+        self.order = 0  # registration order, set by the dispatcher
+        self._routes: dict[str, ResourceRoute[T]] = {}
+
+    @property
+    def canonical(self) -> str:
+        raise NotImplementedError
+
+    def match(self, path: str) -> Mapping[str, str] | None:
+        """``match_info`` for a routing-form path, or ``None``."""
+        raise NotImplementedError
+
+    def url_for(self, **parts: str) -> str:
+        raise NotImplementedError
+
+    def add_route(self, method: str, target: T) -> ResourceRoute[T]:
+        """Add ``method``; ``RuntimeError`` if this resource already has it."""
+        method = method.upper()
+        if not method or not set(method) <= _METHOD_CHARS:
+            raise ValueError(f"{method!r} is not an HTTP method")
+        if method in self._routes:
+            raise RuntimeError(
+                f"added route will never be executed: method {method} is already "
+                f"registered on {self.canonical!r}"
+            )
+        route = ResourceRoute(method, target, self)
+        self._routes[method] = route
+        return route
+
+    def route_for(self, method: str) -> ResourceRoute[T] | None:
+        return self._routes.get(method) or self._routes.get(METH_ANY)
+
+    @property
+    def allowed_methods(self) -> frozenset[str]:
+        return frozenset(self._routes)
+
+    @property
+    def routes(self) -> tuple[ResourceRoute[T], ...]:
+        return tuple(self._routes.values())
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"<{type(self).__name__}{name} {self.canonical}>"
+
+
+class PlainResource(Resource[T]):
+    """A fixed path, matched by equality."""
+
+    __slots__ = ("_path",)
+
+    def __init__(self, path: str, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._path = path
+
+    @property
+    def canonical(self) -> str:
+        return self._path
+
+    def match(self, path: str) -> Mapping[str, str] | None:
+        return {} if path == self._path else None
+
+    def url_for(self, **parts: str) -> str:
+        if parts:
+            raise ValueError(f"url_for({self._path!r}) takes no parts, got {sorted(parts)}")
+        return self._path
+
+
+class DynamicResource(Resource[T]):
+    """A path with ``{name}`` or ``{name:regex}`` parts."""
+
+    __slots__ = ("pattern",)
+
+    def __init__(self, pattern: Pattern, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.pattern = pattern
+
+    @property
+    def canonical(self) -> str:
+        return self.pattern.path
+
+    def match(self, path: str) -> Mapping[str, str] | None:
+        return self.pattern.match(path)
+
+    def url_for(self, **parts: str) -> str:
+        return self.pattern.format(parts)
+
+
+def make_resource(path: str, *, name: str | None = None) -> Resource[T]:
+    pattern = parse_pattern(path)
+    if pattern is None:
+        return PlainResource(path, name=name)
+    return DynamicResource(pattern, name=name)

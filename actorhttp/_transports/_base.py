@@ -1,0 +1,105 @@
+"""The transport seam: what any transport needs from the server actor, and gives back.
+
+A transport accepts connections, turns each HTTP request into a
+:class:`~actorhttp.messages.Request` with a fresh one-shot reply channel,
+``deliver``s it, and turns whatever comes back on the reply channel into the
+HTTP answer. It never sees a router or an application.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import trio
+
+from .._answers import exception_response
+from .._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
+from .._headers import Headers
+from ..messages import Request, Response, StartServer
+
+__all__ = ["Deliver", "StopSignal", "Transport", "exchange", "HARD_STOP_MARGIN"]
+
+logger = logging.getLogger("actorhttp")
+
+Deliver = Callable[[Request], Awaitable[None]]
+
+HARD_STOP_MARGIN = 1.0
+"""Seconds past the grace period after which connections still open are closed outright."""
+
+
+class StopSignal:
+    """Set once by the server actor with the grace period; the transport waits on it."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+        self.grace = 0.0
+
+    def set(self, grace: float) -> None:
+        if not self._event.is_set():
+            self.grace = grace
+            self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> float:
+        await self._event.wait()
+        return self.grace
+
+
+class Transport(Protocol):
+    """Serves one StartServer's worth of listeners until ``stop`` is set, then drains."""
+
+    async def __call__(
+        self,
+        settings: StartServer,
+        deliver: Deliver,
+        stop: StopSignal,
+        *,
+        task_status: trio.TaskStatus[tuple[str, ...]],
+    ) -> None: ...
+
+
+async def exchange(deliver: Deliver, request: Request, reply: trio.MemoryReceiveChannel[Response]) -> Response:
+    """Deliver ``request`` and wait for its response; a closed or lost reply is a 500.
+
+    ``reply`` is the receiving end of ``request.reply``; this closes it.
+    """
+    with reply:
+        try:
+            await deliver(request)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            request.reply.close()
+            return exception_response(HTTPServiceUnavailable(text="the router has stopped"))
+        try:
+            return await reply.receive()
+        except trio.EndOfChannel:
+            logger.error("%s %s: reply closed without a response", request.method, request.raw_path)
+            return exception_response(HTTPInternalServerError())
+
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def wire_headers(response: Response, *, body_length: int, close: bool) -> list[tuple[str, str]]:
+    """The response's headers as sent: framing computed here, never taken from the user."""
+    fields = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-length", "transfer-encoding")
+    ]
+    if response.status >= 200 and response.status not in _NO_BODY_STATUSES:
+        fields.append(("content-length", str(body_length)))
+    if close and "connection" not in response.headers:
+        fields.append(("connection", "close"))
+    return fields
+
+
+def body_allowed(method: str, status: int) -> bool:
+    return method != "HEAD" and status >= 200 and status not in _NO_BODY_STATUSES
+
+
+def header_pairs(raw: list[tuple[bytes, bytes]]) -> Headers:
+    return Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)

@@ -1,0 +1,200 @@
+"""The hypercorn transport: hypercorn's trio connection handler, driven through ASGI.
+
+HTTP/1.1 (h11), HTTP/2 (h2), TLS. The accept loop is ours rather than
+``hypercorn.trio.serve``'s for one reason: hypercorn shields each socket send
+from cancellation, so a client that stops reading a response would keep
+``serve`` from ever returning. Owning the accepted streams lets a stop close
+them outright once the grace period (plus a margin) is over. Everything per
+connection is hypercorn's own ``TCPServer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ConnectionState,
+    HTTPScope,
+    Scope,
+)
+from hypercorn.utils import repr_socket_addr, wrap_app
+
+from .._body import BodyReader
+from .._exceptions import HTTPBadRequest
+from ..messages import Request, Response, StartServer
+from ._base import (
+    HARD_STOP_MARGIN,
+    Deliver,
+    StopSignal,
+    body_allowed,
+    exchange,
+    header_pairs,
+    wire_headers,
+)
+
+__all__ = ["AsgiBridge", "hypercorn_config", "serve_hypercorn"]
+
+logger = logging.getLogger("actorhttp")
+
+
+def hypercorn_config(settings: StartServer) -> Config:
+    """hypercorn's Config for a StartServer; nothing else reads hypercorn settings."""
+    config = Config()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    config.bind = [f"{host}:{settings.port}"]
+    config.h11_max_incomplete_size = settings.max_header_size
+    config.keep_alive_timeout = settings.keep_alive_timeout
+    config.read_timeout = settings.read_timeout  # type: ignore[assignment]
+    config.h2_max_concurrent_streams = settings.h2_max_concurrent_streams
+    config.backlog = settings.backlog
+    config.errorlog = logging.getLogger("actorhttp.hypercorn")
+    config.accesslog = None
+    if settings.certfile is not None:
+        config.certfile = settings.certfile
+        config.keyfile = settings.keyfile
+    return config
+
+
+class AsgiBridge:
+    """An ASGI app that turns each HTTP request into a Request message and answers it."""
+
+    def __init__(self, deliver: Deliver, *, client_max_size: int | None) -> None:
+        self._deliver = deliver
+        self._client_max_size = client_max_size
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http":
+            # WebSocket scopes are refused by closing; lifespan belongs to Application.
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1000, "reason": None})
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        headers = header_pairs(list(scope["headers"]))
+        length = headers.get("content-length")
+        declared = int(length) if length is not None and length.isdigit() else None
+        body_done = declared == 0 or (declared is None and "transfer-encoding" not in headers)
+
+        async def receive_body() -> bytes:
+            nonlocal body_done
+            while not body_done:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise HTTPBadRequest(text="client disconnected before the body was complete")
+                body_done = not message.get("more_body", False)
+                if message["body"] or body_done:
+                    return bytes(message["body"])
+            return b""
+
+        reply_send, reply_receive = trio.open_memory_channel[Response](1)
+        client = scope.get("client")
+        request = Request(
+            method=scope["method"],
+            path=scope["path"],
+            raw_path=scope["raw_path"].decode("latin-1"),
+            query_string=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            content=BodyReader(
+                None if body_done else receive_body,
+                max_size=self._client_max_size,
+                declared_length=declared,
+            ),
+            reply=reply_send,
+            scheme=scope["scheme"],
+            http_version=scope["http_version"],
+            client=(client[0], client[1]) if client else None,
+        )
+        response = await exchange(self._deliver, request, reply_receive)
+        # Over HTTP/1 a body left unread cannot be skipped safely: say the connection ends.
+        close = scope["http_version"] in ("1.0", "1.1") and not body_done
+        send_body = body_allowed(request.method, response.status)
+        fields = wire_headers(response, body_length=len(response.body), close=close)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields],
+                "trailers": False,
+            }
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": response.body if send_body else b"",
+                "more_body": False,
+            }
+        )
+
+
+async def serve_hypercorn(
+    settings: StartServer,
+    deliver: Deliver,
+    stop: StopSignal,
+    *,
+    task_status: trio.TaskStatus[tuple[str, ...]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``stop``; then stop accepting, drain for its grace, cut, close."""
+    config = hypercorn_config(settings)
+    app = wrap_app(AsgiBridge(deliver, client_max_size=settings.client_max_size), 0, "asgi")
+    sockets = config.create_sockets()  # binds now: port 0 gets its real port here
+    ssl_context = config.create_ssl_context()
+    listeners: list[trio.abc.Listener[Any]] = []
+    urls: list[str] = []
+    for sock, secure in [(s, True) for s in sockets.secure_sockets] + [
+        (s, False) for s in sockets.insecure_sockets
+    ]:
+        sock.listen(config.backlog)
+        listener: trio.abc.Listener[Any] = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+        if secure:
+            assert ssl_context is not None
+            listener = trio.SSLListener(listener, ssl_context, https_compatible=True)
+        listeners.append(listener)
+        scheme = "https" if secure else "http"
+        urls.append(f"{scheme}://{repr_socket_addr(sock.family, sock.getsockname())}")
+
+    context = WorkerContext(None)
+    live: set[trio.SocketStream] = set()
+
+    async def connection(stream: trio.abc.Stream) -> None:
+        socket_stream = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        assert isinstance(socket_stream, trio.SocketStream)
+        live.add(socket_stream)
+        try:
+            await TCPServer(app, config, context, ConnectionState({}), stream)  # type: ignore[arg-type]
+        finally:
+            live.discard(socket_stream)
+            # A cancelled TCPServer may skip its own close (hypercorn #106).
+            socket_stream.socket.close()
+
+    async with trio.open_nursery() as guard:
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as accepting:
+                accepting.start_soon(
+                    partial(trio.serve_listeners, connection, listeners, handler_nursery=connections)
+                )
+                task_status.started(tuple(urls))
+                grace = await stop.wait()
+                accepting.cancel_scope.cancel()  # closes the listeners: no new connections
+            await context.terminated.set()  # idle keep-alive connections close now
+            connections.cancel_scope.deadline = trio.current_time() + grace
+            guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
+        guard.cancel_scope.cancel()
+
+
+async def _close_after(live: set[trio.SocketStream], delay: float) -> None:
+    """Close every stream still open after ``delay``: wakes sends hypercorn shields."""
+    await trio.sleep(delay)
+    for stream in list(live):
+        logger.warning("closing a connection still open %.1fs after stop", delay)
+        stream.socket.close()
