@@ -1,1 +1,116 @@
-"""actorhttp."""
+"""actorhttp: aiohttp's server model for trio, built as actors over memory channels.
+
+The public names live here; the modules behind them are private. See
+``actorhttp.messages`` for the actor layer's vocabulary and
+``actorhttp.testing`` for test helpers.
+"""
+
+from ._app import Application, AppRouter
+from ._body import BodyReader
+from ._driver import http_driver
+from ._exceptions import (
+    HTTPAccepted,
+    HTTPBadGateway,
+    HTTPBadRequest,
+    HTTPClientError,
+    HTTPConflict,
+    HTTPCreated,
+    HTTPError,
+    HTTPException,
+    HTTPForbidden,
+    HTTPFound,
+    HTTPGatewayTimeout,
+    HTTPGone,
+    HTTPInternalServerError,
+    HTTPLengthRequired,
+    HTTPMethodNotAllowed,
+    HTTPMovedPermanently,
+    HTTPNoContent,
+    HTTPNotFound,
+    HTTPNotImplemented,
+    HTTPNotModified,
+    HTTPOk,
+    HTTPPermanentRedirect,
+    HTTPRedirection,
+    HTTPRequestEntityTooLarge,
+    HTTPRequestHeaderFieldsTooLarge,
+    HTTPRequestTimeout,
+    HTTPSeeOther,
+    HTTPServerError,
+    HTTPServiceUnavailable,
+    HTTPSuccessful,
+    HTTPTemporaryRedirect,
+    HTTPTooManyRequests,
+    HTTPUnauthorized,
+    HTTPUnprocessableEntity,
+    HTTPUnsupportedMediaType,
+)
+from ._headers import Headers
+from ._query import Query
+from ._routing import (
+    DynamicResource,
+    PlainResource,
+    Resource,
+    ResourceRoute,
+    UrlDispatcher,
+    middleware,
+)
+from ._serve import Server, run_app, serve
+from ._web import json_response
+from .messages import Request, Response
+
+__all__ = [
+    "AppRouter",
+    "Application",
+    "BodyReader",
+    "DynamicResource",
+    "HTTPAccepted",
+    "HTTPBadGateway",
+    "HTTPBadRequest",
+    "HTTPClientError",
+    "HTTPConflict",
+    "HTTPCreated",
+    "HTTPError",
+    "HTTPException",
+    "HTTPForbidden",
+    "HTTPFound",
+    "HTTPGatewayTimeout",
+    "HTTPGone",
+    "HTTPInternalServerError",
+    "HTTPLengthRequired",
+    "HTTPMethodNotAllowed",
+    "HTTPMovedPermanently",
+    "HTTPNoContent",
+    "HTTPNotFound",
+    "HTTPNotImplemented",
+    "HTTPNotModified",
+    "HTTPOk",
+    "HTTPPermanentRedirect",
+    "HTTPRedirection",
+    "HTTPRequestEntityTooLarge",
+    "HTTPRequestHeaderFieldsTooLarge",
+    "HTTPRequestTimeout",
+    "HTTPSeeOther",
+    "HTTPServerError",
+    "HTTPServiceUnavailable",
+    "HTTPSuccessful",
+    "HTTPTemporaryRedirect",
+    "HTTPTooManyRequests",
+    "HTTPUnauthorized",
+    "HTTPUnprocessableEntity",
+    "HTTPUnsupportedMediaType",
+    "Headers",
+    "PlainResource",
+    "Query",
+    "Request",
+    "Resource",
+    "ResourceRoute",
+    "Response",
+    "Server",
+    "UrlDispatcher",
+    "http_driver",
+    "json_response",
+    "middleware",
+    "run_app",
+    "serve",
+]

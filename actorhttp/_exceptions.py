@@ -64,7 +64,7 @@ __all__ = [
 HeaderItems = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-class HTTPException(Exception):  # noqa: N818 - aiohttp's name
+class HTTPException(Exception):
     """An HTTP answer raised as an exception; the server sends its status, headers and text.
 
     ``text`` defaults to "<status> <reason>"; statuses that carry no body

@@ -59,7 +59,9 @@ def _forwarder(mailbox: trio.MemorySendChannel[Any]) -> Handler:
             try:
                 return await reply_receive.receive()
             except trio.EndOfChannel:
-                raise NoReplyError(f"actor {mailbox!r} closed the reply without answering") from None
+                raise NoReplyError(
+                    f"actor {mailbox!r} closed the reply without answering"
+                ) from None
 
     return forward
 
@@ -116,14 +118,12 @@ class Router:
             async with inbox:
                 async for message in inbox:
                     if isinstance(message, Request):
-                        nursery.start_soon(self._serve_one, message)
+                        nursery.start_soon(self.respond, message)
                     elif isinstance(message, AddRoute):
                         await self._add_route(message)
                     elif isinstance(message, CancelRequests):
                         for scope in self._in_flight:
                             scope.cancel()
-                    else:
-                        logger.error("router actor ignored a message it does not know: %r", message)
         if outbox is not None:
             await outbox.aclose()
 
@@ -152,7 +152,8 @@ class Router:
         for method in command.methods:
             resource.add_route(method, target)
 
-    async def _serve_one(self, request: Request) -> None:
+    async def respond(self, request: Request) -> None:
+        """Handle ``request`` and answer on its reply channel, which this always closes."""
         with trio.CancelScope() as scope:
             self._in_flight.add(scope)
             try:
@@ -186,9 +187,7 @@ class Router:
         resolution = self.routes.resolve(request.method, request.raw_path)
         if isinstance(resolution, Match):
             chain = self._chain(resolution.route)
-            request = dataclasses.replace(
-                request, match_info=resolution.match_info, app=self._app
-            )
+            request = dataclasses.replace(request, match_info=resolution.match_info, app=self._app)
             handler: object = resolution.route.target
         else:
             if isinstance(resolution, MethodNotAllowed):
@@ -198,7 +197,7 @@ class Router:
             request = dataclasses.replace(request, app=self._app)
             handler = chain
         try:
-            response = await chain(request)
+            response: object = await chain(request)
         except HTTPException as exc:
             return exception_response(exc)
         except Exception:
@@ -214,4 +213,3 @@ class Router:
             )
             return exception_response(HTTPInternalServerError())
         return response
-

@@ -100,7 +100,9 @@ class ServerActor:
         if self.state is not ServerState.IDLE:
             assert self._settings is not None
             where = f"{self._settings.host}:{self._settings.port}"
-            await self._fail(command, f"cannot start: a server is already {self.state.value} ({where})")
+            await self._fail(
+                command, f"cannot start: a server is already {self.state.value} ({where})"
+            )
             return
         transport = self._transports.get(command.transport)
         if transport is None:

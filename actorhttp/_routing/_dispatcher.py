@@ -69,12 +69,11 @@ class UrlDispatcher(Generic[T]):
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource[T]:
         """The resource for ``path``: the existing one when it has the same path and name."""
-        if name is not None:
-            if not isinstance(name, str) or not _ROUTE_NAME.match(name):
-                raise ValueError(f"bad route name {name!r}: use identifiers joined by . : -")
-        for resource in reversed(self._resources):
-            if resource.canonical == path and (name is None or resource.name == name):
-                return resource
+        if name is not None and (not isinstance(name, str) or not _ROUTE_NAME.match(name)):
+            raise ValueError(f"bad route name {name!r}: use identifiers joined by . : -")
+        for existing in reversed(self._resources):
+            if existing.canonical == path and (name is None or existing.name == name):
+                return existing
         if name is not None and name in self._named:
             raise ValueError(f"duplicate route name {name!r}: already {self._named[name]!r}")
         resource: Resource[T] = make_resource(path, name=name)

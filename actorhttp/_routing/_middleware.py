@@ -6,7 +6,6 @@ built once per route, not per request.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -29,5 +28,15 @@ def compose(
 ) -> Callable[[Req], Awaitable[Resp]]:
     """``handler`` wrapped by ``middlewares``, the first of them outermost."""
     for mw in reversed(middlewares):
-        handler = functools.partial(mw, handler=handler)
+        handler = _bind(mw, handler)
     return handler
+
+
+def _bind(
+    mw: Middleware[Req, Resp], handler: Callable[[Req], Awaitable[Resp]]
+) -> Callable[[Req], Awaitable[Resp]]:
+    # A plain function returning the middleware's awaitable: no extra coroutine frame.
+    def call(request: Req) -> Awaitable[Resp]:
+        return mw(request, handler)
+
+    return call

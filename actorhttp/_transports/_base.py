@@ -62,7 +62,9 @@ class Transport(Protocol):
     ) -> None: ...
 
 
-async def exchange(deliver: Deliver, request: Request, reply: trio.MemoryReceiveChannel[Response]) -> Response:
+async def exchange(
+    deliver: Deliver, request: Request, reply: trio.MemoryReceiveChannel[Response]
+) -> Response:
     """Deliver ``request`` and wait for its response; a closed or lost reply is a 500.
 
     ``reply`` is the receiving end of ``request.reply``; this closes it.

@@ -80,7 +80,9 @@ class AsgiBridge:
             return
         await self.http(scope, receive, send)
 
-    async def http(self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def http(
+        self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         headers = header_pairs(list(scope["headers"]))
         length = headers.get("content-length")
         declared = int(length) if length is not None and length.isdigit() else None
@@ -90,7 +92,7 @@ class AsgiBridge:
             nonlocal body_done
             while not body_done:
                 message = await receive()
-                if message["type"] == "http.disconnect":
+                if message["type"] != "http.request":
                     raise HTTPBadRequest(text="client disconnected before the body was complete")
                 body_done = not message.get("more_body", False)
                 if message["body"] or body_done:
@@ -181,7 +183,9 @@ async def serve_hypercorn(
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
                 accepting.start_soon(
-                    partial(trio.serve_listeners, connection, listeners, handler_nursery=connections)
+                    partial(
+                        trio.serve_listeners, connection, listeners, handler_nursery=connections
+                    )
                 )
                 task_status.started(tuple(urls))
                 grace = await stop.wait()
