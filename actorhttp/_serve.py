@@ -104,6 +104,7 @@ async def _serve_started(
     events_send, events_receive = trio.open_memory_channel[Event](16)
     router_send, router_receive = trio.open_memory_channel[Request | AddRoute | CancelRequests](64)
     server: Server | None = None
+    failure: str | None = None
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(app.make_router().run, router_receive)
@@ -111,19 +112,21 @@ async def _serve_started(
             async with commands_send, events_receive:
                 await commands_send.send(start)
                 first = await events_receive.receive()
-                if isinstance(first, CommandFailed):
-                    raise OSError(first.error)
-                assert isinstance(first, ServerStarted)
-                server = Server(commands_send, first.urls)
-                task_status.started(server)
-                async for event in events_receive:
-                    if isinstance(event, ServerStopped):
-                        break
-                    if isinstance(event, CommandFailed):
-                        logger.error("server command failed: %s", event.error)
+                if isinstance(first, ServerStarted):
+                    server = Server(commands_send, first.urls)
+                    task_status.started(server)
+                    async for event in events_receive:
+                        if isinstance(event, ServerStopped):
+                            break
+                        if isinstance(event, CommandFailed):
+                            logger.error("server command failed: %s", event.error)
+                elif isinstance(first, CommandFailed):
+                    failure = first.error  # closing the commands on the way out ends both actors
     finally:
         if server is not None:
             server._stopped.set()
+    if failure is not None:
+        raise OSError(failure)
 
 
 def run_app(

@@ -25,7 +25,7 @@ from hypercorn.typing import (
     HTTPScope,
     Scope,
 )
-from hypercorn.utils import repr_socket_addr, wrap_app
+from hypercorn.utils import wrap_app
 
 from .._body import BodyReader
 from .._exceptions import HTTPBadRequest
@@ -48,13 +48,10 @@ logger = logging.getLogger("actorhttp")
 def hypercorn_config(settings: StartServer) -> Config:
     """hypercorn's Config for a StartServer; nothing else reads hypercorn settings."""
     config = Config()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    config.bind = [f"{host}:{settings.port}"]
     config.h11_max_incomplete_size = settings.max_header_size
     config.keep_alive_timeout = settings.keep_alive_timeout
     config.read_timeout = settings.read_timeout  # type: ignore[assignment]
     config.h2_max_concurrent_streams = settings.h2_max_concurrent_streams
-    config.backlog = settings.backlog
     config.errorlog = logging.getLogger("actorhttp.hypercorn")
     config.accesslog = None
     if settings.certfile is not None:
@@ -149,21 +146,18 @@ async def serve_hypercorn(
     """Serve until ``stop``; then stop accepting, drain for its grace, cut, close."""
     config = hypercorn_config(settings)
     app = wrap_app(AsgiBridge(deliver, client_max_size=settings.client_max_size), 0, "asgi")
-    sockets = config.create_sockets()  # binds now: port 0 gets its real port here
     ssl_context = config.create_ssl_context()
-    listeners: list[trio.abc.Listener[Any]] = []
-    urls: list[str] = []
-    for sock, secure in [(s, True) for s in sockets.secure_sockets] + [
-        (s, False) for s in sockets.insecure_sockets
-    ]:
-        sock.listen(config.backlog)
-        listener: trio.abc.Listener[Any] = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
-        if secure:
-            assert ssl_context is not None
-            listener = trio.SSLListener(listener, ssl_context, https_compatible=True)
-        listeners.append(listener)
-        scheme = "https" if secure else "http"
-        urls.append(f"{scheme}://{repr_socket_addr(sock.family, sock.getsockname())}")
+    # Binds now (port 0 gets its real port here); trio closes what it opened if a bind fails.
+    sockets = await trio.open_tcp_listeners(
+        settings.port, host=settings.host, backlog=settings.backlog
+    )
+    scheme = "https" if ssl_context is not None else "http"
+    urls = [f"{scheme}://{_address(listener.socket)}" for listener in sockets]
+    listeners: list[trio.abc.Listener[Any]] = (
+        [trio.SSLListener(s, ssl_context, https_compatible=True) for s in sockets]
+        if ssl_context is not None
+        else list(sockets)
+    )
 
     context = WorkerContext(None)
     live: set[trio.SocketStream] = set()
@@ -194,6 +188,11 @@ async def serve_hypercorn(
             connections.cancel_scope.deadline = trio.current_time() + grace
             guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
         guard.cancel_scope.cancel()
+
+
+def _address(sock: trio.socket.SocketType) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if sock.family == trio.socket.AF_INET6 else f"{host}:{port}"
 
 
 async def _close_after(live: set[trio.SocketStream], delay: float) -> None:
