@@ -10,6 +10,7 @@ answers each with the new count. The middleware wraps it like any handler.
 from __future__ import annotations
 
 import argparse
+import signal
 from collections import Counter
 
 import trio
@@ -45,10 +46,16 @@ async def main(host: str, port: int) -> None:
     app = Application(middlewares=[served_by])
     app.router.add_post("/counter/{name}", mailbox_send)
     app.router.add_delete("/counter/{name}", mailbox_send)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(counter_actor, mailbox_receive)
-        server = await nursery.start(serve, app, host, port)
-        print("serving on", server.url, flush=True)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(counter_actor, mailbox_receive)
+            server = await nursery.start(serve, app, host, port)
+            print("serving on", server.url, flush=True)
+            async for _ in signals:
+                break
+            await server.stop(grace=5)
+            await mailbox_send.aclose()  # the actor's loop ends: the nursery can close
+    print("stopped", flush=True)
 
 
 if __name__ == "__main__":
@@ -56,7 +63,4 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
-    try:
-        trio.run(main, args.host, args.port)
-    except KeyboardInterrupt:
-        pass
+    trio.run(main, args.host, args.port)

@@ -27,8 +27,9 @@ from hypercorn.typing import (
 )
 from hypercorn.utils import wrap_app
 
+from .._answers import exception_response
 from .._body import BodyReader
-from .._exceptions import HTTPBadRequest
+from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
 from ..messages import Request, Response, StartServer
 from ._base import (
     HARD_STOP_MARGIN,
@@ -63,9 +64,12 @@ def hypercorn_config(settings: StartServer) -> Config:
 class AsgiBridge:
     """An ASGI app that turns each HTTP request into a Request message and answers it."""
 
-    def __init__(self, deliver: Deliver, *, client_max_size: int | None) -> None:
+    def __init__(
+        self, deliver: Deliver, *, client_max_size: int | None, max_header_size: int | None = None
+    ) -> None:
         self._deliver = deliver
         self._client_max_size = client_max_size
+        self._max_header_size = max_header_size
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -80,6 +84,12 @@ class AsgiBridge:
     async def http(
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        if self._max_header_size is not None:
+            # h11's incomplete-event limit misses headers that arrive in one read: count them.
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self._max_header_size:
+                await _send_response(send, _HEADERS_TOO_LARGE, close=True, with_body=True)
+                return
         headers = header_pairs(list(scope["headers"]))
         length = headers.get("content-length")
         declared = int(length) if length is not None and length.isdigit() else None
@@ -117,23 +127,32 @@ class AsgiBridge:
         response = await exchange(self._deliver, request, reply_receive)
         # Over HTTP/1 a body left unread cannot be skipped safely: say the connection ends.
         close = scope["http_version"] in ("1.0", "1.1") and not body_done
-        send_body = body_allowed(request.method, response.status)
-        fields = wire_headers(response, body_length=len(response.body), close=close)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields],
-                "trailers": False,
-            }
-        )
-        await send(
-            {
-                "type": "http.response.body",
-                "body": response.body if send_body else b"",
-                "more_body": False,
-            }
-        )
+        with_body = body_allowed(request.method, response.status)
+        await _send_response(send, response, close=close, with_body=with_body)
+
+
+_HEADERS_TOO_LARGE = exception_response(HTTPRequestHeaderFieldsTooLarge())
+
+
+async def _send_response(
+    send: ASGISendCallable, response: Response, *, close: bool, with_body: bool
+) -> None:
+    fields = wire_headers(response, body_length=len(response.body), close=close)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields],
+            "trailers": False,
+        }
+    )
+    await send(
+        {
+            "type": "http.response.body",
+            "body": response.body if with_body else b"",
+            "more_body": False,
+        }
+    )
 
 
 async def serve_hypercorn(
@@ -145,7 +164,12 @@ async def serve_hypercorn(
 ) -> None:
     """Serve until ``stop``; then stop accepting, drain for its grace, cut, close."""
     config = hypercorn_config(settings)
-    app = wrap_app(AsgiBridge(deliver, client_max_size=settings.client_max_size), 0, "asgi")
+    bridge = AsgiBridge(
+        deliver,
+        client_max_size=settings.client_max_size,
+        max_header_size=settings.max_header_size,
+    )
+    app = wrap_app(bridge, 0, "asgi")
     ssl_context = config.create_ssl_context()
     # Binds now (port 0 gets its real port here); trio closes what it opened if a bind fails.
     sockets = await trio.open_tcp_listeners(
