@@ -36,7 +36,10 @@ class Headers(MutableMapping[str, str]):
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str, str]] = []  # (lowered name, name, value)
-        pairs = items.items() if isinstance(items, Mapping) else items
+        if isinstance(items, Headers):
+            pairs: Iterable[tuple[str, str]] = items.multi_items()  # keep repeated fields
+        else:
+            pairs = items.items() if isinstance(items, Mapping) else items
         for name, value in pairs:
             self.add(name, value)
 
@@ -112,9 +115,8 @@ class Headers(MutableMapping[str, str]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
-            return sorted((k, v) for k, _, v in self._items) == sorted(
-                (k, v) for k, _, v in other._items
-            )
+            # Names compare without case; the order of fields (repeats included) matters.
+            return [(k, v) for k, _, v in self._items] == [(k, v) for k, _, v in other._items]
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

@@ -95,8 +95,7 @@ class Request:
 
     @property
     def content_length(self) -> int | None:
-        value = self.headers.get("Content-Length")
-        return int(value) if value is not None and value.isdigit() else None
+        return parse_content_length(self.headers.get("Content-Length"))
 
     @property
     def body_exists(self) -> bool:
@@ -137,6 +136,13 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"
+
+
+def parse_content_length(value: str | None) -> int | None:
+    """A ``Content-Length`` value as an int; ``None`` unless it is 1*DIGIT (ASCII only)."""
+    if value is None or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
 
 
 def _charset(content_type: str) -> str | None:
@@ -191,7 +197,7 @@ class Response:
         if text is not None:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, not {type(text).__name__}")
-            charset = charset or "utf-8"
+            charset = charset or _charset(hdrs.get("Content-Type", "")) or "utf-8"
             if "Content-Type" not in hdrs:
                 hdrs["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
             data = text.encode(charset)

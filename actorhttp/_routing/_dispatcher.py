@@ -68,12 +68,17 @@ class UrlDispatcher(Generic[T]):
     # -- building --------------------------------------------------------
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource[T]:
-        """The resource for ``path``: the existing one when it has the same path and name."""
+        """The resource for ``path``: the last one added when it has the same path and name.
+
+        As in aiohttp only the *last* resource is reused, so a route added
+        after other resources never jumps ahead of them: first added, first tried.
+        """
         if name is not None and (not isinstance(name, str) or not _ROUTE_NAME.match(name)):
             raise ValueError(f"bad route name {name!r}: use identifiers joined by . : -")
-        for existing in reversed(self._resources):
-            if existing.canonical == path and (name is None or existing.name == name):
-                return existing
+        if self._resources:
+            last = self._resources[-1]
+            if last.canonical == path and (name is None or last.name == name):
+                return last
         if name is not None and name in self._named:
             raise ValueError(f"duplicate route name {name!r}: already {self._named[name]!r}")
         resource: Resource[T] = make_resource(path, name=name)
@@ -82,7 +87,7 @@ class UrlDispatcher(Generic[T]):
         if name is not None:
             self._named[name] = resource
         if isinstance(resource, PlainResource):
-            self._plain.setdefault(routing_path(path), []).append(resource)
+            self._plain.setdefault(resource.key, []).append(resource)
         elif isinstance(resource, DynamicResource):
             first = resource.pattern.first_segment
             bucket = self._anywhere if first is None else self._by_segment.setdefault(first, [])

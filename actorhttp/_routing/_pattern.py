@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-__all__ = ["Pattern", "parse_pattern", "routing_path"]
+__all__ = ["Pattern", "parse_pattern", "routing_path", "finish_decoding"]
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
 _KEEP_ENCODED = re.compile(r"(%2[fF]|%25)")
@@ -25,7 +25,22 @@ def routing_path(raw_path: str) -> str:
         return raw_path
     pieces = _KEEP_ENCODED.split(raw_path)
     # Odd pieces are the kept escapes; upper-case them so "%2f" and "%2F" match alike.
-    return "".join(p.upper() if i % 2 else unquote(p) for i, p in enumerate(pieces))
+    # A "%" that decoding produces is escaped again, so finish_decoding can never
+    # mistake decoded text ("%%32%46" -> "%2F") for a kept escape.
+    return "".join(
+        p.upper() if i % 2 else unquote(p).replace("%", "%25") for i, p in enumerate(pieces)
+    )
+
+
+_KEPT = {"%2F": "/", "%25": "%"}
+_KEPT_ESCAPE = re.compile("%2F|%25")
+
+
+def finish_decoding(value: str) -> str:
+    """Decode what :func:`routing_path` kept encoded; never decodes anything twice."""
+    if "%" not in value:
+        return value
+    return _KEPT_ESCAPE.sub(lambda m: _KEPT[m.group()], value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +57,7 @@ class Pattern:
         found = self.regex.fullmatch(path)
         if found is None:
             return None
-        return {key: unquote(value) for key, value in found.groupdict().items()}
+        return {key: finish_decoding(value) for key, value in found.groupdict().items()}
 
     def format(self, parts: dict[str, str]) -> str:
         """The path with ``parts`` filled in and quoted; ``ValueError`` if one is missing or off."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Generic, TypeVar
 
-from ._pattern import Pattern, parse_pattern
+from ._pattern import Pattern, parse_pattern, routing_path
 
 __all__ = ["METH_ANY", "DynamicResource", "PlainResource", "Resource", "ResourceRoute"]
 
@@ -91,20 +91,21 @@ class Resource(Generic[T]):
 
 
 class PlainResource(Resource[T]):
-    """A fixed path, matched by equality."""
+    """A fixed path, matched by equality in routing form (so ``/caf%C3%A9`` is ``/café``)."""
 
-    __slots__ = ("_path",)
+    __slots__ = ("_path", "key")
 
     def __init__(self, path: str, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self._path = path
+        self.key = routing_path(path)
 
     @property
     def canonical(self) -> str:
         return self._path
 
     def match(self, path: str) -> Mapping[str, str] | None:
-        return {} if path == self._path else None
+        return {} if path == self.key else None
 
     def url_for(self, **parts: str) -> str:
         if parts:

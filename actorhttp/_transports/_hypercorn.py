@@ -30,7 +30,7 @@ from hypercorn.utils import wrap_app
 from .._answers import exception_response
 from .._body import BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
-from ..messages import Request, Response, StartServer
+from ..messages import Request, Response, StartServer, parse_content_length
 from ._base import (
     HARD_STOP_MARGIN,
     Deliver,
@@ -91,8 +91,7 @@ class AsgiBridge:
                 await _send_response(send, _HEADERS_TOO_LARGE, close=True, with_body=True)
                 return
         headers = header_pairs(list(scope["headers"]))
-        length = headers.get("content-length")
-        declared = int(length) if length is not None and length.isdigit() else None
+        declared = parse_content_length(headers.get("content-length"))
         body_done = declared == 0 or (declared is None and "transfer-encoding" not in headers)
 
         async def receive_body() -> bytes:
