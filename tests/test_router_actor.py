@@ -1,0 +1,92 @@
+"""The router actor on its own: fed messages directly, no network."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+import actorhttp._router
+import actorhttp._routing
+from actorhttp import BodyReader, Headers, Response
+from actorhttp._router import Router
+from actorhttp._routing import UrlDispatcher
+from actorhttp.messages import AddRoute, CancelRequests, Request, Target
+
+TIMEOUT = 5
+
+
+def make_request(
+    path: str, method: str = "GET"
+) -> tuple[Request, trio.MemoryReceiveChannel[Response]]:
+    reply_send, reply_receive = trio.open_memory_channel[Response](1)
+    request = Request(
+        method=method,
+        path=path,
+        raw_path=path,
+        query_string="",
+        headers=Headers(),
+        content=BodyReader(),
+        reply=reply_send,
+    )
+    return request, reply_receive
+
+
+async def ok(request: Request) -> Response:
+    return Response(text="ok")
+
+
+async def test_middleware_chain_is_composed_once_per_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    composed: list[object] = []
+    real_compose = actorhttp._routing.compose
+
+    def counting_compose(middlewares: object, handler: object) -> object:
+        composed.append(handler)
+        return real_compose(middlewares, handler)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(actorhttp._router, "compose", counting_compose)
+
+    async def passthrough(request: Request, handler: object) -> Response:
+        return await handler(request)  # type: ignore[operator, no-any-return]
+
+    routes = UrlDispatcher[Target]()
+    routes.add_get("/a", ok)
+    router = Router(routes, middlewares=[passthrough])
+    before = len(composed)  # the 404 chain, built with the router
+    for _ in range(5):
+        request, reply = make_request("/a")
+        await router.respond(request)
+        assert (await reply.receive()).text == "ok"
+    assert len(composed) - before == 1
+
+
+async def test_cancel_requests_cancels_handlers_in_flight() -> None:
+    entered = trio.Event()
+
+    async def forever(request: Request) -> Response:
+        entered.set()
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    routes = UrlDispatcher[Target]()
+    routes.add_get("/forever", forever)
+    router = Router(routes)
+    inbox_send, inbox_receive = trio.open_memory_channel[Request | AddRoute | CancelRequests](4)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(router.run, inbox_receive)
+            request, reply = make_request("/forever")
+            async with inbox_send:
+                await inbox_send.send(request)
+                await entered.wait()
+                await inbox_send.send(CancelRequests())
+                with pytest.raises(trio.EndOfChannel):
+                    await reply.receive()  # closed with no response: the transport's 500
+
+
+async def test_add_route_is_all_or_nothing() -> None:
+    routes = UrlDispatcher[Target]()
+    routes.add_post("/x", ok)
+    router = Router(routes)
+    with pytest.raises(RuntimeError, match=r"\['POST'\]"):
+        router.add_route(AddRoute(["GET", "POST"], "/x", ok))
+    assert routes.resources()[0].allowed_methods == {"POST"}  # GET was not added either
