@@ -104,9 +104,9 @@ class ServerActor:
                 command, f"cannot start: a server is already {self.state.value} ({where})"
             )
             return
-        transport = self._transports.get(command.transport)
+        transport = self._transports.get(command.transport_name)
         if transport is None:
-            await self._fail(command, f"unknown transport {command.transport!r}")
+            await self._fail(command, f"unknown transport {command.transport_name!r}")
             return
         stop = StopSignal()
         try:

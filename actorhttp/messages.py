@@ -258,23 +258,36 @@ def _positive(name: str, value: float | None, *, allow_none: bool = False) -> No
 class StartServer:
     """Bind ``host:port`` (port 0 picks a free one) and start serving.
 
-    The limits are the transport's: ``client_max_size`` bounds request
-    bodies (413), ``max_header_size`` the request line plus headers,
-    ``keep_alive_timeout`` idle connections, ``read_timeout`` any wait for
-    client bytes (``None``: none). ``certfile``/``keyfile`` switch on TLS.
+    ``transport`` picks how clients are reached: ``"httptools"`` (HTTP/1.1,
+    fastest and strictest), ``"hypercorn"`` (HTTP/1.1, HTTP/2, TLS), or
+    ``"auto"``: httptools, or hypercorn when TLS is asked for.
+
+    Limits: ``client_max_size`` bounds request bodies (413);
+    ``max_header_size`` the request line and headers together (431);
+    ``keep_alive_timeout`` idle connections. The httptools transport also
+    enforces ``max_request_line`` (414), ``max_header_line`` and
+    ``max_headers`` (431), ``header_timeout`` for a request's head and
+    ``body_timeout`` for its whole body (408); hypercorn has its
+    ``read_timeout`` and ``h2_max_concurrent_streams``.
+    ``certfile``/``keyfile`` switch on TLS.
     """
 
     host: str = "127.0.0.1"
     port: int = 8080
     client_max_size: int | None = MiB
-    max_header_size: int = 16 * 1024
+    max_header_size: int = 64 * 1024
+    max_request_line: int = 4094
+    max_header_line: int = 8190
+    max_headers: int = 100
     keep_alive_timeout: float = 5.0
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
     read_timeout: float | None = None
     h2_max_concurrent_streams: int = 100
     backlog: int = 100
     certfile: str | None = None
     keyfile: str | None = None
-    transport: Literal["hypercorn"] = "hypercorn"
+    transport: Literal["auto", "httptools", "hypercorn"] = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -285,14 +298,30 @@ class StartServer:
             raise ValueError(f"port must be from 0 to 65535, not {self.port}")
         _positive("client_max_size", self.client_max_size, allow_none=True)
         _positive("max_header_size", self.max_header_size)
+        _positive("max_request_line", self.max_request_line)
+        _positive("max_header_line", self.max_header_line)
+        _positive("max_headers", self.max_headers)
         _positive("keep_alive_timeout", self.keep_alive_timeout)
+        _positive("header_timeout", self.header_timeout)
+        _positive("body_timeout", self.body_timeout)
         _positive("read_timeout", self.read_timeout, allow_none=True)
         _positive("h2_max_concurrent_streams", self.h2_max_concurrent_streams)
         _positive("backlog", self.backlog)
         if (self.certfile is None) != (self.keyfile is None):
             raise ValueError("TLS needs both certfile and keyfile")
-        if self.transport != "hypercorn":
-            raise ValueError(f"unknown transport {self.transport!r}; known: 'hypercorn'")
+        if self.transport not in ("auto", "httptools", "hypercorn"):
+            raise ValueError(
+                f"unknown transport {self.transport!r}: use 'auto', 'httptools' or 'hypercorn'"
+            )
+        if self.transport == "httptools" and self.certfile is not None:
+            raise ValueError("the httptools transport has no TLS: use transport='hypercorn'")
+
+    @property
+    def transport_name(self) -> str:
+        """The transport ``"auto"`` stands for: hypercorn for TLS, httptools otherwise."""
+        if self.transport != "auto":
+            return self.transport
+        return "hypercorn" if self.certfile is not None else "httptools"
 
 
 @dataclass(frozen=True, slots=True)

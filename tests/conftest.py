@@ -1,1 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # importing the plugin module here would stop pytest rewriting it
+    from actorhttp import Application
+    from actorhttp.testing import TestClient
+
 pytest_plugins = ["actorhttp.testing"]
+
+TRANSPORTS = ["httptools", "hypercorn"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each test that serves an app runs once per transport: behaviour must not differ."""
+    return str(request.param)
+
+
+@pytest.fixture
+def actorhttp_client(
+    actorhttp_client: Callable[..., Awaitable[TestClient]], transport: str
+) -> Callable[..., Awaitable[TestClient]]:
+    async def make(app: Application, **settings: Any) -> TestClient:
+        settings.setdefault("transport", transport)
+        return await actorhttp_client(app, **settings)
+
+    return make

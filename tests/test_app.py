@@ -72,11 +72,11 @@ async def test_wrong_method_is_405_with_allow(actorhttp_client: Client) -> None:
     assert response.headers["allow"] == "GET, HEAD, POST"
 
 
-async def test_add_get_answers_head_without_body() -> None:
+async def test_add_get_answers_head_without_body(transport: str) -> None:
     app = Application()
     app.router.add_get("/page", lambda request: _text("twelve bytes"))
     with trio.fail_after(TIMEOUT):
-        async with serve_app(app) as client:
+        async with serve_app(app, transport=transport) as client:
             head = await client.head("/page")
             raw = await exchange(
                 client.server.port, b"HEAD /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -506,7 +506,7 @@ async def test_actor_closing_reply_without_answer_is_500(actorhttp_client: Clien
     assert response.status_code == 500
 
 
-async def test_startup_and_cleanup_hooks_and_app_state() -> None:
+async def test_startup_and_cleanup_hooks_and_app_state(transport: str) -> None:
     events: list[str] = []
 
     async def on_startup(app: Application) -> None:
@@ -524,7 +524,7 @@ async def test_startup_and_cleanup_hooks_and_app_state() -> None:
     app.on_cleanup.append(on_cleanup)
     app.router.add_get("/", handler)
     with trio.fail_after(TIMEOUT):
-        async with serve_app(app) as client:
+        async with serve_app(app, transport=transport) as client:
             response = await client.get("/")
             assert events == ["startup"]
     assert response.text == "connected"

@@ -666,7 +666,9 @@ def test_request_defaults() -> None:
 
 def test_start_server_defaults_are_valid() -> None:
     command = StartServer()
-    assert (command.host, command.port, command.transport) == ("127.0.0.1", 8080, "hypercorn")
+    assert (command.host, command.port, command.transport) == ("127.0.0.1", 8080, "auto")
+    assert command.transport_name == "httptools"
+    assert StartServer(certfile="c", keyfile="k").transport_name == "hypercorn"
 
 
 @pytest.mark.parametrize("port", [0, 65535])

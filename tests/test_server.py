@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import httpx
 import pytest
@@ -48,11 +49,11 @@ async def started(outbox: trio.MemoryReceiveChannel[Item]) -> str:
     return event.urls[0]
 
 
-async def test_driver_echo_as_in_the_design() -> None:
+async def test_driver_echo_as_in_the_design(transport: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, requests), trio.open_nursery() as nursery:
             await commands.send(AddRoute(methods=["GET"], path="/echo/{what}"))
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             answers: list[str] = []
             async for item in requests:
                 if isinstance(item, ServerStarted):
@@ -74,16 +75,16 @@ async def test_driver_echo_as_in_the_design() -> None:
     assert answers == ["hi there", "404"]
 
 
-async def test_start_while_running_is_refused_and_server_keeps_serving() -> None:
+async def test_start_while_running_is_refused_and_server_keeps_serving(transport: str) -> None:
     async def ok(request: Request) -> Response:
         return Response(text="ok")
 
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, outbox):
             await commands.send(AddRoute("GET", "/", ok))
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             url = await started(outbox)
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             failure = await next_event(outbox)
             async with httpx.AsyncClient() as http:
                 still = await http.get(url)
@@ -117,18 +118,18 @@ async def test_bad_commands_get_command_failed() -> None:
     assert "/twice" in twice.error
 
 
-async def test_port_in_use_is_command_failed() -> None:
+async def test_port_in_use_is_command_failed(transport: str) -> None:
     with trio.fail_after(TIMEOUT):
         listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
         port = listener.socket.getsockname()[1]
         async with listener, driver() as (commands, outbox):
-            await commands.send(StartServer(host="127.0.0.1", port=port))
+            await commands.send(StartServer(host="127.0.0.1", port=port, transport=transport))
             failure = await next_event(outbox)
     assert isinstance(failure, CommandFailed)
     assert f"cannot listen on 127.0.0.1:{port}" in failure.error
 
 
-async def test_stopped_server_starts_again_and_routes_added_while_serving() -> None:
+async def test_stopped_server_starts_again_and_routes_added_while_serving(transport: str) -> None:
     async def first(request: Request) -> Response:
         return Response(text="first")
 
@@ -138,7 +139,7 @@ async def test_stopped_server_starts_again_and_routes_added_while_serving() -> N
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, outbox), httpx.AsyncClient() as http:
             await commands.send(AddRoute("GET", "/first", first))
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             url = await started(outbox)
             before = await http.get(url + "/later")
             await commands.send(AddRoute("GET", "/later", later))
@@ -148,7 +149,7 @@ async def test_stopped_server_starts_again_and_routes_added_while_serving() -> N
             assert isinstance(await next_event(outbox), ServerStopped)
             with pytest.raises(httpx.ConnectError):
                 await http.get(url + "/first")
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             again = await started(outbox)
             restarted = await http.get(again + "/first")
             await commands.send(StopServer(grace=1))
@@ -158,11 +159,11 @@ async def test_stopped_server_starts_again_and_routes_added_while_serving() -> N
     assert restarted.text == "first"
 
 
-async def test_reply_closed_without_response_is_500() -> None:
+async def test_reply_closed_without_response_is_500(transport: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, outbox), httpx.AsyncClient() as http:
             await commands.send(AddRoute("GET", "/drop"))
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             url = await started(outbox)
             async with trio.open_nursery() as nursery:
 
@@ -177,11 +178,11 @@ async def test_reply_closed_without_response_is_500() -> None:
     assert response.status_code == 500
 
 
-async def test_closing_commands_stops_the_server_and_ends_the_outbox() -> None:
+async def test_closing_commands_stops_the_server_and_ends_the_outbox(transport: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
             commands, outbox = await nursery.start(http_driver)
-            await commands.send(StartServer(host="127.0.0.1", port=0))
+            await commands.send(StartServer(host="127.0.0.1", port=0, transport=transport))
             await started(outbox)
             await commands.aclose()
             rest = [item async for item in outbox]
@@ -191,7 +192,9 @@ async def test_closing_commands_stops_the_server_and_ends_the_outbox() -> None:
 # -- stopping ----------------------------------------------------------------
 
 
-async def test_stop_lets_in_flight_requests_finish_and_refuses_new_connections() -> None:
+async def test_stop_lets_in_flight_requests_finish_and_refuses_new_connections(
+    transport: str,
+) -> None:
     entered = trio.Event()
 
     async def slow(request: Request) -> Response:
@@ -203,7 +206,7 @@ async def test_stop_lets_in_flight_requests_finish_and_refuses_new_connections()
     app.router.add_get("/slow", slow)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve, app, "127.0.0.1", 0)
+            server = await nursery.start(partial(serve, app, "127.0.0.1", 0, transport=transport))
             results: list[str] = []
 
             async def slow_request() -> None:
@@ -221,7 +224,7 @@ async def test_stop_lets_in_flight_requests_finish_and_refuses_new_connections()
     assert results == ["finished"]
 
 
-async def test_stop_cuts_requests_past_grace_and_cancels_handlers() -> None:
+async def test_stop_cuts_requests_past_grace_and_cancels_handlers(transport: str) -> None:
     entered = trio.Event()
     cancelled = trio.Event()
 
@@ -236,7 +239,7 @@ async def test_stop_cuts_requests_past_grace_and_cancels_handlers() -> None:
     app.router.add_get("/forever", forever)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve, app, "127.0.0.1", 0)
+            server = await nursery.start(partial(serve, app, "127.0.0.1", 0, transport=transport))
             outcome: list[bytes] = []
 
             async def hanging_request() -> None:
@@ -254,7 +257,7 @@ async def test_stop_cuts_requests_past_grace_and_cancels_handlers() -> None:
     assert outcome == [b""]  # cut: closed with no answer
 
 
-async def test_stop_does_not_hang_on_a_client_that_stops_reading() -> None:
+async def test_stop_does_not_hang_on_a_client_that_stops_reading(transport: str) -> None:
     big = b"x" * (64 * 1024 * 1024)
 
     async def huge(request: Request) -> Response:
@@ -264,7 +267,7 @@ async def test_stop_does_not_hang_on_a_client_that_stops_reading() -> None:
     app.router.add_get("/huge", huge)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve, app, "127.0.0.1", 0)
+            server = await nursery.start(partial(serve, app, "127.0.0.1", 0, transport=transport))
             stream = await trio.open_tcp_stream("127.0.0.1", server.port)
             async with stream:
                 await stream.send_all(b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -277,7 +280,7 @@ async def test_stop_does_not_hang_on_a_client_that_stops_reading() -> None:
     assert took < 0.2 + HARD_STOP_MARGIN + 2
 
 
-async def test_serve_reports_bad_settings_and_busy_ports() -> None:
+async def test_serve_reports_bad_settings_and_busy_ports(transport: str) -> None:
     app = Application()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
@@ -293,14 +296,14 @@ async def test_serve_reports_bad_settings_and_busy_ports() -> None:
             async with listener:
                 port = listener.socket.getsockname()[1]
                 with pytest.raises(OSError, match="cannot listen"):
-                    await nursery.start(serve, app, "127.0.0.1", port)
+                    await nursery.start(partial(serve, app, "127.0.0.1", port, transport=transport))
 
 
-async def test_server_handle_reports_port_and_urls() -> None:
+async def test_server_handle_reports_port_and_urls(transport: str) -> None:
     app = Application()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            server = await nursery.start(serve, app, "127.0.0.1", 0)
+            server = await nursery.start(partial(serve, app, "127.0.0.1", 0, transport=transport))
             assert server.port > 0
             assert server.urls == (f"http://127.0.0.1:{server.port}",)
             raw = await exchange(

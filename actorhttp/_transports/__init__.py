@@ -3,8 +3,12 @@
 from collections.abc import Mapping
 
 from ._base import Deliver, StopSignal, Transport, exchange
+from ._httptools import serve_httptools
 from ._hypercorn import AsgiBridge, serve_hypercorn
 
 __all__ = ["TRANSPORTS", "AsgiBridge", "Deliver", "StopSignal", "Transport", "exchange"]
 
-TRANSPORTS: Mapping[str, Transport] = {"hypercorn": serve_hypercorn}
+TRANSPORTS: Mapping[str, Transport] = {
+    "httptools": serve_httptools,
+    "hypercorn": serve_hypercorn,
+}

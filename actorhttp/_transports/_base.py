@@ -103,5 +103,12 @@ def body_allowed(method: str, status: int) -> bool:
     return method != "HEAD" and status >= 200 and status not in _NO_BODY_STATUSES
 
 
+def listener_address(listener: trio.SocketListener) -> str:
+    """``host:port`` as bound (``[host]:port`` for IPv6), for the URLs a server reports."""
+    sock = listener.socket
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if sock.family == trio.socket.AF_INET6 else f"{host}:{port}"
+
+
 def header_pairs(raw: list[tuple[bytes, bytes]]) -> Headers:
     return Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)

@@ -38,6 +38,7 @@ from ._base import (
     body_allowed,
     exchange,
     header_pairs,
+    listener_address,
     wire_headers,
 )
 
@@ -175,7 +176,7 @@ async def serve_hypercorn(
         settings.port, host=settings.host, backlog=settings.backlog
     )
     scheme = "https" if ssl_context is not None else "http"
-    urls = [f"{scheme}://{_address(listener.socket)}" for listener in sockets]
+    urls = [f"{scheme}://{listener_address(listener)}" for listener in sockets]
     listeners: list[trio.abc.Listener[Any]] = (
         [trio.SSLListener(s, ssl_context, https_compatible=True) for s in sockets]
         if ssl_context is not None
@@ -211,11 +212,6 @@ async def serve_hypercorn(
             connections.cancel_scope.deadline = trio.current_time() + grace
             guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
         guard.cancel_scope.cancel()
-
-
-def _address(sock: trio.socket.SocketType) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"[{host}]:{port}" if sock.family == trio.socket.AF_INET6 else f"{host}:{port}"
 
 
 async def _close_after(live: set[trio.SocketStream], delay: float) -> None:

@@ -34,7 +34,7 @@ def make_app() -> Application:
 async def test_http2_prior_knowledge() -> None:
     with trio.fail_after(TIMEOUT):
         async with (
-            serve_app(make_app()) as client,
+            serve_app(make_app(), transport="hypercorn") as client,
             httpx.AsyncClient(http1=False, http2=True, base_url=client.server.url) as h2,
         ):
             get = await h2.get("/version")
@@ -61,6 +61,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ssl.SSLCo
 async def test_tls_with_http1_and_http2(tls: tuple[Path, Path, ssl.SSLContext]) -> None:
     certfile, keyfile, context = tls
     with trio.fail_after(TIMEOUT):
+        # transport "auto" picks hypercorn for TLS
         async with serve_app(make_app(), certfile=str(certfile), keyfile=str(keyfile)) as client:
             url = client.server.url
             async with httpx.AsyncClient(verify=context, http2=True, base_url=url) as https:
@@ -84,7 +85,7 @@ async def test_tls_with_http1_and_http2(tls: tuple[Path, Path, ssl.SSLContext]) 
 )
 async def test_malformed_request_gets_400_and_server_goes_on(request_bytes: bytes) -> None:
     with trio.fail_after(TIMEOUT):
-        async with serve_app(make_app()) as client:
+        async with serve_app(make_app(), transport="hypercorn") as client:
             raw = await exchange(client.server.port, request_bytes)
             after = await client.get("/version")
     assert status_of(raw) == 400
@@ -94,7 +95,7 @@ async def test_malformed_request_gets_400_and_server_goes_on(request_bytes: byte
 async def test_headers_over_max_header_size_are_refused() -> None:
     big = b"GET /version HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n"
     with trio.fail_after(TIMEOUT):
-        async with serve_app(make_app(), max_header_size=2048) as client:
+        async with serve_app(make_app(), transport="hypercorn", max_header_size=2048) as client:
             raw = await exchange(client.server.port, big)
             small = await client.get("/version")
     assert status_of(raw) == 431
@@ -103,7 +104,7 @@ async def test_headers_over_max_header_size_are_refused() -> None:
 
 async def test_slow_client_is_cut_by_keep_alive_timeout() -> None:
     with trio.fail_after(TIMEOUT):
-        async with serve_app(make_app(), keep_alive_timeout=0.3) as client:
+        async with serve_app(make_app(), transport="hypercorn", keep_alive_timeout=0.3) as client:
             stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
             async with stream:
                 await stream.send_all(b"GET /version HTTP/1.1\r\n")  # and never the rest

@@ -1,0 +1,288 @@
+"""Sans-IO HTTP/1.1 request parsing: httptools (llhttp) plus the rules llhttp leaves to us.
+
+:class:`H1Parser` takes bytes and yields events in order: a :class:`Head`
+when a request's headers are complete, ``bytes`` for body data, :data:`END`
+when the message ends, and a :class:`Refusal` when the input breaks a rule.
+A refusal ends the connection: after it, the parser takes no more input.
+
+Beyond llhttp's own checks it enforces size limits (while the head is still
+arriving, so memory stays bounded), the request-target forms of RFC 9112
+§3.2, exactly one ``Host`` in HTTP/1.1, no duplicate singleton fields, no
+``Transfer-Encoding`` in HTTP/1.0, no underscore look-alikes of framing
+fields, and no framing, routing or auth fields in trailers. No trio here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Final
+
+import httptools
+
+__all__ = ["END", "H1Limits", "H1Parser", "Head", "Refusal"]
+
+
+@dataclass(frozen=True, slots=True)
+class H1Limits:
+    """Size limits of one request head; the defaults are gunicorn's."""
+
+    max_request_line: int = 4094  # bytes with CRLF; 414 past it
+    max_header_line: int = 8190  # bytes of "name: value\r\n"; 431 past it
+    max_headers: int = 100  # fields; 431 past it
+    max_header_size: int = 64 * 1024  # request line and every field together; 431 past it
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A request's line and headers, checked."""
+
+    method: str
+    target: bytes  # origin-form: path and query as sent
+    http_version: str
+    headers: list[tuple[bytes, bytes]]
+    keep_alive: bool
+    expect_continue: bool
+    content_length: int | None
+    chunked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Input that breaks a rule: answer ``status`` and close."""
+
+    status: int
+    reason: str
+
+
+class _End:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+END: Final = _End()
+Event = Head | bytes | _End | Refusal
+
+_SINGLETONS = frozenset({b"host", b"content-length", b"content-type", b"transfer-encoding"})
+_FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
+_FORBIDDEN_TRAILERS = frozenset(
+    {
+        b"host",
+        b"content-length",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"connection",
+        b"keep-alive",
+        b"upgrade",
+        b"expect",
+        b"authorization",
+        b"proxy-authorization",
+        b"cookie",
+        b"content-type",
+        b"content-encoding",
+        b"content-range",
+        b"range",
+        b"max-forwards",
+        b"cache-control",
+    }
+)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.refusal = Refusal(status, reason)
+
+
+class H1Parser:
+    """Feed bytes with :meth:`feed`, take events with :meth:`next_event`."""
+
+    __slots__ = (
+        "_count",
+        "_done",
+        "_fields_size",
+        "_head_bytes",
+        "_headers",
+        "_in_head",
+        "_in_message",
+        "_limits",
+        "_parser",
+        "_seen",
+        "_trailers",
+        "_url",
+        "events",
+    )
+
+    def __init__(self, limits: H1Limits = H1Limits()) -> None:
+        self._limits = limits
+        self._parser = httptools.HttpRequestParser(self)
+        self.events: deque[Event] = deque()
+        self._done = False
+        self._in_message = False  # between the first byte of a request and its end
+        self._in_head = False  # between the first byte of a request and its headers' end
+        self._head_bytes = 0
+        self._reset_head()
+
+    def _reset_head(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._seen: set[bytes] = set()
+        self._count = 0
+        self._fields_size = 0
+        self._trailers = False
+
+    @property
+    def in_message(self) -> bool:
+        """True while a request has begun and not ended: EOF now is a truncated request."""
+        return self._in_message
+
+    @property
+    def in_head(self) -> bool:
+        return self._in_head
+
+    @property
+    def done(self) -> bool:
+        """True after a refusal: the connection must close."""
+        return self._done
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`."""
+        if self._done:
+            return
+        if self._in_head or not self._in_message:
+            # Bound what httptools buffers for a head that never ends.
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_header_size + self._limits.max_request_line:
+                self._refuse(431, "request header fields too large")
+                return
+        try:
+            self._parser.feed_data(data)
+        except _Refused as exc:
+            self._refuse(exc.refusal.status, exc.refusal.reason)
+        except httptools.HttpParserUpgrade:
+            # This transport speaks no other protocol: answer the request, then close.
+            if self.events and not isinstance(self.events[-1], _End):
+                self.events.append(END)
+            self._done = True
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Refused):
+                self._refuse(cause.refusal.status, cause.refusal.reason)
+            else:
+                self._refuse(400, f"malformed request: {exc}")
+
+    def feed_eof(self) -> None:
+        """The client closed its side; a request cut short is refused."""
+        if self._in_message and not self._done:
+            self._refuse(400, "connection closed in the middle of a request")
+        self._done = True
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self.events.append(Refusal(status, reason))
+        self._done = True
+
+    # -- httptools callbacks ------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._in_head = True
+        self._reset_head()
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        line = len(self._url) + 12 + len(self._parser.get_method())  # "M URL HTTP/1.1\r\n"
+        if line > self._limits.max_request_line:
+            raise _Refused(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lowered = name.lower()
+        if self._trailers:
+            if lowered in _FORBIDDEN_TRAILERS:
+                raise _Refused(400, f"{name.decode('latin-1')} is not allowed in a trailer")
+            return  # other trailer fields are dropped: nothing reads them
+        self._count += 1
+        if self._count > self._limits.max_headers:
+            raise _Refused(431, f"more than {self._limits.max_headers} header fields")
+        size = len(name) + len(value) + 4
+        if size > self._limits.max_header_line:
+            raise _Refused(431, f"header field {name[:64].decode('latin-1')} too large")
+        self._fields_size += size
+        if self._fields_size + len(self._url) > self._limits.max_header_size:
+            raise _Refused(431, "request header fields too large")
+        if lowered in _FRAMING_ALIASES:
+            raise _Refused(400, f"ambiguous header name {name.decode('latin-1')}")
+        if lowered in _SINGLETONS:
+            if lowered in self._seen:
+                raise _Refused(400, f"more than one {name.decode('latin-1')} field")
+            self._seen.add(lowered)
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise _Refused(400, f"HTTP/{version} is not HTTP/1.0 or HTTP/1.1")
+        method = parser.get_method().decode("ascii")
+        target = _origin_form(method, self._url)
+        if version == "1.1" and b"host" not in self._seen:
+            raise _Refused(400, "HTTP/1.1 request without a Host field")
+        length: int | None = None
+        chunked = False
+        expect_continue = False
+        for name, value in self._headers:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                length = int(value)  # llhttp has checked it is 1*DIGIT
+            elif lowered == b"transfer-encoding":
+                if version == "1.0":
+                    raise _Refused(400, "Transfer-Encoding in an HTTP/1.0 request")
+                chunked = True  # llhttp only lets a final "chunked" through
+            elif lowered == b"expect":
+                if value.lower() != b"100-continue":
+                    raise _Refused(417, f"cannot meet Expect: {value.decode('latin-1')}")
+                expect_continue = version == "1.1"
+        self._in_head = False
+        self._head_bytes = 0
+        self._trailers = True
+        self.events.append(
+            Head(
+                method=method,
+                target=target,
+                http_version=version,
+                headers=self._headers,
+                keep_alive=parser.should_keep_alive(),
+                expect_continue=expect_continue,
+                content_length=length,
+                chunked=chunked,
+            )
+        )
+
+    def on_body(self, body: bytes) -> None:
+        self.events.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self.events.append(END)
+
+
+def _origin_form(method: str, target: bytes) -> bytes:
+    """The path and query of ``target``, or a 400 for a form this server does not take."""
+    if target.startswith(b"/"):
+        return target
+    if target == b"*":
+        if method != "OPTIONS":
+            raise _Refused(400, "'*' is a target for OPTIONS only")
+        return target
+    if target[:7].lower() == b"http://" or target[:8].lower() == b"https://":
+        try:
+            url = httptools.parse_url(target)
+        except httptools.HttpParserInvalidURLError:
+            raise _Refused(400, "malformed absolute-form target") from None
+        if not url.host:
+            raise _Refused(400, "absolute-form target without a host")
+        path = url.path or b"/"
+        return path + b"?" + url.query if url.query else path
+    raise _Refused(400, "request target must be a path, '*', or an http(s) URL")

@@ -1,0 +1,305 @@
+"""The fast HTTP/1.1 transport: trio streams and :class:`~._h1.H1Parser` (llhttp).
+
+One task per connection, one request at a time (pipelined requests wait in
+the parser's queue, so answers keep their order). Bytes are read only when
+the parser has no event to give, which is the backpressure: a handler that
+does not read its body leaves the socket alone. Deadlines: a request's head
+must arrive within ``header_timeout`` (408), its body within ``body_timeout``
+(408), and an idle keep-alive connection is closed after ``keep_alive_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from email.utils import formatdate
+from functools import partial
+from time import time
+from urllib.parse import unquote
+
+import trio
+
+from .._answers import exception_response
+from .._body import BodyReader
+from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
+from .._headers import Headers
+from ..messages import Request, Response, StartServer
+from ._base import Deliver, StopSignal, exchange, listener_address
+from ._h1 import END, H1Limits, H1Parser, Head, Refusal
+
+__all__ = ["serve_httptools"]
+
+logger = logging.getLogger("actorhttp")
+READ_SIZE = 64 * 1024
+_NO_BODY_STATUSES = frozenset({204, 304})
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Clock:
+    """The Date header, formatted once a second rather than once a request."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def date(self) -> bytes:
+        now = int(time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True).encode("ascii")
+        return self._value
+
+
+_clock = _Clock()
+
+
+def encode_head(
+    response: Response, *, body_length: int | None, keep_alive: bool, http10: bool
+) -> bytes:
+    """Status line and header block; framing and Connection are ours, never the user's."""
+    status = response.status
+    parts = [f"HTTP/1.1 {status} {response.reason}\r\n"]
+    for name, value in response.headers.multi_items():
+        lowered = name.lower()
+        if lowered not in ("content-length", "transfer-encoding", "connection"):
+            parts.append(f"{name}: {value}\r\n")
+    if body_length is not None and status >= 200 and status not in _NO_BODY_STATUSES:
+        parts.append(f"Content-Length: {body_length}\r\n")
+    if not keep_alive:
+        parts.append("Connection: close\r\n")
+    elif http10:
+        parts.append("Connection: keep-alive\r\n")
+    head = "".join(parts).encode("utf-8")
+    return head + b"Date: " + _clock.date() + b"\r\n\r\n"
+
+
+class _Connection:
+    """One client connection: reads requests, delivers them, writes the answers."""
+
+    def __init__(
+        self,
+        stream: trio.SocketStream,
+        settings: StartServer,
+        limits: H1Limits,
+        deliver: Deliver,
+        stopping: trio.Event,
+        idle: set[trio.CancelScope],
+    ) -> None:
+        self.stream = stream
+        self.settings = settings
+        self.parser = H1Parser(limits)
+        self.deliver = deliver
+        self.stopping = stopping
+        self.idle = idle
+        self.scheme = "http"
+        peer = stream.socket.getpeername()
+        self.client: tuple[str, int] | None = (str(peer[0]), int(peer[1])) if peer else None
+        self.eof = False
+        self._head_deadline = trio.current_time() + settings.header_timeout
+
+    async def _read(self, deadline: float) -> bool:
+        """Feed one read to the parser; False at EOF or when the deadline passes."""
+        if self.eof:
+            return False
+        with trio.CancelScope(deadline=deadline):
+            try:
+                data = await self.stream.receive_some(READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            if data:
+                self.parser.feed(data)
+                return True
+            self.eof = True
+            self.parser.feed_eof()
+            return False
+        return False  # deadline passed
+
+    async def _next_head(self) -> Head | Refusal | None:
+        """The next request's head, a refusal to answer, or None to close quietly."""
+        events = self.parser.events
+        while True:
+            while events:
+                event = events.popleft()
+                if isinstance(event, Head | Refusal):
+                    return event
+                # Leftover body of a request whose handler did not read it all is
+                # handled by the caller; nothing else may sit here.
+            if self.parser.done:
+                return None
+            if self.parser.in_message:
+                deadline = self._head_deadline
+            else:
+                if self.stopping.is_set():
+                    return None
+                # Idle between requests: the keep-alive timeout, or a stop, ends the wait.
+                deadline = trio.current_time() + self.settings.keep_alive_timeout
+                scope = trio.CancelScope(deadline=deadline)
+                self.idle.add(scope)
+                try:
+                    with scope:
+                        got = await self._read(math.inf)
+                finally:
+                    self.idle.discard(scope)
+                if scope.cancelled_caught or not got:
+                    return None
+                self._head_deadline = trio.current_time() + self.settings.header_timeout
+                continue
+            if not await self._read(deadline):
+                if not self.eof:
+                    return Refusal(408, "request head not received in time")
+                continue  # EOF: feed_eof queued a refusal, or the parser is done
+
+    async def serve(self) -> None:
+        while True:
+            head = await self._next_head()
+            if head is None:
+                return
+            if isinstance(head, Refusal):
+                await self._refuse(head)
+                return
+            keep_alive = await self._handle(head)
+            if not keep_alive:
+                return
+            self._head_deadline = trio.current_time() + self.settings.header_timeout
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        response = exception_response(HTTPBadRequest(text=refusal.reason))
+        if refusal.status != 400:
+            response = Response(status=refusal.status, text=refusal.reason)
+        await self._write(response, "GET", keep_alive=False, http10=False)
+
+    async def _handle(self, head: Head) -> bool:
+        """Deliver one request and answer it; True when the connection may carry another."""
+        events = self.parser.events
+        body_done = head.content_length in (None, 0) and not head.chunked
+        if body_done and events and events[0] is END:
+            events.popleft()
+        body_deadline = trio.current_time() + self.settings.body_timeout
+        continue_pending = head.expect_continue
+        refused: list[Refusal] = []
+
+        async def receive_body() -> bytes:
+            nonlocal body_done, continue_pending
+            while True:
+                if events:
+                    event = events.popleft()
+                    if isinstance(event, bytes):
+                        return event
+                    if event is END:
+                        body_done = True
+                        return b""
+                    assert isinstance(event, Refusal)
+                    refused.append(event)
+                    raise HTTPBadRequest(text=event.reason)
+                if continue_pending:
+                    # Sent only now that a handler reads: a 413 can still refuse first.
+                    continue_pending = False
+                    await self.stream.send_all(_CONTINUE)
+                if not await self._read(body_deadline) and not events:
+                    if self.eof:
+                        raise HTTPBadRequest(text="connection closed in the middle of the body")
+                    raise HTTPRequestTimeout(text="request body not received in time")
+
+        target = head.target
+        raw_path, _, query = target.partition(b"?")
+        raw = raw_path.decode("latin-1")
+        reply_send, reply_receive = trio.open_memory_channel[Response](1)
+        request = Request(
+            method=head.method,
+            path=unquote(raw) if "%" in raw else raw,
+            raw_path=raw,
+            query_string=query.decode("latin-1"),
+            headers=Headers._trusted(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers
+            ),
+            content=BodyReader(
+                None if body_done else receive_body,
+                max_size=self.settings.client_max_size,
+                declared_length=head.content_length,
+            ),
+            reply=reply_send,
+            scheme=self.scheme,
+            http_version=head.http_version,
+            client=self.client,
+        )
+        response = await exchange(self.deliver, request, reply_receive)
+        if not body_done and events and events[-1] is END and not self.parser.done:
+            # The unread rest of the body has already arrived whole: drop it, keep the connection.
+            while events.popleft() is not END:
+                pass
+            body_done = True
+        keep_alive = (
+            head.keep_alive
+            and body_done
+            and not refused
+            and not self.parser.done
+            and not self.stopping.is_set()
+            and "close" not in response.headers.get("Connection", "").lower()
+        )
+        await self._write(
+            response, head.method, keep_alive=keep_alive, http10=head.http_version == "1.0"
+        )
+        return keep_alive
+
+    async def _write(
+        self, response: Response, method: str, *, keep_alive: bool, http10: bool
+    ) -> None:
+        body = response.body
+        head = encode_head(response, body_length=len(body), keep_alive=keep_alive, http10=http10)
+        if method == "HEAD" or response.status < 200 or response.status in _NO_BODY_STATUSES:
+            await self.stream.send_all(head)
+        elif len(body) <= 16 * 1024:
+            await self.stream.send_all(head + body)
+        else:
+            await self.stream.send_all(head)
+            await self.stream.send_all(body)
+
+
+def _limits(settings: StartServer) -> H1Limits:
+    return H1Limits(
+        max_request_line=settings.max_request_line,
+        max_header_line=settings.max_header_line,
+        max_headers=settings.max_headers,
+        max_header_size=settings.max_header_size,
+    )
+
+
+async def serve_httptools(
+    settings: StartServer,
+    deliver: Deliver,
+    stop: StopSignal,
+    *,
+    task_status: trio.TaskStatus[tuple[str, ...]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``stop``; then stop accepting, drain for its grace, cut."""
+    if settings.certfile is not None:
+        raise ValueError("the httptools transport has no TLS: use transport='hypercorn'")
+    listeners = await trio.open_tcp_listeners(
+        settings.port, host=settings.host, backlog=settings.backlog
+    )
+    urls = tuple(f"http://{listener_address(listener)}" for listener in listeners)
+    limits = _limits(settings)
+    stopping = trio.Event()
+    idle: set[trio.CancelScope] = set()
+
+    async def connection(stream: trio.SocketStream) -> None:
+        async with stream:
+            try:
+                await _Connection(stream, settings, limits, deliver, stopping, idle).serve()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the client went away; nothing to answer
+
+    async with trio.open_nursery() as connections:
+        async with trio.open_nursery() as accepting:
+            serving = partial(trio.serve_listeners, handler_nursery=connections)
+            accepting.start_soon(serving, connection, listeners)
+            task_status.started(urls)
+            grace = await stop.wait()
+            accepting.cancel_scope.cancel()  # closes the listeners: no new connections
+        stopping.set()
+        for scope in list(idle):
+            scope.cancel()  # idle keep-alive connections close now
+        # Sends here are not shielded, so cancelling at the deadline cuts everything.
+        connections.cancel_scope.deadline = trio.current_time() + grace
