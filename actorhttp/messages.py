@@ -41,6 +41,7 @@ __all__ = [
     "StartServer",
     "StopServer",
     "Target",
+    "TransportName",
 ]
 
 MiB = 1024 * 1024
@@ -246,6 +247,8 @@ Target: TypeAlias = Handler | Mailbox
 
 # -- commands ----------------------------------------------------------------
 
+TransportName: TypeAlias = Literal["auto", "httptools", "hypercorn"]
+
 
 def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
@@ -287,7 +290,7 @@ class StartServer:
     backlog: int = 100
     certfile: str | None = None
     keyfile: str | None = None
-    transport: Literal["auto", "httptools", "hypercorn"] = "auto"
+    transport: TransportName = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:

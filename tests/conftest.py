@@ -7,6 +7,7 @@ import pytest
 
 if TYPE_CHECKING:  # importing the plugin module here would stop pytest rewriting it
     from actorhttp import Application
+    from actorhttp.messages import TransportName
     from actorhttp.testing import TestClient
 
 pytest_plugins = ["actorhttp.testing"]
@@ -15,14 +16,15 @@ TRANSPORTS = ["httptools", "hypercorn"]
 
 
 @pytest.fixture(params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest) -> str:
+def transport(request: pytest.FixtureRequest) -> TransportName:
     """Each test that serves an app runs once per transport: behaviour must not differ."""
-    return str(request.param)
+    name: TransportName = request.param
+    return name
 
 
 @pytest.fixture
 def actorhttp_client(
-    actorhttp_client: Callable[..., Awaitable[TestClient]], transport: str
+    actorhttp_client: Callable[..., Awaitable[TestClient]], transport: TransportName
 ) -> Callable[..., Awaitable[TestClient]]:
     async def make(app: Application, **settings: Any) -> TestClient:
         settings.setdefault("transport", transport)

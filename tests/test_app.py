@@ -19,7 +19,7 @@ from actorhttp import (
     json_response,
     middleware,
 )
-from actorhttp.messages import Handler
+from actorhttp.messages import Handler, TransportName
 from actorhttp.testing import TestClient, serve_app
 
 from .rawhttp import exchange, status_of, upload
@@ -72,7 +72,7 @@ async def test_wrong_method_is_405_with_allow(actorhttp_client: Client) -> None:
     assert response.headers["allow"] == "GET, HEAD, POST"
 
 
-async def test_add_get_answers_head_without_body(transport: str) -> None:
+async def test_add_get_answers_head_without_body(transport: TransportName) -> None:
     app = Application()
     app.router.add_get("/page", lambda request: _text("twelve bytes"))
     with trio.fail_after(TIMEOUT):
@@ -506,7 +506,7 @@ async def test_actor_closing_reply_without_answer_is_500(actorhttp_client: Clien
     assert response.status_code == 500
 
 
-async def test_startup_and_cleanup_hooks_and_app_state(transport: str) -> None:
+async def test_startup_and_cleanup_hooks_and_app_state(transport: TransportName) -> None:
     events: list[str] = []
 
     async def on_startup(app: Application) -> None:

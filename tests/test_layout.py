@@ -51,6 +51,7 @@ def test_message_names_are_pinned() -> None:
         "StartServer",
         "StopServer",
         "Target",
+        "TransportName",
     }
 
 

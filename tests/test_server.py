@@ -20,6 +20,7 @@ from actorhttp.messages import (
     ServerStopped,
     StartServer,
     StopServer,
+    TransportName,
 )
 
 from .rawhttp import exchange, status_of
@@ -49,7 +50,7 @@ async def started(outbox: trio.MemoryReceiveChannel[Item]) -> str:
     return event.urls[0]
 
 
-async def test_driver_echo_as_in_the_design(transport: str) -> None:
+async def test_driver_echo_as_in_the_design(transport: TransportName) -> None:
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, requests), trio.open_nursery() as nursery:
             await commands.send(AddRoute(methods=["GET"], path="/echo/{what}"))
@@ -75,7 +76,9 @@ async def test_driver_echo_as_in_the_design(transport: str) -> None:
     assert answers == ["hi there", "404"]
 
 
-async def test_start_while_running_is_refused_and_server_keeps_serving(transport: str) -> None:
+async def test_start_while_running_is_refused_and_server_keeps_serving(
+    transport: TransportName,
+) -> None:
     async def ok(request: Request) -> Response:
         return Response(text="ok")
 
@@ -118,7 +121,7 @@ async def test_bad_commands_get_command_failed() -> None:
     assert "/twice" in twice.error
 
 
-async def test_port_in_use_is_command_failed(transport: str) -> None:
+async def test_port_in_use_is_command_failed(transport: TransportName) -> None:
     with trio.fail_after(TIMEOUT):
         listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
         port = listener.socket.getsockname()[1]
@@ -129,7 +132,9 @@ async def test_port_in_use_is_command_failed(transport: str) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in failure.error
 
 
-async def test_stopped_server_starts_again_and_routes_added_while_serving(transport: str) -> None:
+async def test_stopped_server_starts_again_and_routes_added_while_serving(
+    transport: TransportName,
+) -> None:
     async def first(request: Request) -> Response:
         return Response(text="first")
 
@@ -159,7 +164,7 @@ async def test_stopped_server_starts_again_and_routes_added_while_serving(transp
     assert restarted.text == "first"
 
 
-async def test_reply_closed_without_response_is_500(transport: str) -> None:
+async def test_reply_closed_without_response_is_500(transport: TransportName) -> None:
     with trio.fail_after(TIMEOUT):
         async with driver() as (commands, outbox), httpx.AsyncClient() as http:
             await commands.send(AddRoute("GET", "/drop"))
@@ -178,7 +183,9 @@ async def test_reply_closed_without_response_is_500(transport: str) -> None:
     assert response.status_code == 500
 
 
-async def test_closing_commands_stops_the_server_and_ends_the_outbox(transport: str) -> None:
+async def test_closing_commands_stops_the_server_and_ends_the_outbox(
+    transport: TransportName,
+) -> None:
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
             commands, outbox = await nursery.start(http_driver)
@@ -224,7 +231,7 @@ async def test_stop_lets_in_flight_requests_finish_and_refuses_new_connections(
     assert results == ["finished"]
 
 
-async def test_stop_cuts_requests_past_grace_and_cancels_handlers(transport: str) -> None:
+async def test_stop_cuts_requests_past_grace_and_cancels_handlers(transport: TransportName) -> None:
     entered = trio.Event()
     cancelled = trio.Event()
 
@@ -257,7 +264,7 @@ async def test_stop_cuts_requests_past_grace_and_cancels_handlers(transport: str
     assert outcome == [b""]  # cut: closed with no answer
 
 
-async def test_stop_does_not_hang_on_a_client_that_stops_reading(transport: str) -> None:
+async def test_stop_does_not_hang_on_a_client_that_stops_reading(transport: TransportName) -> None:
     big = b"x" * (64 * 1024 * 1024)
 
     async def huge(request: Request) -> Response:
@@ -280,7 +287,7 @@ async def test_stop_does_not_hang_on_a_client_that_stops_reading(transport: str)
     assert took < 0.2 + HARD_STOP_MARGIN + 2
 
 
-async def test_serve_reports_bad_settings_and_busy_ports(transport: str) -> None:
+async def test_serve_reports_bad_settings_and_busy_ports(transport: TransportName) -> None:
     app = Application()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
@@ -299,7 +306,7 @@ async def test_serve_reports_bad_settings_and_busy_ports(transport: str) -> None
                     await nursery.start(partial(serve, app, "127.0.0.1", port, transport=transport))
 
 
-async def test_server_handle_reports_port_and_urls(transport: str) -> None:
+async def test_server_handle_reports_port_and_urls(transport: TransportName) -> None:
     app = Application()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
