@@ -45,14 +45,24 @@ class TestClient(httpx.AsyncClient):
 
 @asynccontextmanager
 async def serve_app(app: Application, **settings: Any) -> AsyncIterator[TestClient]:
-    """Serve ``app`` on 127.0.0.1 (a free port) and give a client on it; stop on exit."""
+    """Serve ``app`` on 127.0.0.1 (a free port) and give a client on it; stop on exit.
+
+    A server that cannot start raises its own error (``ValueError``, ``OSError``).
+    """
+    failure: Exception | None = None
     async with trio.open_nursery() as nursery:
-        server: Server = await nursery.start(partial(serve, app, "127.0.0.1", 0, **settings))
         try:
-            async with TestClient(server) as client:
-                yield client
-        finally:
-            await server.stop(grace=STOP_GRACE)
+            server: Server = await nursery.start(partial(serve, app, "127.0.0.1", 0, **settings))
+        except Exception as exc:
+            failure = exc  # raised below, not wrapped in the nursery's ExceptionGroup
+        else:
+            try:
+                async with TestClient(server) as client:
+                    yield client
+            finally:
+                await server.stop(grace=STOP_GRACE)
+    if failure is not None:
+        raise failure
 
 
 @pytest.fixture

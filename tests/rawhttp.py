@@ -8,21 +8,37 @@ MAX_RESPONSE = 1 << 20
 
 
 async def exchange(port: int, data: bytes, *, patience: float = 5.0) -> bytes:
-    """Send ``data`` to 127.0.0.1:``port`` and read until the server closes (or ``timeout``)."""
+    """Send ``data`` to 127.0.0.1:``port`` and read until the server closes (or ``patience``)."""
+    received, _ = await exchange_until_closed(port, data, patience=patience)
+    return received
+
+
+async def exchange_until_closed(
+    port: int, data: bytes, *, patience: float = 5.0, half_close: bool = False
+) -> tuple[bytes, bool]:
+    """Like :func:`exchange`, and whether the server closed the connection in time.
+
+    With ``half_close`` the client shuts its sending side after ``data``, so
+    a server sees a truncated request as truncated rather than waiting.
+    """
     received = bytearray()
+    closed = False
     with trio.move_on_after(patience):
         stream = await trio.open_tcp_stream("127.0.0.1", port)
         async with stream:
             try:
                 await stream.send_all(data)
-            except trio.BrokenResourceError:
+                if half_close:
+                    await stream.send_eof()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass  # the server may refuse before reading it all
             try:
                 while len(received) < MAX_RESPONSE and (chunk := await stream.receive_some()):
                     received += chunk
             except trio.BrokenResourceError:
                 pass  # a reset after the answer: what was read still counts
-    return bytes(received)
+            closed = True
+    return bytes(received), closed
 
 
 def status_of(response: bytes) -> int:

@@ -31,6 +31,8 @@ __all__ = ["serve_httptools"]
 
 logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
+LINGER_SECONDS = 2.0
+LINGER_READS = 64  # at most 4 MiB drained from a client we are done with
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -158,11 +160,29 @@ class _Connection:
                 return
             if isinstance(head, Refusal):
                 await self._refuse(head)
+                await self._linger()
                 return
             keep_alive = await self._handle(head)
             if not keep_alive:
+                if self.parser.in_message:
+                    await self._linger()
                 return
             self._head_deadline = trio.current_time() + self.settings.header_timeout
+
+    async def _linger(self) -> None:
+        """Half-close, then drain what the client still sends, for a bounded time.
+
+        Closing with unread input makes the kernel reset the connection, which
+        can destroy the answer just sent before the client reads it.
+        """
+        try:
+            await self.stream.send_eof()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        with trio.move_on_after(LINGER_SECONDS):
+            for _ in range(LINGER_READS):
+                if not await self.stream.receive_some(READ_SIZE):
+                    return
 
     async def _refuse(self, refusal: Refusal) -> None:
         response = exception_response(HTTPBadRequest(text=refusal.reason))

@@ -1,0 +1,240 @@
+"""Server entry points for benchmarks/http.py: ``python benchmarks/servers.py KIND PORT``.
+
+Every kind serves the same three endpoints on 127.0.0.1:PORT until killed:
+
+* ``GET /hello`` -> ``Hello, World!`` (text/plain)
+* ``GET /json`` -> ``{"message": "Hello, World!"}`` (application/json)
+* ``GET /items/{id}`` -> ``item {id}`` (text/plain), registered after 999 other
+  distinct dynamic routes ``/r{i}/{id}`` (i = 0..998), so that the dynamic
+  endpoint is resolved in a 1,000-dynamic-route application (``/hello`` and
+  ``/json`` are registered first, as an application usually does).
+
+The raw ASGI kind has no router: it compares the path with two constants and
+checks the ``/items/`` prefix; it is the ceiling of the hypercorn transport,
+not a routing comparison.
+
+Access logging is off everywhere and idle keep-alive connections are kept for
+75 s, so that the memory measurement's idle connections stay open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # imported lazily at run time: each server process loads only its own stack
+    from hypercorn.config import Config
+    from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Framework, Scope
+
+    from actorhttp import Application
+
+KEEP_ALIVE_TIMEOUT = 75.0
+HOST = "127.0.0.1"
+HELLO = "Hello, World!"
+OTHER_ROUTES = 999
+KINDS = (
+    "actorhttp-httptools",
+    "actorhttp-hypercorn",
+    "raw-asgi-hypercorn",
+    "aiohttp",
+    "starlette-hypercorn",
+)
+
+
+# --- actorhttp -------------------------------------------------------------------------------
+
+
+def actorhttp_app() -> Application:
+    """The benchmark Application."""
+    from actorhttp import Application, Request, Response, json_response
+
+    async def hello(request: Request) -> Response:
+        return Response(text=HELLO)
+
+    async def json_endpoint(request: Request) -> Response:
+        return json_response({"message": HELLO})
+
+    async def other(request: Request) -> Response:
+        return Response(text=f"other {request.match_info['id']}")
+
+    async def item(request: Request) -> Response:
+        return Response(text=f"item {request.match_info['id']}")
+
+    app = Application()
+    app.router.add_get("/hello", hello)
+    app.router.add_get("/json", json_endpoint)
+    for i in range(OTHER_ROUTES):
+        app.router.add_get(f"/r{i}/{{id}}", other)
+    app.router.add_get("/items/{id}", item)
+    return app
+
+
+def serve_actorhttp(port: int, transport: str) -> None:
+    from actorhttp import run_app
+
+    run_app(
+        actorhttp_app(),
+        HOST,
+        port,
+        transport=transport,
+        keep_alive_timeout=KEEP_ALIVE_TIMEOUT,
+        print=None,
+    )
+
+
+def serve_actorhttp_httptools(port: int) -> None:
+    serve_actorhttp(port, "httptools")
+
+
+def serve_actorhttp_hypercorn(port: int) -> None:
+    serve_actorhttp(port, "hypercorn")
+
+
+# --- hypercorn's trio worker -----------------------------------------------------------------
+
+
+def hypercorn_config(port: int) -> Config:
+    """hypercorn Config: bind, no access log, a quiet error log, a 75 s keep-alive."""
+    from hypercorn.config import Config
+
+    quiet = logging.getLogger("benchmarks.hypercorn")
+    quiet.setLevel(logging.WARNING)  # no "Running on ..." lines; real errors still reach stderr
+    config = Config()
+    config.bind = [f"{HOST}:{port}"]
+    config.accesslog = None
+    config.errorlog = quiet
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
+    return config
+
+
+def serve_with_hypercorn(app: Framework, port: int) -> None:
+    """Serve an ASGI app with hypercorn's trio worker: ``trio.run(hypercorn.trio.serve)``."""
+    import trio
+    from hypercorn.trio import serve
+
+    trio.run(partial(serve, app, hypercorn_config(port)))
+
+
+async def raw_asgi_app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """A minimal ASGI 3 app; not a router: two constant paths and one prefix check."""
+    if scope["type"] == "lifespan":
+        for _ in range(2):  # the lifespan protocol: startup, then shutdown
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["type"] != "http":
+        return
+    path = scope["path"]
+    status = 200
+    content_type = b"text/plain; charset=utf-8"
+    if path == "/hello":
+        body = HELLO.encode()
+    elif path == "/json":
+        body = json.dumps({"message": HELLO}).encode()
+        content_type = b"application/json"
+    elif path.startswith("/items/") and "/" not in path[7:] and path[7:]:
+        body = f"item {path[7:]}".encode()
+    else:
+        status, body = 404, b"Not Found"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def serve_raw_asgi_hypercorn(port: int) -> None:
+    serve_with_hypercorn(raw_asgi_app, port)
+
+
+def serve_starlette_hypercorn(port: int) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse(HELLO)
+
+    async def json_endpoint(request: Request) -> Response:
+        return JSONResponse({"message": HELLO})
+
+    async def other(request: Request) -> Response:
+        return PlainTextResponse(f"other {request.path_params['id']}")
+
+    async def item(request: Request) -> Response:
+        return PlainTextResponse(f"item {request.path_params['id']}")
+
+    routes = [Route("/hello", hello), Route("/json", json_endpoint)]
+    routes += [Route(f"/r{i}/{{id}}", other) for i in range(OTHER_ROUTES)]
+    routes.append(Route("/items/{id}", item))
+    serve_with_hypercorn(cast("Framework", Starlette(routes=routes)), port)
+
+
+# --- aiohttp ---------------------------------------------------------------------------------
+
+
+def serve_aiohttp(port: int) -> None:
+    from aiohttp import web
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text=HELLO)
+
+    async def json_endpoint(request: web.Request) -> web.Response:
+        return web.json_response({"message": HELLO})
+
+    async def other(request: web.Request) -> web.Response:
+        return web.Response(text=f"other {request.match_info['id']}")
+
+    async def item(request: web.Request) -> web.Response:
+        return web.Response(text=f"item {request.match_info['id']}")
+
+    app = web.Application()
+    app.router.add_get("/hello", hello)
+    app.router.add_get("/json", json_endpoint)
+    for i in range(OTHER_ROUTES):
+        app.router.add_get(f"/r{i}/{{id}}", other)
+    app.router.add_get("/items/{id}", item)
+    web.run_app(
+        app,
+        host=HOST,
+        port=port,
+        access_log=None,
+        print=None,
+        keepalive_timeout=KEEP_ALIVE_TIMEOUT,
+    )
+
+
+SERVERS: dict[str, Callable[[int], None]] = {
+    "actorhttp-httptools": serve_actorhttp_httptools,
+    "actorhttp-hypercorn": serve_actorhttp_hypercorn,
+    "raw-asgi-hypercorn": serve_raw_asgi_hypercorn,
+    "aiohttp": serve_aiohttp,
+    "starlette-hypercorn": serve_starlette_hypercorn,
+}
+assert tuple(SERVERS) == KINDS
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in SERVERS or not argv[1].isdigit():
+        print(f"usage: python benchmarks/servers.py {{{','.join(KINDS)}}} PORT", file=sys.stderr)
+        return 2
+    SERVERS[argv[0]](int(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,175 @@
+"""Hostile input: the invalid-request corpus on both transports, and bounded fuzzing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import trio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from actorhttp import Application, Request, Response, json_response
+from actorhttp._transports._h1 import END, H1Limits, H1Parser, Head, Refusal
+from actorhttp.testing import serve_app
+
+from .corpus import Case, cases
+from .rawhttp import exchange_until_closed, status_of
+
+TIMEOUT = 60
+CASES = cases()
+# gunicorn provokes the size cases by lowering a limit; this is ours (documented in StartServer).
+LOWERED = {"max_header_line": 10, "max_request_line": 20}
+
+
+async def read_everything(request: Request) -> Response:
+    body = await request.read()
+    return json_response({"n": len(body)})
+
+
+def corpus_app() -> Application:
+    app = Application()
+    app.router.add_route("*", "/{path:.*}", read_everything)  # so every body gets read
+    return app
+
+
+async def replay(case: Case, port: int) -> tuple[int, bool]:
+    data, closed = await exchange_until_closed(port, case.data, patience=3, half_close=True)
+    return status_of(data), closed
+
+
+async def refusals(
+    transport: str, chosen: list[Case], **settings: Any
+) -> dict[str, tuple[int, bool]]:
+    results: dict[str, tuple[int, bool]] = {}
+    async with serve_app(corpus_app(), transport=transport, **settings) as client:  # type: ignore[arg-type]
+        for case in chosen:
+            results[case.name] = await replay(case, client.server.port)
+    return results
+
+
+def refused(result: tuple[int, bool]) -> bool:
+    status, closed = result
+    return 400 <= status < 500 and closed
+
+
+async def test_corpus_has_74_requests() -> None:
+    assert len(CASES) == 74
+
+
+async def test_corpus_replayed_against_both_transports(capsys: pytest.CaptureFixture[str]) -> None:
+    plain = [c for c in CASES if not c.needs_size_limit_setting]
+    sized = [c for c in CASES if c.needs_size_limit_setting]
+    with trio.fail_after(TIMEOUT):
+        fast = await refusals("httptools", plain) | await refusals("httptools", sized, **LOWERED)
+        hyper = await refusals("hypercorn", CASES)
+    fast_refused = sorted(name for name, r in fast.items() if refused(r))
+    hyper_refused = sorted(name for name, r in hyper.items() if refused(r))
+    with capsys.disabled():
+        print(
+            f"\ncorpus: httptools refuses {len(fast_refused)}/{len(CASES)}, "
+            f"hypercorn refuses {len(hyper_refused)}/{len(CASES)} (4xx and closed)"
+        )
+    accepted = {name: fast[name] for name in fast if name not in fast_refused}
+    assert accepted == {}
+    for case in sized:
+        assert fast[case.name][0] in (400, 413, 414, 431), (case.name, fast[case.name])
+
+
+async def test_corpus_leaves_the_server_serving() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(corpus_app(), transport="httptools") as client:
+            for case in CASES[:20]:
+                await replay(case, client.server.port)
+            after = await client.post("/still", content=b"fine")
+    assert after.json() == {"n": 4}
+
+
+# -- fuzzing -----------------------------------------------------------------
+
+VALID = [
+    b"GET /a?b=c HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A valid request (or several, pipelined) with bytes replaced, inserted or cut."""
+    data = bytearray(b"".join(draw(st.lists(st.sampled_from(VALID), min_size=1, max_size=3))))
+    for _ in range(draw(st.integers(0, 6))):
+        where = draw(st.integers(0, max(0, len(data) - 1)))
+        kind = draw(st.sampled_from(["replace", "insert", "delete", "cut"]))
+        chunk = draw(
+            st.sampled_from([b"\r\n", b"\n", b"\x00", b" ", b":", b"%", b"9" * 30, b"\xff"])
+        )
+        if kind == "replace":
+            data[where : where + len(chunk)] = chunk
+        elif kind == "insert":
+            data[where:where] = chunk
+        elif kind == "delete":
+            del data[where : where + draw(st.integers(1, 5))]
+        else:
+            del data[where:]
+    return bytes(data)
+
+
+hostile = st.one_of(st.binary(max_size=600), mutated())
+
+
+@settings(max_examples=2000, deadline=None)
+@given(hostile, st.integers(1, 64))
+def test_parser_never_raises_and_ends_with_at_most_one_refusal(data: bytes, step: int) -> None:
+    parser = H1Parser(H1Limits(max_header_size=512, max_request_line=128))
+    for i in range(0, len(data), step):  # fed in pieces, as reads arrive
+        parser.feed(data[i : i + step])
+    parser.feed_eof()
+    events = list(parser.events)
+    kinds = [type(e) for e in events]
+    assert kinds.count(Refusal) <= 1
+    if Refusal in kinds:
+        assert kinds[-1] is Refusal
+        refusal = events[-1]
+        assert isinstance(refusal, Refusal)
+        assert 400 <= refusal.status < 500
+    for event in events:
+        assert isinstance(event, Head | bytes | Refusal) or event is END
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(hostile)
+def test_server_survives_hostile_input(data: bytes) -> None:
+    async def one() -> None:
+        with trio.fail_after(20):
+            async with serve_app(corpus_app(), transport="httptools", header_timeout=1) as client:
+                answer, _ = await exchange_until_closed(
+                    client.server.port, data, patience=5, half_close=True
+                )
+                assert answer == b"" or answer.startswith(b"HTTP/1.1 "), answer[:80]
+                for status in [status_of(answer)] if answer else []:
+                    assert 100 <= status < 600
+                after = await client.post("/after", content=b"ok")
+                assert after.json() == {"n": 2}
+
+    errors: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info:
+                errors.append(record)
+
+    handler = Collect()
+    logging.getLogger("actorhttp").addHandler(handler)
+    try:
+        trio.run(one)
+    finally:
+        logging.getLogger("actorhttp").removeHandler(handler)
+    assert not errors, [r.getMessage() for r in errors]

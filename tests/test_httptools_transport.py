@@ -1,0 +1,300 @@
+"""The fast HTTP/1.1 transport: keep-alive, pipelining, chunked, 100-continue, limits, deadlines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+
+from actorhttp import Application, Request, Response, json_response
+from actorhttp.testing import TestClient, serve_app
+
+from .rawhttp import exchange, exchange_until_closed, status_of
+
+TIMEOUT = 10
+STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ")
+
+
+async def echo_body(request: Request) -> Response:
+    body = await request.read()
+    return json_response({"n": len(body), "method": request.method, "path": request.path})
+
+
+async def hello(request: Request) -> Response:
+    return Response(text="hello")
+
+
+def make_app() -> Application:
+    app = Application(client_max_size=10_000)
+    app.router.add_get("/hello", hello)
+    app.router.add_route("*", "/echo", echo_body)
+    return app
+
+
+@asynccontextmanager
+async def fast(**settings: Any) -> AsyncIterator[TestClient]:
+    async with serve_app(make_app(), transport="httptools", **settings) as client:
+        yield client
+
+
+def statuses(data: bytes) -> list[int]:
+    return [int(code) for code in STATUS_LINE.findall(data)]
+
+
+async def test_pipelined_requests_answered_in_order() -> None:
+    requests = (
+        b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            data, closed = await exchange_until_closed(client.server.port, requests)
+    assert statuses(data) == [200, 200, 404, 200]
+    assert data.index(b'"n": 3') < data.index(b"404")
+    assert closed
+
+
+async def test_keep_alive_serves_several_requests_on_one_connection() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                answers = []
+                for _ in range(3):
+                    await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answers.append(await stream.receive_some())
+    assert all(status_of(a) == 200 and a.endswith(b"hello") for a in answers)
+    assert all(b"Date: " in a for a in answers)
+
+
+async def test_chunked_request_body() -> None:
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n" + body
+    )
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            data = await exchange(client.server.port, request)
+    assert status_of(data) == 200
+    assert b'"n": 11' in data
+
+
+async def test_head_has_length_but_no_body() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            data = await exchange(
+                client.server.port, b"HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+    assert status_of(data) == 200
+    assert b"Content-Length: 5\r\n" in data
+    assert data.endswith(b"\r\n\r\n")
+
+
+async def test_http10_closes_unless_keep_alive_asked() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            plain, closed = await exchange_until_closed(
+                client.server.port, b"GET /hello HTTP/1.0\r\n\r\n"
+            )
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                kept = await stream.receive_some()
+                await stream.send_all(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                again = await stream.receive_some()
+    assert closed
+    assert b"Connection: close" in plain
+    assert b"Connection: keep-alive" in kept
+    assert status_of(again) == 200
+
+
+async def test_expect_100_continue_sent_when_handler_reads() -> None:
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(head)
+                interim = await stream.receive_some()
+                await stream.send_all(b"hello")
+                final = await stream.receive_some()
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert status_of(final) == 200
+    assert b'"n": 5' in final
+
+
+async def test_expect_100_continue_refused_by_413_before_upload() -> None:
+    head = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\nExpect: 100-continue\r\n\r\n"
+    )
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            data, closed = await exchange_until_closed(client.server.port, head)
+    assert b"100 Continue" not in data
+    assert status_of(data) == 413
+    assert closed
+
+
+async def test_expect_100_continue_not_sent_when_handler_ignores_body() -> None:
+    head = b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    app = make_app()
+    app.router.add_post("/hello", hello)
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport="httptools") as client:
+            data, closed = await exchange_until_closed(client.server.port, head)
+    assert b"100 Continue" not in data
+    assert status_of(data) == 200
+    assert closed  # the body never came: the connection cannot be reused
+
+
+async def test_unread_body_already_received_keeps_connection() -> None:
+    app = make_app()
+    app.router.add_post("/hello", hello)
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport="httptools") as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(
+                    b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                )
+                first = await stream.receive_some()
+                await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                second = await stream.receive_some()
+    assert b"Connection: close" not in first
+    assert status_of(second) == 200
+
+
+async def test_content_length_with_transfer_encoding_is_400_and_close() -> None:
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    )
+    with trio.fail_after(TIMEOUT):
+        async with fast() as client:
+            data, closed = await exchange_until_closed(client.server.port, request)
+    assert status_of(data) == 400
+    assert closed
+
+
+@pytest.mark.parametrize(
+    ("settings", "request_bytes", "status"),
+    [
+        ({}, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        ({"max_request_line": 100}, b"GET /" + b"a" * 100 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        ({}, b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"v" * 8190 + b"\r\n\r\n", 431),
+        (
+            {"max_header_line": 50},
+            b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"v" * 50 + b"\r\n\r\n",
+            431,
+        ),
+        ({}, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X: 1\r\n" * 100 + b"\r\n", 431),
+        ({"max_headers": 3}, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X: 1\r\n" * 3 + b"\r\n", 431),
+        (
+            {"max_header_size": 1000},
+            b"GET / HTTP/1.1\r\nHost: x\r\n" + (b"X: " + b"v" * 200 + b"\r\n") * 6 + b"\r\n",
+            431,
+        ),
+    ],
+)
+async def test_head_limits(settings: dict[str, int], request_bytes: bytes, status: int) -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast(**settings) as client:
+            data, closed = await exchange_until_closed(client.server.port, request_bytes)
+            after = await exchange(
+                client.server.port, b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+    assert status_of(data) == status
+    assert closed
+    assert status_of(after) == 200
+
+
+async def test_head_that_never_ends_is_cut_without_buffering_it() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast(max_header_size=4096) as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\nX: ")
+                answer = b""
+                with trio.move_on_after(5):
+                    for _ in range(100):  # 100 x 1 KiB of one header value, never ended
+                        await stream.send_all(b"v" * 1024)
+                try:
+                    answer = await stream.receive_some()
+                except trio.BrokenResourceError:
+                    pass
+    assert status_of(answer) == 431
+
+
+async def test_slow_head_is_cut_by_header_timeout() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast(header_timeout=0.3) as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+                begun = trio.current_time()
+                for _ in range(20):  # slowloris: a byte now and then, never the end
+                    try:
+                        await stream.send_all(b"X")
+                    except trio.BrokenResourceError:
+                        break
+                    with trio.move_on_after(0.1):
+                        answer = await stream.receive_some()
+                        break
+                took = trio.current_time() - begun
+    assert status_of(answer) == 408
+    assert took < 2
+
+
+async def test_slow_body_is_cut_by_body_timeout() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast(body_timeout=0.3) as client:
+            head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this"
+            data, closed = await exchange_until_closed(client.server.port, head, patience=3)
+    assert status_of(data) == 408
+    assert closed
+
+
+async def test_idle_keep_alive_connection_is_closed() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with fast(keep_alive_timeout=0.3) as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                first = await stream.receive_some()
+                begun = trio.current_time()
+                rest = await stream.receive_some()
+                took = trio.current_time() - begun
+    assert status_of(first) == 200
+    assert rest == b""
+    assert 0.2 < took < 2
+
+
+async def test_stop_closes_idle_keep_alive_connections_at_once() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            client_cm = fast(keep_alive_timeout=60)
+            client = await client_cm.__aenter__()
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                await stream.receive_some()
+                begun = trio.current_time()
+                nursery.start_soon(client.server.stop, 30)
+                rest = await stream.receive_some()
+                took = trio.current_time() - begun
+            await client_cm.__aexit__(None, None, None)
+    assert rest == b""
+    assert took < 2
+
+
+async def test_tls_is_refused_on_this_transport() -> None:
+    with pytest.raises(ValueError, match="no TLS"):
+        async with serve_app(make_app(), transport="httptools", certfile="c", keyfile="k"):
+            pass
