@@ -43,7 +43,7 @@ async def refusals(
     transport: str, chosen: list[Case], **settings: Any
 ) -> dict[str, tuple[int, bool]]:
     results: dict[str, tuple[int, bool]] = {}
-    async with serve_app(corpus_app(), transport=transport, **settings) as client:  # type: ignore[arg-type]
+    async with serve_app(corpus_app(), transport=transport, **settings) as client:
         for case in chosen:
             results[case.name] = await replay(case, client.server.port)
     return results
