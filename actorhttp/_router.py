@@ -76,6 +76,21 @@ async def _raise_not_found(request: Request) -> Response:
     raise HTTPNotFound()
 
 
+class _Generation:
+    """A nursery for handler tasks that stays open until closed (or cancelled)."""
+
+    def __init__(self) -> None:
+        self._closing = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+        async with trio.open_nursery() as nursery:
+            task_status.started(nursery)
+            await self._closing.wait()
+
+    def close(self) -> None:
+        self._closing.set()
+
+
 class Router:
     """The router actor. ``run`` serves its inbox until the inbox's senders all close.
 
@@ -95,7 +110,6 @@ class Router:
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
         self._not_found = compose(self._middlewares, _raise_not_found)
-        self._in_flight: set[trio.CancelScope] = set()
         self._outbox: trio.MemorySendChannel[Any] | None = None
 
     # -- the actor -------------------------------------------------------
@@ -113,17 +127,35 @@ class Router:
         requests of routes added with no handler.
         """
         self._outbox = outbox
-        async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as generations:
+            # Handlers run in the current generation's nursery; CancelRequests
+            # cancels that whole generation at once and opens the next one, so
+            # no request pays for a cancel scope of its own.
+            generation = _Generation()
+            handlers: trio.Nursery = await generations.start(generation.run)
             task_status.started()
             async with inbox:
-                async for message in inbox:
+                while True:
+                    # Take what is already queued without a scheduler round trip per
+                    # message; block only when the inbox is empty (bounded by its size).
+                    try:
+                        message = inbox.receive_nowait()
+                    except trio.WouldBlock:
+                        try:
+                            message = await inbox.receive()
+                        except trio.EndOfChannel:
+                            break
+                    except trio.EndOfChannel:
+                        break
                     if isinstance(message, Request):
-                        nursery.start_soon(self.respond, message)
+                        handlers.start_soon(self.respond, message)
                     elif isinstance(message, AddRoute):
                         await self._add_route(message)
                     elif isinstance(message, CancelRequests):
-                        for scope in self._in_flight:
-                            scope.cancel()
+                        handlers.cancel_scope.cancel()
+                        generation = _Generation()
+                        handlers = await generations.start(generation.run)
+            generation.close()  # the handlers still running finish; then we return
         if outbox is not None:
             await outbox.aclose()
 
@@ -154,17 +186,17 @@ class Router:
 
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply channel, which this always closes."""
-        with trio.CancelScope() as scope:
-            self._in_flight.add(scope)
+        reply = request.reply
+        try:
+            response = await self.handle(request)
             try:
-                async with request.reply:
-                    response = await self.handle(request)
-                    try:
-                        await request.reply.send(response)
-                    except trio.BrokenResourceError:
-                        pass  # the transport gave up on it: client gone or server stopped
-            finally:
-                self._in_flight.discard(scope)
+                # A reply channel is one-shot with room for one: this never blocks.
+                reply.send_nowait(response)
+            except (trio.BrokenResourceError, trio.WouldBlock):
+                pass  # the transport gave up on it (client gone, server stopped) or
+                # someone else answered first: either way there is nobody to tell
+        finally:
+            reply.close()
 
     # -- the pipeline ------------------------------------------------------
 
@@ -187,14 +219,14 @@ class Router:
         resolution = self.routes.resolve(request.method, request.raw_path)
         if isinstance(resolution, Match):
             chain = self._chain(resolution.route)
-            request = dataclasses.replace(request, match_info=resolution.match_info, app=self._app)
+            request = request.routed(resolution.match_info, self._app)
             handler: object = resolution.route.target
         else:
             if isinstance(resolution, MethodNotAllowed):
                 chain = self._method_not_allowed(resolution)
             else:
                 chain = self._not_found
-            request = dataclasses.replace(request, app=self._app)
+            request = request.routed(request.match_info, self._app)
             handler = chain
         try:
             response: object = await chain(request)

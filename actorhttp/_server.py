@@ -126,13 +126,21 @@ class ServerActor:
         task_status: trio.TaskStatus[tuple[str, ...]],
     ) -> None:
         try:
-            await transport(settings, self._router.send, stop, task_status=task_status)
+            await transport(settings, self._deliver, stop, task_status=task_status)
         finally:
             if self._stop is stop:  # a server that failed to start never became ours
                 with trio.CancelScope(shield=True):
                     await self._router.send(CancelRequests())
                 self.state, self._stop, self._settings = ServerState.IDLE, None, None
                 await self._emit(ServerStopped())
+
+    async def _deliver(self, request: Request) -> None:
+        # With room in the router's inbox, hand over without a scheduler round trip;
+        # the transport's wait for the reply is the checkpoint.
+        try:
+            self._router.send_nowait(request)
+        except trio.WouldBlock:
+            await self._router.send(request)
 
     async def _emit(self, event: Event) -> None:
         try:

@@ -19,9 +19,17 @@ Access logging is off everywhere and idle keep-alive connections are kept for
 
 from __future__ import annotations
 
+import sys
+from os.path import abspath, dirname
+
+# Running this as a script puts its folder first on sys.path, where benchmarks/http.py
+# would shadow the standard library's ``http`` package (aiohttp, hypercorn and starlette
+# import it). Take that entry out before importing anything else.
+if sys.path and abspath(sys.path[0] or ".") == dirname(abspath(__file__)):
+    sys.path.pop(0)
+
 import json
 import logging
-import sys
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast

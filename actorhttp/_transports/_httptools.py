@@ -78,7 +78,13 @@ def encode_head(
 
 
 class _Connection:
-    """One client connection: reads requests, delivers them, writes the answers."""
+    """One client connection: reads requests, delivers them, writes the answers.
+
+    A single cancel scope spans the connection's life; its deadline moves with
+    the phase (idle: keep-alive timeout, head arriving: header timeout,
+    handler running: none), which costs far less per request than a scope
+    around every read.
+    """
 
     def __init__(
         self,
@@ -87,36 +93,33 @@ class _Connection:
         limits: H1Limits,
         deliver: Deliver,
         stopping: trio.Event,
-        idle: set[trio.CancelScope],
     ) -> None:
         self.stream = stream
         self.settings = settings
         self.parser = H1Parser(limits)
         self.deliver = deliver
         self.stopping = stopping
-        self.idle = idle
         self.scheme = "http"
         peer = stream.socket.getpeername()
         self.client: tuple[str, int] | None = (str(peer[0]), int(peer[1])) if peer else None
         self.eof = False
-        self._head_deadline = trio.current_time() + settings.header_timeout
+        self.idle = False  # waiting for a request to begin: a stop may close it at once
+        self.scope = trio.CancelScope()
 
-    async def _read(self, deadline: float) -> bool:
-        """Feed one read to the parser; False at EOF or when the deadline passes."""
+    async def _read(self) -> bool:
+        """Feed one read to the parser; False at EOF."""
         if self.eof:
             return False
-        with trio.CancelScope(deadline=deadline):
-            try:
-                data = await self.stream.receive_some(READ_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
-            if data:
-                self.parser.feed(data)
-                return True
-            self.eof = True
-            self.parser.feed_eof()
-            return False
-        return False  # deadline passed
+        try:
+            data = await self.stream.receive_some(READ_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            data = b""
+        if data:
+            self.parser.feed(data)
+            return True
+        self.eof = True
+        self.parser.feed_eof()
+        return False
 
     async def _next_head(self) -> Head | Refusal | None:
         """The next request's head, a refusal to answer, or None to close quietly."""
@@ -126,48 +129,42 @@ class _Connection:
                 event = events.popleft()
                 if isinstance(event, Head | Refusal):
                     return event
-                # Leftover body of a request whose handler did not read it all is
-                # handled by the caller; nothing else may sit here.
             if self.parser.done:
                 return None
-            if self.parser.in_message:
-                deadline = self._head_deadline
-            else:
+            if not self.parser.in_message:
                 if self.stopping.is_set():
                     return None
-                # Idle between requests: the keep-alive timeout, or a stop, ends the wait.
-                deadline = trio.current_time() + self.settings.keep_alive_timeout
-                scope = trio.CancelScope(deadline=deadline)
-                self.idle.add(scope)
-                try:
-                    with scope:
-                        got = await self._read(math.inf)
-                finally:
-                    self.idle.discard(scope)
-                if scope.cancelled_caught or not got:
+                self.idle = True
+                self.scope.deadline = trio.current_time() + self.settings.keep_alive_timeout
+                got = await self._read()
+                self.idle = False
+                if not got:
                     return None
-                self._head_deadline = trio.current_time() + self.settings.header_timeout
-                continue
-            if not await self._read(deadline):
-                if not self.eof:
-                    return Refusal(408, "request head not received in time")
+                self.scope.deadline = trio.current_time() + self.settings.header_timeout
+            elif not await self._read():
                 continue  # EOF: feed_eof queued a refusal, or the parser is done
 
     async def serve(self) -> None:
-        while True:
-            head = await self._next_head()
-            if head is None:
-                return
-            if isinstance(head, Refusal):
-                await self._refuse(head)
-                await self._linger()
-                return
-            keep_alive = await self._handle(head)
-            if not keep_alive:
-                if self.parser.in_message:
-                    await self._linger()
-                return
-            self._head_deadline = trio.current_time() + self.settings.header_timeout
+        refusal: Refusal | None = None
+        with self.scope:
+            while True:
+                head = await self._next_head()
+                if head is None:
+                    return
+                if isinstance(head, Refusal):
+                    refusal = head
+                    break
+                self.scope.deadline = math.inf  # a handler takes the time it takes
+                if not await self._handle(head):
+                    if self.parser.in_message:
+                        await self._linger()
+                    return
+        if refusal is None:  # our deadline passed
+            if self.idle or not self.parser.in_message:
+                return  # keep-alive timeout, or a stop, while idle: close quietly
+            refusal = Refusal(408, "request head not received in time")
+        await self._refuse(refusal)
+        await self._linger()
 
     async def _linger(self) -> None:
         """Half-close, then drain what the client still sends, for a bounded time.
@@ -217,10 +214,13 @@ class _Connection:
                     # Sent only now that a handler reads: a 413 can still refuse first.
                     continue_pending = False
                     await self.stream.send_all(_CONTINUE)
-                if not await self._read(body_deadline) and not events:
-                    if self.eof:
-                        raise HTTPBadRequest(text="connection closed in the middle of the body")
+                # Body reads happen in the handler's task: they need a scope of their own.
+                with trio.CancelScope(deadline=body_deadline) as scope:
+                    got = await self._read()
+                if scope.cancelled_caught:
                     raise HTTPRequestTimeout(text="request body not received in time")
+                if not got and not events:
+                    raise HTTPBadRequest(text="connection closed in the middle of the body")
 
         target = head.target
         raw_path, _, query = target.partition(b"?")
@@ -302,14 +302,18 @@ async def serve_httptools(
     urls = tuple(f"http://{listener_address(listener)}" for listener in listeners)
     limits = _limits(settings)
     stopping = trio.Event()
-    idle: set[trio.CancelScope] = set()
+    live: set[_Connection] = set()
 
     async def connection(stream: trio.SocketStream) -> None:
         async with stream:
+            conn = _Connection(stream, settings, limits, deliver, stopping)
+            live.add(conn)
             try:
-                await _Connection(stream, settings, limits, deliver, stopping, idle).serve()
+                await conn.serve()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass  # the client went away; nothing to answer
+            finally:
+                live.discard(conn)
 
     async with trio.open_nursery() as connections:
         async with trio.open_nursery() as accepting:
@@ -319,7 +323,8 @@ async def serve_httptools(
             grace = await stop.wait()
             accepting.cancel_scope.cancel()  # closes the listeners: no new connections
         stopping.set()
-        for scope in list(idle):
-            scope.cancel()  # idle keep-alive connections close now
+        for conn in live:
+            if conn.idle:
+                conn.scope.cancel()  # idle keep-alive connections close now
         # Sends here are not shielded, so cancelling at the deadline cuts everything.
         connections.cancel_scope.deadline = trio.current_time() + grace

@@ -1,0 +1,861 @@
+"""HTTP load benchmark: actorhttp's two transports against hypercorn, aiohttp and Starlette.
+
+What it measures
+----------------
+* Throughput and latency: for each server and endpoint, ``wrk -t1 -c64 -d{duration}s
+  --latency`` against ``GET /hello`` (text), ``GET /json`` (JSON) and ``GET /items/42`` (a
+  dynamic route resolved in a 1,000-dynamic-route application). With 2+ CPUs the server
+  is pinned to one CPU and wrk to another (``taskset -c``). Rounds are interleaved: in
+  each round, for each endpoint, each server is started fresh, warmed up (a discarded
+  wrk run), measured and stopped. The table shows the median over rounds of req/s, p50
+  and p99 latency, and ratios computed within each round and then their median: every
+  row against aiohttp, and actorhttp-hypercorn against raw-asgi-hypercorn (hypercorn's
+  trio worker serving a bare ASGI callable: that transport's ceiling). wrk's non-2xx
+  responses and socket errors are recorded, and a row that had any is flagged.
+* Memory: RSS (``VmRSS`` of the server process) per idle keep-alive connection. Each
+  server is started, answers one request, its RSS is read; then this process opens N
+  connections, sends one ``GET /hello`` on each and reads the answer, waits a moment and
+  reads the RSS again: (after - before) / N, in KiB. Every server keeps idle keep-alive
+  connections for 75 s, and the report says how many were still open at the end.
+
+The servers are ``benchmarks/servers.py KIND PORT`` subprocesses, bound to 127.0.0.1.
+
+How to run (from the repository root, with wrk installed: ``sudo apt-get install wrk``)
+--------------------------------------------------------------------------------------
+::
+
+    .venv/bin/python benchmarks/http.py                 # 3 rounds x 5 s, 1,000 connections
+    .venv/bin/python benchmarks/http.py --quick         # smoke test: 1 round x 2 s, 200
+    .venv/bin/python benchmarks/http.py --only actorhttp-httptools,aiohttp --endpoints hello
+    .venv/bin/python benchmarks/http.py --output benchmarks/RESULTS.md
+
+The Markdown table goes to stdout (and to ``--output`` with machine information);
+progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from os.path import abspath, dirname
+
+# This file is named http.py: running it as a script puts its folder first on sys.path,
+# where it would shadow the standard library's ``http`` package. Take that entry out.
+if sys.path and abspath(sys.path[0] or ".") == dirname(abspath(__file__)):
+    sys.path.pop(0)
+
+import argparse
+import contextlib
+import datetime
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SERVERS_PY = HERE / "servers.py"
+HOST = "127.0.0.1"
+
+# Must match benchmarks/servers.py's KINDS; optional rows are skipped when not importable.
+SERVER_KINDS: tuple[str, ...] = (
+    "actorhttp-httptools",
+    "actorhttp-hypercorn",
+    "raw-asgi-hypercorn",
+    "aiohttp",
+    "starlette-hypercorn",
+)
+OPTIONAL_MODULE = {"aiohttp": "aiohttp", "starlette-hypercorn": "starlette"}
+BASELINE = "aiohttp"
+TRANSPORT_PAIR = ("actorhttp-hypercorn", "raw-asgi-hypercorn")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    expect: bytes  # the body must contain this
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "hello": Endpoint("hello", "/hello", b"Hello, World!"),
+    "json": Endpoint("json", "/json", b'"message"'),
+    "dynamic": Endpoint("dynamic", "/items/42", b"item 42"),
+}
+
+WRK_THREADS = 1
+WRK_CONNECTIONS = 64
+START_TIMEOUT = 10.0  # seconds for a server to accept connections
+STOP_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
+SETTLE_SECONDS = 1.0  # after opening the idle connections, before reading RSS
+HELLO_REQUEST = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- CPU pinning -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pinning:
+    server_cpu: int | None
+    wrk_cpu: int | None
+    note: str
+
+    def server_prefix(self) -> list[str]:
+        return [] if self.server_cpu is None else ["taskset", "-c", str(self.server_cpu)]
+
+    def wrk_prefix(self) -> list[str]:
+        return [] if self.wrk_cpu is None else ["taskset", "-c", str(self.wrk_cpu)]
+
+
+def choose_pinning() -> Pinning:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return Pinning(None, None, f"only {len(cpus)} CPU available: server and wrk run unpinned")
+    if shutil.which("taskset") is None:
+        return Pinning(None, None, "taskset not found: server and wrk run unpinned")
+    return Pinning(
+        cpus[0], cpus[1], f"server pinned to CPU {cpus[0]}, wrk to CPU {cpus[1]} (taskset -c)"
+    )
+
+
+# --- raw HTTP/1.1 over a plain socket --------------------------------------------------------
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """Read one HTTP/1.1 response framed by Content-Length; returns (status, body)."""
+    buffer = b""
+    for _ in range(1000):  # a head over ~64 MB is not an answer we want
+        end = buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed before the response head")
+        buffer += chunk
+    else:
+        raise ConnectionError("no end of the response head")
+    head, body = buffer[:end].decode("latin-1"), buffer[end + 4 :]
+    status = int(head.split(" ", 2)[1])
+    length = 0
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    for _ in range(1000):
+        if len(body) >= length:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed inside the response body")
+        body += chunk
+    return status, body[:length]
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    with socket.create_connection((HOST, port), timeout=timeout) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return read_response(sock)
+
+
+def is_open(sock: socket.socket) -> bool:
+    """True when the peer has not closed the connection (nothing to read, or unread data)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)
+
+
+# --- server subprocesses ---------------------------------------------------------------------
+
+
+class ServerFailed(Exception):
+    """A server did not start, answered the check request wrongly, or died."""
+
+    def __init__(self, message: str, log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.log_path = log_path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry))
+    return found
+
+
+def listening_inode(port: int) -> str | None:
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+                return fields[9]
+    return None
+
+
+def server_pid(wrapper_pid: int, port: int) -> int:
+    """The process that holds the listening socket: the subprocess itself or a descendant."""
+    inode = listening_inode(port)
+    tree, queue = [], [wrapper_pid]
+    for _ in range(100):  # a shallow tree: taskset execs, nobody forks here
+        if not queue:
+            break
+        pid = queue.pop(0)
+        tree.append(pid)
+        queue.extend(children(pid))
+    if inode is not None:
+        target = f"socket:[{inode}]"
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                            return pid
+    return tree[-1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])  # always in kB
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class RunningServer:
+    kind: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return server_pid(self.process.pid, self.port)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def server_command(kind: str, port: int, pinning: Pinning) -> list[str]:
+    return [*pinning.server_prefix(), sys.executable, str(SERVERS_PY), kind, str(port)]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+@contextlib.contextmanager
+def running_server(kind: str, pinning: Pinning, check: Endpoint) -> Iterator[RunningServer]:
+    """Start a fresh server, wait for it, check ``check`` answers; always stopped afterwards."""
+    port = free_port()
+    fd, name = tempfile.mkstemp(prefix=f"bench-{kind}-", suffix=".log")
+    log_path = Path(name)
+    failed = False
+    try:
+        with os.fdopen(fd, "wb") as log_file:
+            process = subprocess.Popen(
+                server_command(kind, port, pinning),
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                start_new_session=True,  # Ctrl-C here is ours to handle, not the server's
+            )
+        server = RunningServer(kind, port, process, log_path)
+        try:
+            try:
+                wait_until_accepting(server)
+                status, body = get(port, check.path)
+            except (ServerFailed, OSError, ValueError) as error:
+                raise ServerFailed(f"did not start: {error}", log_path) from error
+            if status != 200 or check.expect not in body:
+                raise ServerFailed(f"GET {check.path} answered {status} {body[:200]!r}", log_path)
+            yield server
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            stop_process(process)
+    finally:
+        if not failed:
+            log_path.unlink(missing_ok=True)
+
+
+def wait_until_accepting(server: RunningServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    for _ in range(int(START_TIMEOUT / 0.05) + 1):
+        if not server.alive():
+            raise ServerFailed(f"exited with status {server.process.returncode}")
+        try:
+            with socket.create_connection((HOST, server.port), timeout=0.5):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    raise ServerFailed(f"not accepting connections on port {server.port} after {START_TIMEOUT} s")
+
+
+def failure_log(error: BaseException, server: RunningServer | None) -> Path | None:
+    if isinstance(error, ServerFailed) and error.log_path is not None:
+        return error.log_path
+    return server.log_path if server is not None else None
+
+
+def report_failure(kind: str, what: str, error: BaseException, log_path: Path | None) -> str:
+    text = f"{kind}: {what}: {error}"
+    log(f"!! {text}")
+    if log_path is not None and log_path.exists():
+        log(f"--- {log_path} ---\n{log_path.read_text(errors='replace')[-4000:]}--- end of log ---")
+    return text
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: dict[str, int] = field(default_factory=dict)  # only the non-zero kinds
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * _UNITS_MS[unit]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    p50 = re.search(r"^\s+50(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    p99 = re.search(r"^\s+99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    total = re.search(r"^\s+(\d+) requests in", output, re.M)
+    if rate is None or p50 is None or p99 is None or total is None:
+        raise ValueError(f"cannot parse wrk's output:\n{output}")
+    errors: dict[str, int] = {}
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors is not None:
+        for name, count in zip(
+            ("connect", "read", "write", "timeout"), socket_errors.groups(), strict=True
+        ):
+            if int(count):
+                errors[name] = int(count)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx is not None and int(non_2xx.group(1)):
+        errors["non-2xx/3xx"] = int(non_2xx.group(1))
+    return WrkResult(
+        requests_per_s=float(rate.group(1)),
+        p50_ms=to_ms(*p50.groups()),
+        p99_ms=to_ms(*p99.groups()),
+        requests=int(total.group(1)),
+        errors=errors,
+    )
+
+
+def wrk_command(url: str, duration: int, pinning: Pinning) -> list[str]:
+    return [
+        *pinning.wrk_prefix(),
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{duration}s",
+        "--latency",
+        url,
+    ]
+
+
+def run_wrk(url: str, duration: int, pinning: Pinning) -> WrkResult:
+    completed = subprocess.run(
+        wrk_command(url, duration, pinning),
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"wrk exited with status {completed.returncode}: "
+            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
+        )
+    return parse_wrk(completed.stdout)
+
+
+# --- the load rounds -------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    round: int
+    server: str
+    endpoint: str
+    result: WrkResult | None
+    problem: str | None = None
+
+
+def measure_once(
+    kind: str, endpoint: Endpoint, round_no: int, options: Options, pinning: Pinning
+) -> Measurement:
+    server: RunningServer | None = None
+    try:
+        with running_server(kind, pinning, endpoint) as server:
+            url = f"http://{HOST}:{server.port}{endpoint.path}"
+            if options.warmup > 0:
+                run_wrk(url, options.warmup, pinning)  # discarded
+            result = run_wrk(url, options.duration, pinning)
+            if not server.alive():
+                raise ServerFailed(
+                    f"died during the run (status {server.process.returncode})", server.log_path
+                )
+    except (ServerFailed, OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
+        log_path = failure_log(error, server)
+        problem = report_failure(kind, f"round {round_no} {endpoint.name}", error, log_path)
+        return Measurement(round_no, kind, endpoint.name, None, problem)
+    log(
+        f"round {round_no} {endpoint.name:8} {kind:20} {result.requests_per_s:10.0f} req/s"
+        f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+        + (f"  ERRORS {result.errors}" if result.errors else "")
+    )
+    return Measurement(round_no, kind, endpoint.name, result)
+
+
+def run_rounds(
+    servers: Sequence[str], endpoints: Sequence[Endpoint], options: Options, pinning: Pinning
+) -> list[Measurement]:
+    measurements = []
+    for round_no in range(1, options.rounds + 1):
+        # Rotate the order each round so no server is always first (or last) after a restart.
+        shift = (round_no - 1) % len(servers)
+        order = [*servers[shift:], *servers[:shift]]
+        for endpoint in endpoints:
+            for kind in order:
+                measurements.append(measure_once(kind, endpoint, round_no, options, pinning))
+    return measurements
+
+
+def ratio_medians(
+    measurements: Sequence[Measurement], numerator: str, denominator: str, endpoint: str
+) -> float | None:
+    by_round: dict[int, dict[str, float]] = {}
+    for m in measurements:
+        if m.endpoint == endpoint and m.result is not None:
+            by_round.setdefault(m.round, {})[m.server] = m.result.requests_per_s
+    ratios = [
+        rates[numerator] / rates[denominator]
+        for rates in by_round.values()
+        if numerator in rates and denominator in rates and rates[denominator] > 0
+    ]
+    return statistics.median(ratios) if ratios else None
+
+
+def load_table(
+    measurements: Sequence[Measurement], servers: Sequence[str], endpoints: Sequence[Endpoint]
+) -> tuple[str, list[str]]:
+    header = (
+        "| endpoint | server | req/s (median) | req/s min-max | p50 ms | p99 ms "
+        f"| vs {BASELINE} | vs {TRANSPORT_PAIR[1]} | rounds | errors |"
+    )
+    lines = [header, "|" + "---|" * 10]
+    flags: list[str] = []
+    for endpoint in endpoints:
+        for kind in servers:
+            rows = [m for m in measurements if m.server == kind and m.endpoint == endpoint.name]
+            results = [m.result for m in rows if m.result is not None]
+            if not results:
+                lines.append(f"| {endpoint.name} | {kind} | failed | | | | | | 0/{len(rows)} | |")
+                flags.append(f"{kind} {endpoint.name}: no successful round")
+                continue
+            rates = [r.requests_per_s for r in results]
+            vs_base = ratio_medians(measurements, kind, BASELINE, endpoint.name)
+            vs_raw = (
+                ratio_medians(measurements, kind, TRANSPORT_PAIR[1], endpoint.name)
+                if kind in TRANSPORT_PAIR
+                else None
+            )
+            errors: dict[str, int] = {}
+            for r in results:
+                for name, count in r.errors.items():
+                    errors[name] = errors.get(name, 0) + count
+            failed_rounds = len(rows) - len(results)
+            error_text = ", ".join(f"{name} {count}" for name, count in errors.items())
+            if errors or failed_rounds:
+                error_text = "**FLAG** " + error_text
+                if failed_rounds:
+                    error_text += f" {failed_rounds} round(s) failed"
+                flags.append(f"{kind} {endpoint.name}: {error_text.removeprefix('**FLAG** ')}")
+            lines.append(
+                f"| {endpoint.name} | {kind} | {statistics.median(rates):,.0f} "
+                f"| {min(rates):,.0f}-{max(rates):,.0f} "
+                f"| {statistics.median(r.p50_ms for r in results):.2f} "
+                f"| {statistics.median(r.p99_ms for r in results):.2f} "
+                f"| {format_ratio(vs_base)} | {format_ratio(vs_raw)} "
+                f"| {len(results)}/{len(rows)} | {error_text or '0'} |"
+            )
+    return "\n".join(lines), flags
+
+
+def format_ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+# --- memory per idle connection --------------------------------------------------------------
+
+
+@dataclass
+class MemoryResult:
+    server: str
+    before_kib: int | None = None
+    after_kib: int | None = None
+    opened: int = 0
+    still_open: int = 0
+    problem: str | None = None
+
+    @property
+    def per_connection_kib(self) -> float | None:
+        if self.before_kib is None or self.after_kib is None or self.opened == 0:
+            return None
+        return (self.after_kib - self.before_kib) / self.opened
+
+
+def raise_nofile_limit(wanted: int) -> int:
+    """Raise RLIMIT_NOFILE's soft limit to the hard one; return how many connections fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    elif hard == resource.RLIM_INFINITY:
+        soft = max(soft, wanted + 256)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return min(wanted, soft - 128)  # room for the process's other files
+
+
+def measure_memory(kind: str, connections: int, pinning: Pinning) -> MemoryResult:
+    result = MemoryResult(kind)
+    server: RunningServer | None = None
+    sockets: list[socket.socket] = []
+    try:
+        with running_server(kind, pinning, ENDPOINTS["hello"]) as server:  # its one request
+            time.sleep(0.5)
+            pid = server.pid
+            result.before_kib = rss_kib(pid)
+            try:
+                for _ in range(connections):
+                    sock = socket.create_connection((HOST, server.port), timeout=10)
+                    sockets.append(sock)
+                    sock.sendall(HELLO_REQUEST)
+                    status, _body = read_response(sock)
+                    if status != 200:
+                        raise ServerFailed(f"GET /hello answered {status}")
+                    result.opened += 1
+                time.sleep(SETTLE_SECONDS)
+                result.after_kib = rss_kib(pid)
+                result.still_open = sum(is_open(sock) for sock in sockets)
+            finally:
+                for sock in sockets:
+                    sock.close()
+    except (ServerFailed, OSError, RuntimeError, ValueError) as error:
+        log_path = failure_log(error, server)
+        result.problem = report_failure(kind, "memory", error, log_path)
+        if result.opened:
+            result.problem += f" (after {result.opened} connections)"
+    return result
+
+
+def memory_table(results: Sequence[MemoryResult], connections: int) -> tuple[str, list[str]]:
+    lines = [
+        f"| server | RSS after 1 request (MiB) | RSS with {connections:,} idle connections (MiB) "
+        "| KiB per connection | still open |",
+        "|---|---|---|---|---|",
+    ]
+    flags = []
+    for r in results:
+        per = r.per_connection_kib
+        if per is None:
+            lines.append(f"| {r.server} | | | failed | {r.opened} opened |")
+            flags.append(f"memory {r.server}: {r.problem}")
+            continue
+        assert r.before_kib is not None
+        assert r.after_kib is not None
+        open_text = f"{r.still_open}/{r.opened}"
+        if r.still_open != r.opened:
+            open_text = "**FLAG** " + open_text
+            flags.append(f"memory {r.server}: only {open_text} connections still open")
+        lines.append(
+            f"| {r.server} | {r.before_kib / 1024:.1f} | {r.after_kib / 1024:.1f} "
+            f"| {per:.1f} | {open_text} |"
+        )
+    return "\n".join(lines), flags
+
+
+# --- machine information ---------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def wrk_version() -> str:
+    completed = subprocess.run(
+        ["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False
+    )
+    first = (completed.stdout or completed.stderr).strip().splitlines()
+    return first[0] if first else "unknown"
+
+
+def machine_info(pinning: Pinning, options: Options) -> str:
+    example_url = f"http://{HOST}:PORT/hello"
+    lines = [
+        f"- platform: `{platform.platform()}`",
+        f"- CPU: {cpu_model()} ({os.cpu_count()} CPUs, "
+        f"{len(os.sched_getaffinity(0))} usable); {pinning.note}",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        "- versions: "
+        + ", ".join(
+            f"{name} {version(name)}"
+            for name in ("actorhttp", "trio", "hypercorn", "httptools", "aiohttp", "starlette")
+        ),
+        f"- wrk: {wrk_version()}",
+        f"- server: `{shlex.join(server_command('KIND', 0, pinning)).replace(' 0', ' PORT')}`",
+        f"- load: `{shlex.join(wrk_command(example_url, options.duration, pinning))}` "
+        f"after a discarded {options.warmup} s warm-up run",
+        f"- rounds: {options.rounds}, interleaved (each round: each endpoint, each server "
+        "started fresh, warmed up, measured, stopped; server order rotated every round)",
+    ]
+    return "\n".join(lines)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    rounds: int
+    duration: int
+    warmup: int
+    connections: int
+    servers: list[str]
+    endpoints: list[Endpoint]
+    output: Path | None
+    skip_memory: bool
+
+
+def parse_options(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/http.py",
+        description="HTTP load and memory benchmark (see the module docstring).",
+    )
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
+    parser.add_argument("--duration", type=int, help="seconds per measured wrk run (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="discarded wrk seconds (default 1)")
+    parser.add_argument(
+        "--connections", type=int, help="idle connections for the memory test (default 1000)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 1 round, 2 s, 200 connections"
+    )
+    parser.add_argument("--only", help=f"comma-separated servers: {','.join(SERVER_KINDS)}")
+    parser.add_argument(
+        "--endpoints", default="hello,json,dynamic", help="comma-separated: hello,json,dynamic"
+    )
+    parser.add_argument("--output", type=Path, help="also write the results here (Markdown)")
+    parser.add_argument("--skip-memory", action="store_true", help="no memory measurement")
+    args = parser.parse_args(argv)
+
+    defaults = (1, 2, 200) if args.quick else (3, 5, 1000)
+    rounds = args.rounds if args.rounds is not None else defaults[0]
+    duration = args.duration if args.duration is not None else defaults[1]
+    connections = args.connections if args.connections is not None else defaults[2]
+    if rounds < 1 or duration < 1 or connections < 1 or args.warmup < 0:
+        parser.error("--rounds, --duration and --connections must be >= 1, --warmup >= 0")
+
+    servers = list(SERVER_KINDS)
+    if args.only:
+        servers = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in servers if name not in SERVER_KINDS]
+        if unknown or not servers:
+            parser.error(f"unknown server(s) {unknown}: choose from {', '.join(SERVER_KINDS)}")
+    names = [name.strip() for name in args.endpoints.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ENDPOINTS]
+    if unknown or not names:
+        parser.error(f"unknown endpoint(s) {unknown}: choose from {', '.join(ENDPOINTS)}")
+    return Options(
+        rounds=rounds,
+        duration=duration,
+        warmup=args.warmup,
+        connections=connections,
+        servers=list(dict.fromkeys(servers)),
+        endpoints=[ENDPOINTS[name] for name in dict.fromkeys(names)],
+        output=args.output,
+        skip_memory=args.skip_memory,
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    options = parse_options(argv)
+    if shutil.which("wrk") is None:
+        print(
+            'wrk not found: install it with "sudo apt-get install wrk" (Debian/Ubuntu)',
+            file=sys.stderr,
+        )
+        return 2
+
+    notes: list[str] = []
+    servers = []
+    for kind in options.servers:
+        module = OPTIONAL_MODULE.get(kind)
+        if module is not None and importlib.util.find_spec(module) is None:
+            notes.append(f"{kind}: skipped, `{module}` is not importable in {sys.executable}")
+            log(f"!! {notes[-1]}")
+        else:
+            servers.append(kind)
+    if not servers:
+        log("no server to benchmark")
+        return 1
+
+    pinning = choose_pinning()
+    notes.append(pinning.note)
+    # Before any server starts: the servers inherit the raised limit.
+    connections = raise_nofile_limit(options.connections)
+    if connections < options.connections:
+        notes.append(
+            f"memory: only {connections} connections fit under RLIMIT_NOFILE "
+            f"(asked for {options.connections})"
+        )
+    started = datetime.datetime.now(datetime.UTC)
+    log(
+        f"{options.rounds} round(s) x {len(options.endpoints)} endpoint(s) x "
+        f"{len(servers)} server(s), {options.warmup} s warm-up + {options.duration} s each; "
+        f"{pinning.note}"
+    )
+
+    measurements = run_rounds(servers, options.endpoints, options, pinning)
+    table, flags = load_table(measurements, servers, options.endpoints)
+
+    memory_text = ""
+    if not options.skip_memory:
+        log(f"memory: {connections} idle keep-alive connections per server")
+        memory_results = []
+        for kind in servers:
+            memory = measure_memory(kind, connections, pinning)
+            per = memory.per_connection_kib
+            log(
+                f"memory {kind:20} "
+                + (f"{per:.1f} KiB/connection" if per is not None else "failed")
+            )
+            memory_results.append(memory)
+        memory_text, memory_flags = memory_table(memory_results, connections)
+        flags += memory_flags
+
+    sections = [
+        f"## Throughput and latency (wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        f"-d{options.duration}s, median of {options.rounds} round(s))",
+        table,
+        "Ratios are req/s ratios computed within each round, then their median. "
+        "`dynamic` is `GET /items/42` in a 1,000-dynamic-route application "
+        "(raw-asgi-hypercorn: a prefix check, not a router).",
+    ]
+    if memory_text:
+        sections += [
+            f"## Memory per idle keep-alive connection ({connections:,} connections)",
+            memory_text,
+            "RSS (VmRSS) of the server process after one request, then after opening the "
+            "connections, one `GET /hello` answered on each, and "
+            f"{SETTLE_SECONDS:.0f} s to settle: (after - before) / connections.",
+        ]
+    if flags or notes:
+        sections.append("## Notes\n\n" + "\n".join(f"- {line}" for line in notes + flags))
+    report = "\n\n".join(sections) + "\n"
+    print(report, end="")
+
+    if options.output is not None:
+        elapsed = datetime.datetime.now(datetime.UTC) - started
+        command = shlex.join(["python", "benchmarks/http.py", *argv])
+        options.output.write_text(
+            "# HTTP benchmark results\n\n"
+            f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
+            f"({elapsed.total_seconds() / 60:.1f} min).\n\n"
+            + machine_info(pinning, options)
+            + "\n\n"
+            + report
+        )
+        log(f"written to {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
