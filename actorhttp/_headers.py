@@ -77,6 +77,18 @@ class Headers(MutableMapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self.getone(name)
 
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    def get(self, name: str, default: str | None = None) -> str | None:
+        # Mapping.get goes through a KeyError for every miss: too dear per request.
+        key = name.lower()
+        for lowered, _, value in self._items:
+            if lowered == key:
+                return value
+        return default
+
     def __setitem__(self, name: str, value: str) -> None:
         _check(name, value)
         key = name.lower()

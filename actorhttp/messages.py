@@ -46,6 +46,7 @@ __all__ = [
 
 MiB = 1024 * 1024
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
+_TEXT_PLAIN = ("content-type", "Content-Type", "text/plain; charset=utf-8")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -220,9 +221,14 @@ class Response:
         if text is not None:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, not {type(text).__name__}")
-            charset = charset or _charset(hdrs.get("Content-Type", "")) or "utf-8"
-            if "Content-Type" not in hdrs:
-                hdrs["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
+            if headers is None and content_type is None and charset is None:
+                # The common case, with nothing of the user's to check.
+                hdrs._items.append(_TEXT_PLAIN)
+                charset = "utf-8"
+            else:
+                charset = charset or _charset(hdrs.get("Content-Type", "")) or "utf-8"
+                if "Content-Type" not in hdrs:
+                    hdrs["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
             data = text.encode(charset)
         else:
             if body is not None and not isinstance(body, bytes | bytearray | memoryview):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._pattern import routing_path
 from ._resources import (
@@ -49,6 +49,10 @@ class NotFound:
 
 Resolution = Match[T] | MethodNotAllowed | NotFound
 _NOT_FOUND = NotFound()
+
+
+def _ORDER(resource: Resource[Any]) -> int:
+    return resource.order
 
 
 def _first_segment(path: str) -> str:
@@ -126,16 +130,13 @@ class UrlDispatcher(Generic[T]):
 
     # -- resolving -------------------------------------------------------
 
-    def _candidates(self, path: str) -> Iterator[Resource[T]]:
-        lists = [
-            self._plain.get(path, ()),
-            self._by_segment.get(_first_segment(path), ()),
-            self._anywhere,
-        ]
-        present = [lst for lst in lists if lst]
-        if len(present) == 1:
-            return iter(present[0])
-        return heapq.merge(*present, key=lambda resource: resource.order)
+    def _candidates(self, path: str) -> Iterable[Resource[T]]:
+        plain = self._plain.get(path)
+        dynamic = self._by_segment.get(_first_segment(path)) if self._by_segment else None
+        present = [lst for lst in (plain, dynamic, self._anywhere) if lst]
+        if len(present) <= 1:
+            return present[0] if present else ()
+        return heapq.merge(*present, key=_ORDER)
 
     def resolve(self, method: str, raw_path: str) -> Resolution[T]:
         """The route and ``match_info`` for a request, or why there is none."""
