@@ -298,3 +298,19 @@ async def test_tls_is_refused_on_this_transport() -> None:
     with pytest.raises(ValueError, match="no TLS"):
         async with serve_app(make_app(), transport="httptools", certfile="c", keyfile="k"):
             pass
+
+
+async def test_unread_body_then_pipelined_request_keeps_order() -> None:
+    app = make_app()
+    app.router.add_post("/hello", hello)
+    requests = (
+        b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport="httptools") as client:
+            data, closed = await exchange_until_closed(client.server.port, requests)
+    assert statuses(data) == [200, 200, 200]
+    assert b'"n": 2' in data  # the second body reached its own handler, not the first's
+    assert closed

@@ -245,8 +245,9 @@ class _Connection:
             client=self.client,
         )
         response = await exchange(self.deliver, request, reply_receive)
-        if not body_done and events and events[-1] is END and not self.parser.done:
-            # The unread rest of the body has already arrived whole: drop it, keep the connection.
+        if not body_done and END in events and not self.parser.done:
+            # The unread rest of the body has already arrived whole (its END is queued,
+            # perhaps before a pipelined request): drop it and keep the connection.
             while events.popleft() is not END:
                 pass
             body_done = True
