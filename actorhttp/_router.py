@@ -33,6 +33,7 @@ from .messages import (
     Request,
     Response,
     Target,
+    open_reply_channel,
 )
 
 __all__ = ["Router", "RouterInbox"]
@@ -49,7 +50,7 @@ def _forwarder(mailbox: trio.MemorySendChannel[Any]) -> Handler:
     """A handler that hands the request to an actor and waits for its answer."""
 
     async def forward(request: Request) -> Response:
-        reply_send, reply_receive = trio.open_memory_channel[Response](1)
+        reply_send, reply_receive = open_reply_channel()
         with reply_receive:
             try:
                 await mailbox.send(dataclasses.replace(request, reply=reply_send))

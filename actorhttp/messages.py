@@ -42,6 +42,7 @@ __all__ = [
     "StopServer",
     "Target",
     "TransportName",
+    "open_reply_channel",
 ]
 
 MiB = 1024 * 1024
@@ -261,6 +262,16 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.reason} ({len(self.body)} bytes)>"
+
+
+def open_reply_channel() -> tuple[
+    trio.MemorySendChannel[Response], trio.MemoryReceiveChannel[Response]
+]:
+    """A fresh one-shot reply channel: room for its one response, so answering never blocks."""
+    # Not open_memory_channel[Response](1): subscripting builds a typing alias every call.
+    pair: tuple[trio.MemorySendChannel[Response], trio.MemoryReceiveChannel[Response]]
+    pair = trio.open_memory_channel(1)
+    return pair
 
 
 Handler: TypeAlias = Callable[[Request], Awaitable[Response]]

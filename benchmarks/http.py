@@ -97,6 +97,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 WRK_THREADS = 1
 WRK_CONNECTIONS = 64
+NOISY_SPREAD = 1.25  # a row whose max/min req/s over rounds exceeds this gets a note
 START_TIMEOUT = 10.0  # seconds for a server to accept connections
 STOP_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
 SETTLE_SECONDS = 1.0  # after opening the idle connections, before reading RSS
@@ -281,7 +282,7 @@ class RunningServer:
             return ""
 
 
-def server_command(kind: str, port: int, pinning: Pinning) -> list[str]:
+def server_command(kind: str, port: int | str, pinning: Pinning) -> list[str]:
     return [*pinning.server_prefix(), sys.executable, str(SERVERS_PY), kind, str(port)]
 
 
@@ -528,6 +529,11 @@ def load_table(
                 flags.append(f"{kind} {endpoint.name}: no successful round")
                 continue
             rates = [r.requests_per_s for r in results]
+            if min(rates) > 0 and max(rates) / min(rates) > NOISY_SPREAD:
+                flags.append(
+                    f"{kind} {endpoint.name}: noisy, max/min req/s over rounds is "
+                    f"{max(rates) / min(rates):.2f} (more rounds or a quieter machine would help)"
+                )
             vs_base = ratio_medians(measurements, kind, BASELINE, endpoint.name)
             vs_raw = (
                 ratio_medians(measurements, kind, TRANSPORT_PAIR[1], endpoint.name)
@@ -677,6 +683,12 @@ def wrk_version() -> str:
     return first[0] if first else "unknown"
 
 
+def display_python() -> str:
+    """This interpreter, relative to the working directory when it lives under it."""
+    relative = os.path.relpath(sys.executable)
+    return sys.executable if relative.startswith("..") else relative
+
+
 def machine_info(pinning: Pinning, options: Options) -> str:
     example_url = f"http://{HOST}:PORT/hello"
     lines = [
@@ -690,7 +702,7 @@ def machine_info(pinning: Pinning, options: Options) -> str:
             for name in ("actorhttp", "trio", "hypercorn", "httptools", "aiohttp", "starlette")
         ),
         f"- wrk: {wrk_version()}",
-        f"- server: `{shlex.join(server_command('KIND', 0, pinning)).replace(' 0', ' PORT')}`",
+        f"- server: `{shlex.join(server_command('KIND', 'PORT', pinning))}` (a fresh one each run)",
         f"- load: `{shlex.join(wrk_command(example_url, options.duration, pinning))}` "
         f"after a discarded {options.warmup} s warm-up run",
         f"- rounds: {options.rounds}, interleaved (each round: each endpoint, each server "
@@ -844,7 +856,7 @@ def main(argv: Sequence[str]) -> int:
 
     if options.output is not None:
         elapsed = datetime.datetime.now(datetime.UTC) - started
-        command = shlex.join(["python", "benchmarks/http.py", *argv])
+        command = shlex.join([display_python(), "benchmarks/http.py", *argv])
         options.output.write_text(
             "# HTTP benchmark results\n\n"
             f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "

@@ -52,6 +52,7 @@ def test_message_names_are_pinned() -> None:
         "StopServer",
         "Target",
         "TransportName",
+        "open_reply_channel",
     }
 
 

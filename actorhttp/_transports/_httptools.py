@@ -23,7 +23,7 @@ from .._answers import exception_response
 from .._body import BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
 from .._headers import Headers
-from ..messages import Request, Response, StartServer
+from ..messages import Request, Response, StartServer, open_reply_channel
 from ._base import Deliver, StopSignal, exchange, listener_address
 from ._h1 import END, H1Limits, H1Parser, Head, Refusal
 
@@ -80,10 +80,11 @@ def encode_head(
 class _Connection:
     """One client connection: reads requests, delivers them, writes the answers.
 
-    A single cancel scope spans the connection's life; its deadline moves with
+    A single cancel scope spans the connection's life. ``deadline`` follows
     the phase (idle: keep-alive timeout, head arriving: header timeout,
-    handler running: none), which costs far less per request than a scope
-    around every read.
+    handler running: none) and the server's reaper cancels the scope once it
+    has passed: a float written per phase instead of a timer moved in trio's
+    deadline heap, at the price of firing up to one reaper tick late.
     """
 
     def __init__(
@@ -105,6 +106,7 @@ class _Connection:
         self.eof = False
         self.idle = False  # waiting for a request to begin: a stop may close it at once
         self.scope = trio.CancelScope()
+        self.deadline = math.inf
 
     async def _read(self) -> bool:
         """Feed one read to the parser; False at EOF."""
@@ -135,12 +137,12 @@ class _Connection:
                 if self.stopping.is_set():
                     return None
                 self.idle = True
-                self.scope.deadline = trio.current_time() + self.settings.keep_alive_timeout
+                self.deadline = trio.current_time() + self.settings.keep_alive_timeout
                 got = await self._read()
                 self.idle = False
                 if not got:
                     return None
-                self.scope.deadline = trio.current_time() + self.settings.header_timeout
+                self.deadline = trio.current_time() + self.settings.header_timeout
             elif not await self._read():
                 continue  # EOF: feed_eof queued a refusal, or the parser is done
 
@@ -154,7 +156,7 @@ class _Connection:
                 if isinstance(head, Refusal):
                     refusal = head
                     break
-                self.scope.deadline = math.inf  # a handler takes the time it takes
+                self.deadline = math.inf  # a handler takes the time it takes
                 if not await self._handle(head):
                     if self.parser.in_message:
                         await self._linger()
@@ -225,7 +227,7 @@ class _Connection:
         target = head.target
         raw_path, _, query = target.partition(b"?")
         raw = raw_path.decode("latin-1")
-        reply_send, reply_receive = trio.open_memory_channel[Response](1)
+        reply_send, reply_receive = open_reply_channel()
         request = Request(
             method=head.method,
             path=unquote(raw) if "%" in raw else raw,
@@ -304,6 +306,15 @@ async def serve_httptools(
     limits = _limits(settings)
     stopping = trio.Event()
     live: set[_Connection] = set()
+    tick = min(max(min(settings.keep_alive_timeout, settings.header_timeout) / 10, 0.01), 1.0)
+
+    async def reap() -> None:
+        while True:
+            await trio.sleep(tick)
+            now = trio.current_time()
+            for conn in live:
+                if conn.deadline <= now:
+                    conn.scope.cancel()
 
     async def connection(stream: trio.SocketStream) -> None:
         async with stream:
@@ -316,16 +327,19 @@ async def serve_httptools(
             finally:
                 live.discard(conn)
 
-    async with trio.open_nursery() as connections:
-        async with trio.open_nursery() as accepting:
-            serving = partial(trio.serve_listeners, handler_nursery=connections)
-            accepting.start_soon(serving, connection, listeners)
-            task_status.started(urls)
-            grace = await stop.wait()
-            accepting.cancel_scope.cancel()  # closes the listeners: no new connections
-        stopping.set()
-        for conn in live:
-            if conn.idle:
-                conn.scope.cancel()  # idle keep-alive connections close now
-        # Sends here are not shielded, so cancelling at the deadline cuts everything.
-        connections.cancel_scope.deadline = trio.current_time() + grace
+    async with trio.open_nursery() as reaping:
+        reaping.start_soon(reap)
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as accepting:
+                serving = partial(trio.serve_listeners, handler_nursery=connections)
+                accepting.start_soon(serving, connection, listeners)
+                task_status.started(urls)
+                grace = await stop.wait()
+                accepting.cancel_scope.cancel()  # closes the listeners: no new connections
+            stopping.set()
+            for conn in live:
+                if conn.idle:
+                    conn.scope.cancel()  # idle keep-alive connections close now
+            # Sends here are not shielded, so cancelling at the deadline cuts everything.
+            connections.cancel_scope.deadline = trio.current_time() + grace
+        reaping.cancel_scope.cancel()

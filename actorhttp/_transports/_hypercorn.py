@@ -30,7 +30,7 @@ from hypercorn.utils import wrap_app
 from .._answers import exception_response
 from .._body import BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
-from ..messages import Request, Response, StartServer, parse_content_length
+from ..messages import Request, Response, StartServer, open_reply_channel, parse_content_length
 from ._base import (
     HARD_STOP_MARGIN,
     Deliver,
@@ -106,7 +106,7 @@ class AsgiBridge:
                     return bytes(message["body"])
             return b""
 
-        reply_send, reply_receive = trio.open_memory_channel[Response](1)
+        reply_send, reply_receive = open_reply_channel()
         client = scope.get("client")
         request = Request(
             method=scope["method"],
