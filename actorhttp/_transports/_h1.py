@@ -66,6 +66,9 @@ END: Final = _End()
 Event = Head | bytes | _End | Refusal
 
 _SINGLETONS = frozenset({b"host", b"content-length", b"content-type", b"transfer-encoding"})
+_FRAMING_OR_EXPECT = frozenset({b"content-length", b"transfer-encoding", b"expect"})
+_NOTED = _SINGLETONS | _FRAMING_OR_EXPECT  # fields remembered while the head arrives
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
 _FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _FORBIDDEN_TRAILERS = frozenset(
     {
@@ -214,8 +217,8 @@ class H1Parser:
             raise _Refused(431, "request header fields too large")
         if lowered in _FRAMING_ALIASES:
             raise _Refused(400, f"ambiguous header name {name.decode('latin-1')}")
-        if lowered in _SINGLETONS:
-            if lowered in self._seen:
+        if lowered in _NOTED:
+            if lowered in self._seen and lowered in _SINGLETONS:
                 raise _Refused(400, f"more than one {name.decode('latin-1')} field")
             self._seen.add(lowered)
         self._headers.append((name, value))
@@ -225,14 +228,17 @@ class H1Parser:
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refused(400, f"HTTP/{version} is not HTTP/1.0 or HTTP/1.1")
-        method = parser.get_method().decode("ascii")
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         target = _origin_form(method, self._url)
-        if version == "1.1" and b"host" not in self._seen:
+        seen = self._seen
+        if version == "1.1" and b"host" not in seen:
             raise _Refused(400, "HTTP/1.1 request without a Host field")
         length: int | None = None
         chunked = False
         expect_continue = False
-        for name, value in self._headers:
+        # A second look at the fields only when framing or Expect is among them.
+        for name, value in () if seen.isdisjoint(_FRAMING_OR_EXPECT) else self._headers:
             lowered = name.lower()
             if lowered == b"content-length":
                 length = int(value)  # llhttp has checked it is 1*DIGIT
@@ -249,14 +255,14 @@ class H1Parser:
         self._trailers = True
         self.events.append(
             Head(
-                method=method,
-                target=target,
-                http_version=version,
-                headers=self._headers,
-                keep_alive=parser.should_keep_alive(),
-                expect_continue=expect_continue,
-                content_length=length,
-                chunked=chunked,
+                method,
+                target,
+                version,
+                self._headers,
+                parser.should_keep_alive(),
+                expect_continue,
+                length,
+                chunked,
             )
         )
 
