@@ -14,7 +14,6 @@ fields, and no framing, routing or auth fields in trailers. No trio here.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,6 +67,7 @@ Event = Head | bytes | _End | Refusal
 _SINGLETONS = frozenset({b"host", b"content-length", b"content-type", b"transfer-encoding"})
 _FRAMING_OR_EXPECT = frozenset({b"content-length", b"transfer-encoding", b"expect"})
 _NOTED = _SINGLETONS | _FRAMING_OR_EXPECT  # fields remembered while the head arrives
+_NOTHING_SEEN: frozenset[bytes] = frozenset()
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
 _FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _FORBIDDEN_TRAILERS = frozenset(
@@ -122,7 +122,9 @@ class H1Parser:
     def __init__(self, limits: H1Limits = H1Limits()) -> None:
         self._limits = limits
         self._parser = httptools.HttpRequestParser(self)
-        self.events: deque[Event] = deque()
+        # A list, not a deque: it holds a handful of events, and an empty deque
+        # costs an idle connection ten times the memory of an empty list.
+        self.events: list[Event] = []
         self._done = False
         self._in_message = False  # between the first byte of a request and its end
         self._in_head = False  # between the first byte of a request and its headers' end
@@ -132,7 +134,7 @@ class H1Parser:
     def _reset_head(self) -> None:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._seen: set[bytes] = set()
+        self._seen = _NOTHING_SEEN
         self._count = 0
         self._fields_size = 0
         self._trailers = False
@@ -220,7 +222,7 @@ class H1Parser:
         if lowered in _NOTED:
             if lowered in self._seen and lowered in _SINGLETONS:
                 raise _Refused(400, f"more than one {name.decode('latin-1')} field")
-            self._seen.add(lowered)
+            self._seen = self._seen.union((lowered,))  # a few fields at most: no shared set
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -265,6 +267,10 @@ class H1Parser:
                 chunked,
             )
         )
+        # The head now belongs to the Head event: an idle connection keeps none of it.
+        self._url = b""
+        self._headers = []
+        self._seen = _NOTHING_SEEN
 
     def on_body(self, body: bytes) -> None:
         self.events.append(body)
