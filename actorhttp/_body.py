@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ._exceptions import HTTPRequestEntityTooLarge
 
-__all__ = ["BodyReader"]
+__all__ = ["EMPTY_BODY", "BodyReader"]
 
 Receive = Callable[[], Awaitable[bytes]]
 
@@ -106,3 +106,7 @@ class BodyReader:
                 del buffer[:n]
         if buffer:
             yield bytes(buffer)
+
+
+EMPTY_BODY = BodyReader()
+"""The body of every request that has none: it never changes, so one serves all."""

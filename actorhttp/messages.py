@@ -229,7 +229,8 @@ class Response:
             else:
                 charset = charset or _charset(hdrs.get("Content-Type", "")) or "utf-8"
                 if "Content-Type" not in hdrs:
-                    hdrs["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
+                    # add, not []=: the name is known absent, and add checks the value too.
+                    hdrs.add("Content-Type", f"{content_type or 'text/plain'}; charset={charset}")
             data = text.encode(charset)
         else:
             if body is not None and not isinstance(body, bytes | bytearray | memoryview):
@@ -237,7 +238,7 @@ class Response:
             data = bytes(body) if body is not None else b""
             if "Content-Type" not in hdrs and (body is not None or content_type is not None):
                 value = content_type or "application/octet-stream"
-                hdrs["Content-Type"] = f"{value}; charset={charset}" if charset else value
+                hdrs.add("Content-Type", f"{value}; charset={charset}" if charset else value)
         object.__setattr__(self, "status", status)
         object.__setattr__(self, "reason", reason)
         object.__setattr__(self, "headers", hdrs)

@@ -69,17 +69,19 @@ async def exchange(
 
     ``reply`` is the receiving end of ``request.reply``; this closes it.
     """
-    with reply:
-        try:
-            await deliver(request)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            request.reply.close()
-            return exception_response(HTTPServiceUnavailable(text="the router has stopped"))
-        try:
-            return await reply.receive()
-        except trio.EndOfChannel:
-            logger.error("%s %s: reply closed without a response", request.method, request.raw_path)
-            return exception_response(HTTPInternalServerError())
+    try:
+        await deliver(request)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        request.reply.close()
+        reply.close()
+        return exception_response(HTTPServiceUnavailable(text="the router has stopped"))
+    try:
+        return await reply.receive()
+    except trio.EndOfChannel:
+        logger.error("%s %s: reply closed without a response", request.method, request.raw_path)
+        return exception_response(HTTPInternalServerError())
+    finally:
+        reply.close()
 
 
 _NO_BODY_STATUSES = frozenset({204, 304})

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import trio
 
 from .._answers import exception_response
-from .._body import BodyReader
+from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
 from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel
@@ -90,7 +90,11 @@ class _Connection:
     """
 
     __slots__ = (
+        "body_deadline",
+        "body_done",
+        "body_refused",
         "client",
+        "continue_pending",
         "deadline",
         "deliver",
         "eof",
@@ -123,6 +127,11 @@ class _Connection:
         self.idle = False  # waiting for a request to begin: a stop may close it at once
         self.scope = trio.CancelScope()
         self.deadline = math.inf
+        # The request being handled (one at a time per connection):
+        self.body_done = True
+        self.body_refused = False
+        self.continue_pending = False
+        self.body_deadline = math.inf
 
     async def _read(self) -> bool:
         """Feed one read to the parser; False at EOF."""
@@ -223,74 +232,75 @@ class _Connection:
             response = Response(status=refusal.status, text=refusal.reason)
         await self._write(response, "GET", keep_alive=False, http10=False)
 
+    async def _receive_body(self) -> bytes:
+        """The next piece of the current request's body; ``b""`` at its end."""
+        events = self.parser.events
+        while True:
+            if events:
+                event = events.pop(0)
+                if isinstance(event, bytes):
+                    return event
+                if event is END:
+                    self.body_done = True
+                    return b""
+                assert isinstance(event, Refusal)
+                self.body_refused = True
+                raise HTTPBadRequest(text=event.reason)
+            if self.continue_pending:
+                # Sent only now that a handler reads: a 413 can still refuse first.
+                self.continue_pending = False
+                await self.stream.send_all(_CONTINUE)
+            # Body reads happen in the handler's task: they need a scope of their own.
+            with trio.CancelScope(deadline=self.body_deadline) as scope:
+                got = await self._read()
+            if scope.cancelled_caught:
+                raise HTTPRequestTimeout(text="request body not received in time")
+            if not got and not events:
+                raise HTTPBadRequest(text="connection closed in the middle of the body")
+
     async def _handle(self, head: Head) -> bool:
         """Deliver one request and answer it; True when the connection may carry another."""
         events = self.parser.events
-        body_done = head.content_length in (None, 0) and not head.chunked
-        if body_done and events and events[0] is END:
-            events.pop(0)
-        body_deadline = trio.current_time() + self.settings.body_timeout
-        continue_pending = head.expect_continue
-        refused: list[Refusal] = []
-
-        async def receive_body() -> bytes:
-            nonlocal body_done, continue_pending
-            while True:
-                if events:
-                    event = events.pop(0)
-                    if isinstance(event, bytes):
-                        return event
-                    if event is END:
-                        body_done = True
-                        return b""
-                    assert isinstance(event, Refusal)
-                    refused.append(event)
-                    raise HTTPBadRequest(text=event.reason)
-                if continue_pending:
-                    # Sent only now that a handler reads: a 413 can still refuse first.
-                    continue_pending = False
-                    await self.stream.send_all(_CONTINUE)
-                # Body reads happen in the handler's task: they need a scope of their own.
-                with trio.CancelScope(deadline=body_deadline) as scope:
-                    got = await self._read()
-                if scope.cancelled_caught:
-                    raise HTTPRequestTimeout(text="request body not received in time")
-                if not got and not events:
-                    raise HTTPBadRequest(text="connection closed in the middle of the body")
-
-        target = head.target
-        raw_path, _, query = target.partition(b"?")
+        self.body_done = head.content_length in (None, 0) and not head.chunked
+        self.body_refused = False
+        if self.body_done:
+            if events and events[0] is END:
+                events.pop(0)
+            content = EMPTY_BODY
+        else:
+            self.body_deadline = trio.current_time() + self.settings.body_timeout
+            self.continue_pending = head.expect_continue
+            content = BodyReader(
+                self._receive_body,
+                max_size=self.settings.client_max_size,
+                declared_length=head.content_length,
+            )
+        raw_path, _, query = head.target.partition(b"?")
         raw = raw_path.decode("latin-1")
         reply_send, reply_receive = open_reply_channel()
         request = Request(
-            method=head.method,
-            path=unquote(raw) if "%" in raw else raw,
-            raw_path=raw,
-            query_string=query.decode("latin-1"),
-            headers=Headers._trusted(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers
-            ),
-            content=BodyReader(
-                None if body_done else receive_body,
-                max_size=self.settings.client_max_size,
-                declared_length=head.content_length,
-            ),
-            reply=reply_send,
-            scheme=self.scheme,
-            http_version=head.http_version,
-            client=self.client,
+            head.method,
+            unquote(raw) if "%" in raw else raw,
+            raw,
+            query.decode("latin-1"),
+            Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers),
+            content,
+            reply_send,
+            self.scheme,
+            head.http_version,
+            self.client,
         )
         response = await exchange(self.deliver, request, reply_receive)
-        if not body_done and END in events and not self.parser.done:
+        if not self.body_done and END in events and not self.parser.done:
             # The unread rest of the body has already arrived whole (its END is queued,
             # perhaps before a pipelined request): drop it and keep the connection.
             while events.pop(0) is not END:
                 pass
-            body_done = True
+            self.body_done = True
         keep_alive = (
             head.keep_alive
-            and body_done
-            and not refused
+            and self.body_done
+            and not self.body_refused
             and not self.parser.done
             and not self.stopping.is_set()
             and "close" not in response.headers.get("Connection", "").lower()

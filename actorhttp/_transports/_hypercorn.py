@@ -28,7 +28,7 @@ from hypercorn.typing import (
 from hypercorn.utils import wrap_app
 
 from .._answers import exception_response
-from .._body import BodyReader
+from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
 from ..messages import Request, Response, StartServer, open_reply_channel, parse_content_length
 from ._base import (
@@ -114,11 +114,9 @@ class AsgiBridge:
             raw_path=scope["raw_path"].decode("latin-1"),
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
-            content=BodyReader(
-                None if body_done else receive_body,
-                max_size=self._client_max_size,
-                declared_length=declared,
-            ),
+            content=EMPTY_BODY
+            if body_done
+            else BodyReader(receive_body, max_size=self._client_max_size, declared_length=declared),
             reply=reply_send,
             scheme=scope["scheme"],
             http_version=scope["http_version"],
