@@ -1,0 +1,86 @@
+"""The benchmark's own pieces: its servers answer alike, and wrk's output is read right."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from benchmarks.http import parse_wrk
+from benchmarks.servers import KINDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRK_OUTPUT = """\
+Running 5s test @ http://127.0.0.1:8080/hello
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.83ms    1.21ms  20.10ms   91.00%
+    Req/Sec    15.20k     1.10k   16.90k    80.00%
+  Latency Distribution
+     50%    3.61ms
+     75%    4.02ms
+     90%    4.70ms
+     99%  880.00us
+  75951 requests in 5.00s, 10.50MB read
+  Socket errors: connect 0, read 3, write 0, timeout 1
+  Non-2xx or 3xx responses: 2
+Requests/sec:  15189.42
+Transfer/sec:      2.10MB
+"""
+
+
+def test_parse_wrk_reads_rate_latencies_and_errors() -> None:
+    result = parse_wrk(WRK_OUTPUT)
+    assert result.requests_per_s == pytest.approx(15189.42)
+    assert result.p50_ms == pytest.approx(3.61)
+    assert result.p99_ms == pytest.approx(0.88)
+    assert result.requests == 75951
+    assert result.errors == {"read": 3, "timeout": 1, "non-2xx/3xx": 2}
+
+
+def test_parse_wrk_refuses_output_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="cannot parse"):
+        parse_wrk("wrk: connection refused")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_every_benchmark_server_answers_the_same(kind: str) -> None:
+    port = free_port()
+    command = [sys.executable, "benchmarks/servers.py", kind, str(port)]
+    process = await trio.lowlevel.open_process(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        with trio.fail_after(20):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                for _ in range(200):  # up to 10 s for the server to listen
+                    try:
+                        hello = await http.get("/hello")
+                        break
+                    except httpx.TransportError:
+                        await trio.sleep(0.05)
+                else:
+                    pytest.fail(f"{kind} never listened on {port}")
+                data = await http.get("/json")
+                item = await http.get("/items/42")
+    finally:
+        process.kill()
+        await process.wait()
+    assert hello.text == "Hello, World!"
+    assert json.loads(data.text) == {"message": "Hello, World!"}
+    assert "42" in item.text
+    assert item.status_code == 200
