@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from actorhttp import Application, Request, Response, http_driver, serve
-from actorhttp._transports._base import HARD_STOP_MARGIN
+from actorhttp._transports._hypercorn import HARD_STOP_MARGIN
 from actorhttp.messages import (
     AddRoute,
     CommandFailed,

@@ -16,17 +16,21 @@ import trio
 
 from .._answers import exception_response
 from .._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
-from .._headers import Headers
 from ..messages import Request, Response, StartServer
 
-__all__ = ["Deliver", "StopSignal", "Transport", "exchange", "HARD_STOP_MARGIN"]
+__all__ = [
+    "Deliver",
+    "StopSignal",
+    "Transport",
+    "body_allowed",
+    "exchange",
+    "listener_address",
+    "status_has_body",
+]
 
 logger = logging.getLogger("actorhttp")
 
 Deliver = Callable[[Request], Awaitable[None]]
-
-HARD_STOP_MARGIN = 1.0
-"""Seconds past the grace period after which connections still open are closed outright."""
 
 
 class StopSignal:
@@ -87,22 +91,14 @@ async def exchange(
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-def wire_headers(response: Response, *, body_length: int, close: bool) -> list[tuple[str, str]]:
-    """The response's headers as sent: framing computed here, never taken from the user."""
-    fields = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-length", "transfer-encoding")
-    ]
-    if response.status >= 200 and response.status not in _NO_BODY_STATUSES:
-        fields.append(("content-length", str(body_length)))
-    if close and "connection" not in response.headers:
-        fields.append(("connection", "close"))
-    return fields
+def status_has_body(status: int) -> bool:
+    """Whether a response with this status carries a body (and so a Content-Length)."""
+    return status >= 200 and status not in _NO_BODY_STATUSES
 
 
 def body_allowed(method: str, status: int) -> bool:
-    return method != "HEAD" and status >= 200 and status not in _NO_BODY_STATUSES
+    """Whether the body goes on the wire: never for HEAD, nor for 1xx, 204 and 304."""
+    return method != "HEAD" and status_has_body(status)
 
 
 def listener_address(listener: trio.SocketListener) -> str:
@@ -110,7 +106,3 @@ def listener_address(listener: trio.SocketListener) -> str:
     sock = listener.socket
     host, port = sock.getsockname()[:2]
     return f"[{host}]:{port}" if sock.family == trio.socket.AF_INET6 else f"{host}:{port}"
-
-
-def header_pairs(raw: list[tuple[bytes, bytes]]) -> Headers:
-    return Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)

@@ -26,7 +26,7 @@ from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
 from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel
-from ._base import Deliver, StopSignal, exchange, listener_address
+from ._base import Deliver, StopSignal, body_allowed, exchange, listener_address, status_has_body
 from ._h1 import END, H1Limits, H1Parser, Head, Refusal
 
 __all__ = ["serve_httptools"]
@@ -35,7 +35,6 @@ logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0
 LINGER_READS = 64  # at most 4 MiB drained from a client we are done with
-_NO_BODY_STATUSES = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -69,7 +68,7 @@ def encode_head(
         lowered = name.lower()
         if lowered not in ("content-length", "transfer-encoding", "connection"):
             parts.append(f"{name}: {value}\r\n")
-    if body_length is not None and status >= 200 and status not in _NO_BODY_STATUSES:
+    if body_length is not None and status_has_body(status):
         parts.append(f"Content-Length: {body_length}\r\n")
     if not keep_alive:
         parts.append("Connection: close\r\n")
@@ -315,7 +314,7 @@ class _Connection:
     ) -> None:
         body = response.body
         head = encode_head(response, body_length=len(body), keep_alive=keep_alive, http10=http10)
-        if method == "HEAD" or response.status < 200 or response.status in _NO_BODY_STATUSES:
+        if not body_allowed(method, response.status):
             await self.stream.send_all(head)
         elif len(body) <= 16 * 1024:
             await self.stream.send_all(head + body)

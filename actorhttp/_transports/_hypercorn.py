@@ -30,19 +30,21 @@ from hypercorn.utils import wrap_app
 from .._answers import exception_response
 from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
+from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel, parse_content_length
 from ._base import (
-    HARD_STOP_MARGIN,
     Deliver,
     StopSignal,
     body_allowed,
     exchange,
-    header_pairs,
     listener_address,
-    wire_headers,
+    status_has_body,
 )
 
-__all__ = ["AsgiBridge", "hypercorn_config", "serve_hypercorn"]
+__all__ = ["HARD_STOP_MARGIN", "AsgiBridge", "hypercorn_config", "serve_hypercorn"]
+
+HARD_STOP_MARGIN = 1.0
+"""Seconds past the grace period after which connections still open are closed outright."""
 
 logger = logging.getLogger("actorhttp")
 
@@ -60,6 +62,24 @@ def hypercorn_config(settings: StartServer) -> Config:
         config.certfile = settings.certfile
         config.keyfile = settings.keyfile
     return config
+
+
+def wire_headers(response: Response, *, body_length: int, close: bool) -> list[tuple[str, str]]:
+    """The response's headers as sent: framing computed here, never taken from the user."""
+    fields = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-length", "transfer-encoding")
+    ]
+    if status_has_body(response.status):
+        fields.append(("content-length", str(body_length)))
+    if close and "connection" not in response.headers:
+        fields.append(("connection", "close"))
+    return fields
+
+
+def header_pairs(raw: list[tuple[bytes, bytes]]) -> Headers:
+    return Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
 
 
 class AsgiBridge:
