@@ -34,7 +34,7 @@ __all__ = ["serve_httptools"]
 logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0
-LINGER_READS = 64  # at most 4 MiB drained from a client we are done with
+LINGER_BYTES = 4 * 1024 * 1024  # at most this much drained from a client we are done with
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -220,10 +220,13 @@ class _Connection:
             await self.stream.send_eof()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
+        drained = 0
         with trio.move_on_after(LINGER_SECONDS):
-            for _ in range(LINGER_READS):
-                if not await self.stream.receive_some(READ_SIZE):
+            while drained < LINGER_BYTES:
+                data = await self.stream.receive_some(READ_SIZE)
+                if not data:
                     return
+                drained += len(data)
 
     async def _refuse(self, refusal: Refusal) -> None:
         response = exception_response(HTTPBadRequest(text=refusal.reason))
