@@ -13,7 +13,7 @@ about routers or applications.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import MappingProxyType
@@ -178,19 +178,23 @@ def _charset(content_type: str) -> str | None:
 
 @dataclass(frozen=True, slots=True, init=False, eq=False)
 class Response:
-    """An HTTP response: status, headers and a body of bytes.
+    """An HTTP response: status, headers and a body of bytes, or a stream of them.
 
     Built as in aiohttp: ``Response(text="hi")`` is ``text/plain; charset=utf-8``,
     ``Response(body=b"...")`` defaults to ``application/octet-stream``.
+    ``Response(stream=chunks)`` sends each piece of an async iterable as it
+    comes (HTTP/1.1 chunked encoding); ``body`` is then ``b""``, and an error
+    raised by the stream after sending has begun cuts the connection.
     ``headers`` stays editable, so middlewares can add to it; names and values
-    with CR or LF raise ``ValueError``. ``Content-Length`` is computed on
-    sending, never taken from ``headers``.
+    with CR or LF raise ``ValueError``. ``Content-Length`` and
+    ``Transfer-Encoding`` are computed on sending, never taken from ``headers``.
     """
 
     status: int
     reason: str
     headers: Headers
     body: bytes
+    stream: AsyncIterable[bytes] | None
 
     def __init__(
         self,
@@ -202,7 +206,15 @@ class Response:
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = None,
         charset: str | None = None,
+        stream: AsyncIterable[bytes] | None = None,
     ) -> None:
+        if stream is not None:
+            if body is not None or text is not None:
+                raise ValueError("give body, text or stream, only one")
+            if not hasattr(stream, "__aiter__"):
+                raise TypeError(f"stream must be an async iterable of bytes, not {stream!r}")
+            if content_type is None and (headers is None or "Content-Type" not in headers):
+                content_type = "application/octet-stream"
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
             raise ValueError(f"status must be an int from 100 to 999, not {status!r}")
         if reason is None:
@@ -243,9 +255,12 @@ class Response:
         object.__setattr__(self, "reason", reason)
         object.__setattr__(self, "headers", hdrs)
         object.__setattr__(self, "body", data)
+        object.__setattr__(self, "stream", stream)
 
     @property
     def text(self) -> str:
+        if self.stream is not None:
+            raise TypeError("a streamed response has no text until it is sent")
         return self.body.decode(self.charset or "utf-8")
 
     @property
@@ -258,11 +273,13 @@ class Response:
         return _charset(self.headers.get("Content-Type", ""))
 
     @property
-    def content_length(self) -> int:
-        return len(self.body)
+    def content_length(self) -> int | None:
+        """The body's length; ``None`` for a stream, whose length is known only at its end."""
+        return None if self.stream is not None else len(self.body)
 
     def __repr__(self) -> str:
-        return f"<Response {self.status} {self.reason} ({len(self.body)} bytes)>"
+        size = "streamed" if self.stream is not None else f"{len(self.body)} bytes"
+        return f"<Response {self.status} {self.reason} ({size})>"
 
 
 def open_reply_channel() -> tuple[

@@ -7,8 +7,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
+import trio.lowlevel
 
 from actorhttp import (
     Application,
@@ -22,7 +24,7 @@ from actorhttp import (
 from actorhttp.messages import Handler, TransportName
 from actorhttp.testing import TestClient, serve_app
 
-from .rawhttp import exchange, status_of, upload
+from .rawhttp import exchange, exchange_until_closed, status_of, upload
 
 Client = Callable[..., Awaitable[TestClient]]
 TIMEOUT = 10
@@ -551,3 +553,81 @@ def test_bad_application_settings() -> None:
         Application(client_max_size=0)
     with pytest.raises(TypeError, match="callable"):
         Application(middlewares=["nope"])  # type: ignore[list-item]
+
+
+# -- streamed responses ----------------------------------------------------------
+
+
+def streaming_app(started: list[str], *, fail: bool = False) -> Application:
+    async def pieces() -> AsyncIterator[bytes]:
+        started.append("stream")
+        for piece in (b"one ", b"two ", b"three"):
+            yield piece
+            await trio.lowlevel.checkpoint()
+        if fail:
+            raise RuntimeError("the source went away")
+
+    async def streamed(request: Request) -> Response:
+        return Response(stream=pieces(), content_type="text/plain")
+
+    app = Application()
+    app.router.add_get("/streamed", streamed)
+    app.router.add_get("/plain", echo)
+    return app
+
+
+async def test_streamed_response_arrives_whole_on_a_reused_connection(
+    actorhttp_client: Client,
+) -> None:
+    started: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(streaming_app(started))
+        first = await client.get("/streamed")
+        second = await client.get("/streamed")
+        raw = await exchange(
+            client.server.port, b"GET /streamed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    assert first.text == second.text == "one two three"
+    assert first.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in first.headers
+    assert b"\r\n\r\n4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n" in raw
+
+
+async def test_streamed_response_to_head_never_runs_the_stream(actorhttp_client: Client) -> None:
+    started: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(streaming_app(started))
+        head = await client.head("/streamed")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert started == []
+
+
+async def test_streamed_response_to_http10_ends_with_the_connection(
+    actorhttp_client: Client,
+) -> None:
+    started: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(streaming_app(started))
+        raw, closed = await exchange_until_closed(
+            client.server.port, b"GET /streamed HTTP/1.0\r\n\r\n"
+        )
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert status_of(raw) == 200
+    assert b"chunked" not in head.lower()
+    assert body == b"one two three"
+    assert closed
+
+
+async def test_stream_failing_part_way_cuts_the_connection_and_is_logged(
+    actorhttp_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    started: list[str] = []
+    with trio.fail_after(TIMEOUT), caplog.at_level(logging.ERROR, logger="actorhttp"):
+        client = await actorhttp_client(streaming_app(started, fail=True))
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/streamed")
+        after = await client.get("/plain")
+    assert after.status_code == 200
+    failures = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert failures, "the stream's error was not logged"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -803,3 +804,25 @@ def test_http_request_entity_too_large_text_mentions_both_sizes() -> None:
     exc = HTTPRequestEntityTooLarge(10, 20)
     assert exc.status == 413
     assert exc.text == "Maximum request body size 10 exceeded, actual body size 20"
+
+
+async def _chunks() -> AsyncIterator[bytes]:
+    yield b"a"
+
+
+def test_streamed_response_has_no_length_and_no_text() -> None:
+    response = Response(stream=_chunks())
+    assert response.body == b""
+    assert response.content_length is None
+    assert response.content_type == "application/octet-stream"
+    with pytest.raises(TypeError, match="streamed"):
+        _ = response.text
+
+
+def test_stream_excludes_body_and_text_and_must_be_async_iterable() -> None:
+    with pytest.raises(ValueError, match="only one"):
+        Response(stream=_chunks(), body=b"x")
+    with pytest.raises(ValueError, match="only one"):
+        Response(stream=_chunks(), text="x")
+    with pytest.raises(TypeError, match="async iterable"):
+        Response(stream=[b"x"])  # type: ignore[arg-type]

@@ -9,7 +9,8 @@ HTTP answer. It never sees a router or an application.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 import trio
@@ -22,6 +23,7 @@ __all__ = [
     "Deliver",
     "StopSignal",
     "Transport",
+    "aclosing_stream",
     "body_allowed",
     "exchange",
     "listener_address",
@@ -99,6 +101,17 @@ def status_has_body(status: int) -> bool:
 def body_allowed(method: str, status: int) -> bool:
     """Whether the body goes on the wire: never for HEAD, nor for 1xx, 204 and 304."""
     return method != "HEAD" and status_has_body(status)
+
+
+@asynccontextmanager
+async def aclosing_stream(stream: AsyncIterable[bytes]) -> AsyncIterator[None]:
+    """Close a response stream (an async generator's ``aclose``) however sending ends."""
+    try:
+        yield
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def listener_address(listener: trio.SocketListener) -> str:

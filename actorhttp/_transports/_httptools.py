@@ -26,7 +26,15 @@ from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
 from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel
-from ._base import Deliver, StopSignal, body_allowed, exchange, listener_address, status_has_body
+from ._base import (
+    Deliver,
+    StopSignal,
+    aclosing_stream,
+    body_allowed,
+    exchange,
+    listener_address,
+    status_has_body,
+)
 from ._h1 import END, H1Limits, H1Parser, Head, Refusal
 
 __all__ = ["serve_httptools"]
@@ -59,7 +67,12 @@ _clock = _Clock()
 
 
 def encode_head(
-    response: Response, *, body_length: int | None, keep_alive: bool, http10: bool
+    response: Response,
+    *,
+    body_length: int | None,
+    keep_alive: bool,
+    http10: bool,
+    chunked: bool = False,
 ) -> bytes:
     """Status line and header block; framing and Connection are ours, never the user's."""
     status = response.status
@@ -70,6 +83,8 @@ def encode_head(
             parts.append(f"{name}: {value}\r\n")
     if body_length is not None and status_has_body(status):
         parts.append(f"Content-Length: {body_length}\r\n")
+    elif chunked:
+        parts.append("Transfer-Encoding: chunked\r\n")
     if not keep_alive:
         parts.append("Connection: close\r\n")
     elif http10:
@@ -307,9 +322,13 @@ class _Connection:
             and not self.stopping.is_set()
             and "close" not in response.headers.get("Connection", "").lower()
         )
-        await self._write(
-            response, head.method, keep_alive=keep_alive, http10=head.http_version == "1.0"
-        )
+        http10 = head.http_version == "1.0"
+        if response.stream is not None:
+            # HTTP/1.0 has no chunked encoding: the end of the connection ends the body.
+            keep_alive = keep_alive and not http10
+            complete = await self._write_stream(response, head.method, keep_alive, http10)
+            return keep_alive and complete
+        await self._write(response, head.method, keep_alive=keep_alive, http10=http10)
         return keep_alive
 
     async def _write(
@@ -324,6 +343,34 @@ class _Connection:
         else:
             await self.stream.send_all(head)
             await self.stream.send_all(body)
+
+    async def _write_stream(
+        self, response: Response, method: str, keep_alive: bool, http10: bool
+    ) -> bool:
+        """Send a streamed body as it comes; False when the stream failed part-way."""
+        stream = response.stream
+        assert stream is not None
+        send = self.stream.send_all
+        chunked = not http10 and status_has_body(response.status)
+        head = encode_head(
+            response, body_length=None, keep_alive=keep_alive, http10=http10, chunked=chunked
+        )
+        async with aclosing_stream(stream):
+            await send(head)
+            if not body_allowed(method, response.status):
+                return True
+            try:
+                async for chunk in stream:
+                    if chunk:
+                        await send(b"%X\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            except Exception:
+                # The status line is gone already: all that is left is to cut the
+                # connection, so the client sees the body was not complete.
+                logger.exception("streamed response to %s failed part-way", method)
+                return False
+            if chunked:
+                await send(b"0\r\n\r\n")
+        return True
 
 
 def _limits(settings: StartServer) -> H1Limits:

@@ -35,6 +35,7 @@ from ..messages import Request, Response, StartServer, open_reply_channel, parse
 from ._base import (
     Deliver,
     StopSignal,
+    aclosing_stream,
     body_allowed,
     exchange,
     listener_address,
@@ -64,15 +65,17 @@ def hypercorn_config(settings: StartServer) -> Config:
     return config
 
 
-def wire_headers(response: Response, *, body_length: int, close: bool) -> list[tuple[str, str]]:
+def wire_headers(
+    response: Response, *, body_length: int | None, close: bool
+) -> list[tuple[str, str]]:
     """The response's headers as sent: framing computed here, never taken from the user."""
     fields = [
         (name, value)
         for name, value in response.headers.multi_items()
         if name.lower() not in ("content-length", "transfer-encoding")
     ]
-    if status_has_body(response.status):
-        fields.append(("content-length", str(body_length)))
+    if body_length is not None and status_has_body(response.status):
+        fields.append(("content-length", str(body_length)))  # none for a stream: hypercorn chunks
     if close and "connection" not in response.headers:
         fields.append(("connection", "close"))
     return fields
@@ -155,22 +158,34 @@ _HEADERS_TOO_LARGE = exception_response(HTTPRequestHeaderFieldsTooLarge())
 async def _send_response(
     send: ASGISendCallable, response: Response, *, close: bool, with_body: bool
 ) -> None:
-    fields = wire_headers(response, body_length=len(response.body), close=close)
+    stream = response.stream
+    length = None if stream is not None else len(response.body)
+    fields = wire_headers(response, body_length=length, close=close)
     await send(
         {
             "type": "http.response.start",
             "status": response.status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields],
+            # UTF-8, as the httptools transport sends them: the same bytes either way.
+            "headers": [(k.encode("utf-8"), v.encode("utf-8")) for k, v in fields],
             "trailers": False,
         }
     )
-    await send(
-        {
-            "type": "http.response.body",
-            "body": response.body if with_body else b"",
-            "more_body": False,
-        }
-    )
+    if stream is None:
+        body = response.body if with_body else b""
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    async with aclosing_stream(stream):
+        if with_body:
+            try:
+                async for chunk in stream:
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except Exception:
+                # Returning without the last body message makes hypercorn cut the
+                # connection: the client sees the body was not complete.
+                logger.exception("streamed response failed part-way")
+                return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def serve_hypercorn(
