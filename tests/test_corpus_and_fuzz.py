@@ -20,7 +20,10 @@ from .rawhttp import exchange_until_closed, status_of
 TIMEOUT = 60
 CASES = cases()
 # gunicorn provokes the size cases by lowering a limit; this is ours (documented in StartServer).
-LOWERED = {"max_header_line": 10, "max_request_line": 20}
+LOWERED = {"max_header_line": 10}
+# Marked as needing a size setting, yet malformed whatever the limits: an obs-fold, and
+# PROXY protocol lines (gunicorn reaches them through its proxy-protocol setting).
+MALFORMED_ANYWAY = {"013.http", "pp_01.http", "pp_02.http", "pp_03.http"}
 
 
 async def read_everything(request: Request) -> Response:
@@ -74,7 +77,8 @@ async def test_corpus_replayed_against_both_transports(capsys: pytest.CaptureFix
     accepted = {name: fast[name] for name in fast if name not in fast_refused}
     assert accepted == {}
     for case in sized:
-        assert fast[case.name][0] in (400, 413, 414, 431), (case.name, fast[case.name])
+        expected = 400 if case.name in MALFORMED_ANYWAY else 431
+        assert fast[case.name][0] == expected, (case.name, fast[case.name])
 
 
 async def test_corpus_leaves_the_server_serving() -> None:
