@@ -24,7 +24,15 @@ from ._exceptions import (
     HTTPNotFound,
     HTTPServiceUnavailable,
 )
-from ._routing import Match, MethodNotAllowed, Middleware, ResourceRoute, UrlDispatcher, compose
+from ._routing import (
+    Match,
+    MethodNotAllowed,
+    Middleware,
+    ResourceRoute,
+    UrlDispatcher,
+    check_method,
+    compose,
+)
 from .messages import (
     AddRoute,
     CancelRequests,
@@ -176,13 +184,14 @@ class Router:
         target = command.handler if command.handler is not None else self._outbox
         if target is None:
             raise ValueError(f"AddRoute for {command.path!r} has no handler and no outbox")
+        methods = [check_method(method) for method in command.methods]  # all checked first
         resource = self.routes.add_resource(command.path, name=command.name)
-        taken = resource.allowed_methods & set(command.methods)
+        taken = resource.allowed_methods & set(methods)
         if taken:
             raise RuntimeError(
                 f"methods {sorted(taken)} are already registered on {resource.canonical!r}"
             )
-        for method in command.methods:
+        for method in methods:
             resource.add_route(method, target)
 
     async def respond(self, request: Request) -> None:

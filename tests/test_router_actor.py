@@ -90,3 +90,11 @@ async def test_add_route_is_all_or_nothing() -> None:
     with pytest.raises(RuntimeError, match=r"\['POST'\]"):
         router.add_route(AddRoute(["GET", "POST"], "/x", ok))
     assert routes.resources()[0].allowed_methods == {"POST"}  # GET was not added either
+
+
+async def test_add_route_with_a_bad_method_adds_nothing() -> None:
+    routes = UrlDispatcher[Target]()
+    router = Router(routes)
+    with pytest.raises(ValueError, match="not an HTTP method"):
+        router.add_route(AddRoute(["GET", "BAD METHOD"], "/y", ok))
+    assert all(not resource.allowed_methods for resource in routes.resources())

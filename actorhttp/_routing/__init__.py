@@ -7,7 +7,14 @@ functions, tested without a network.
 from ._dispatcher import Match, MethodNotAllowed, NotFound, Resolution, UrlDispatcher
 from ._middleware import Middleware, compose, middleware
 from ._pattern import Pattern, parse_pattern, routing_path
-from ._resources import METH_ANY, DynamicResource, PlainResource, Resource, ResourceRoute
+from ._resources import (
+    METH_ANY,
+    DynamicResource,
+    PlainResource,
+    Resource,
+    ResourceRoute,
+    check_method,
+)
 
 __all__ = [
     "METH_ANY",
@@ -22,6 +29,7 @@ __all__ = [
     "Resource",
     "ResourceRoute",
     "UrlDispatcher",
+    "check_method",
     "compose",
     "middleware",
     "parse_pattern",

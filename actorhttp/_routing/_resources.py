@@ -7,11 +7,26 @@ from typing import Generic, TypeVar
 
 from ._pattern import Pattern, parse_pattern, routing_path
 
-__all__ = ["METH_ANY", "DynamicResource", "PlainResource", "Resource", "ResourceRoute"]
+__all__ = [
+    "METH_ANY",
+    "DynamicResource",
+    "PlainResource",
+    "Resource",
+    "ResourceRoute",
+    "check_method",
+]
 
 T = TypeVar("T")
 METH_ANY = "*"
 _METHOD_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_method(method: str) -> str:
+    """``method`` upper-cased; ``ValueError`` unless it is an HTTP method token (or ``*``)."""
+    upper = method.upper() if isinstance(method, str) else ""
+    if not upper or not set(upper) <= _METHOD_CHARS:
+        raise ValueError(f"{method!r} is not an HTTP method")
+    return upper
 
 
 class ResourceRoute(Generic[T]):
@@ -62,9 +77,7 @@ class Resource(Generic[T]):
 
     def add_route(self, method: str, target: T) -> ResourceRoute[T]:
         """Add ``method``; ``RuntimeError`` if this resource already has it."""
-        method = method.upper()
-        if not method or not set(method) <= _METHOD_CHARS:
-            raise ValueError(f"{method!r} is not an HTTP method")
+        method = check_method(method)
         if method in self._routes:
             raise RuntimeError(
                 f"added route will never be executed: method {method} is already "
