@@ -47,9 +47,6 @@ class StopSignal:
             self.grace = grace
             self._event.set()
 
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
     async def wait(self) -> float:
         await self._event.wait()
         return self.grace

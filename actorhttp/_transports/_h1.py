@@ -145,10 +145,6 @@ class H1Parser:
         return self._in_message
 
     @property
-    def in_head(self) -> bool:
-        return self._in_head
-
-    @property
     def done(self) -> bool:
         """True after a refusal: the connection must close."""
         return self._done

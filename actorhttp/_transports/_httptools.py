@@ -21,7 +21,6 @@ from urllib.parse import unquote
 
 import trio
 
-from .._answers import exception_response
 from .._body import EMPTY_BODY, BodyReader
 from .._exceptions import HTTPBadRequest, HTTPRequestTimeout
 from .._headers import Headers
@@ -244,9 +243,7 @@ class _Connection:
                 drained += len(data)
 
     async def _refuse(self, refusal: Refusal) -> None:
-        response = exception_response(HTTPBadRequest(text=refusal.reason))
-        if refusal.status != 400:
-            response = Response(status=refusal.status, text=refusal.reason)
+        response = Response(status=refusal.status, text=refusal.reason)
         await self._write(response, "GET", keep_alive=False, http10=False)
 
     async def _receive_body(self) -> bytes:
