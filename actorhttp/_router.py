@@ -242,6 +242,10 @@ class Router:
             response: object = await chain(request)
         except HTTPException as exc:
             return exception_response(exc)
+        except ConnectionResetError as exc:
+            # The client went away mid-request: not the application's error, nobody to answer.
+            logger.debug("%s %s: client went away: %s", request.method, request.raw_path, exc)
+            return exception_response(HTTPInternalServerError())
         except Exception:
             logger.exception("error handling %s %s", request.method, request.raw_path)
             return exception_response(HTTPInternalServerError())

@@ -8,10 +8,12 @@ HTTP answer. It never sees a router or an application.
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -21,6 +23,8 @@ from ..messages import Request, Response, StartServer
 
 __all__ = [
     "Deliver",
+    "Peer",
+    "accept_connections",
     "StopSignal",
     "Transport",
     "aclosing_stream",
@@ -33,6 +37,70 @@ __all__ = [
 logger = logging.getLogger("actorhttp")
 
 Deliver = Callable[[Request], Awaitable[None]]
+
+Peer = tuple[str, int] | None
+"""A client's address as accepted; ``None`` when the socket family has no host and port."""
+
+ConnectionHandler = Callable[[trio.SocketStream, Peer], Coroutine[Any, Any, None]]
+
+# Out of descriptors or memory: the listener is fine, the process is full. Wait and retry
+# (trio.serve_listeners does the same), so the connections already open can finish.
+_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_CAPACITY_PAUSE = 0.1
+# The listening socket itself was closed: the accept loop is over.
+_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK, errno.EINVAL})
+# Anything else accept() reports (ECONNABORTED for a peer that reset before we took it,
+# EPERM from a firewall, EPROTO, ...) belongs to that one connection attempt.
+_UNKNOWN_PAUSE = 0.01
+
+
+def _peer(address: object) -> Peer:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return (str(address[0]), int(address[1]))
+    return None
+
+
+async def accept_connections(
+    listener: trio.SocketListener, handler: ConnectionHandler, nursery: trio.Nursery
+) -> None:
+    """Accept on ``listener`` until it is closed, running ``handler(stream, peer)`` in ``nursery``.
+
+    The peer's address is the one ``accept()`` returns: asking the socket
+    later (``getpeername``) fails with ENOTCONN for a client that has
+    already reset, and must never be what ends a server. No fault of one
+    connection attempt ends this loop; running out of descriptors pauses it.
+    """
+    sock = listener.socket
+    async with listener:
+        await _accept_loop(sock, handler, nursery)
+
+
+async def _accept_loop(
+    sock: trio.socket.SocketType, handler: ConnectionHandler, nursery: trio.Nursery
+) -> None:
+    while True:
+        try:
+            conn, address = await sock.accept()
+        except OSError as exc:
+            if exc.errno in _CLOSED_ERRNOS:
+                return
+            if exc.errno in _CAPACITY_ERRNOS:
+                logger.error(
+                    "accept: %s; pausing %.0f ms", os.strerror(exc.errno), _CAPACITY_PAUSE * 1000
+                )
+                await trio.sleep(_CAPACITY_PAUSE)
+            else:
+                logger.debug("accept: %s (one connection attempt lost)", exc)
+                await trio.sleep(_UNKNOWN_PAUSE)  # never a busy loop on a repeating error
+            continue
+        try:
+            # Sets TCP_NODELAY, ignoring an OSError from a socket the peer already reset.
+            stream = trio.SocketStream(conn)
+        except Exception:  # one connection's set-up failed; the loop goes on
+            logger.debug("connection from %s dropped during set-up", address, exc_info=True)
+            conn.close()
+            continue
+        nursery.start_soon(handler, stream, _peer(address))
 
 
 class StopSignal:

@@ -14,7 +14,6 @@ import logging
 import math
 from collections.abc import Coroutine
 from email.utils import formatdate
-from functools import partial
 from time import time
 from typing import Any
 from urllib.parse import unquote
@@ -27,7 +26,9 @@ from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel
 from ._base import (
     Deliver,
+    Peer,
     StopSignal,
+    accept_connections,
     aclosing_stream,
     body_allowed,
     exchange,
@@ -123,6 +124,7 @@ class _Connection:
     def __init__(
         self,
         stream: trio.SocketStream,
+        peer: Peer,
         settings: StartServer,
         limits: H1Limits,
         deliver: Deliver,
@@ -134,8 +136,7 @@ class _Connection:
         self.deliver = deliver
         self.stopping = stopping
         self.scheme = "http"
-        peer = stream.socket.getpeername()
-        self.client: tuple[str, int] | None = (str(peer[0]), int(peer[1])) if peer else None
+        self.client = peer
         self.eof = False
         self.idle = False  # waiting for a request to begin: a stop may close it at once
         self.scope = trio.CancelScope()
@@ -197,8 +198,12 @@ class _Connection:
         try:
             async with self.stream:
                 await self._serve()
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client went away; nothing to answer
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            # The client went away (reset, closed, stopped reading): its business, not an error.
+            logger.debug("connection from %s ended by the client: %s", self.client, exc)
+        except Exception:
+            # A bug of ours in one connection must not end serve(); say so loudly.
+            logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
 
@@ -263,7 +268,10 @@ class _Connection:
             if self.continue_pending:
                 # Sent only now that a handler reads: a 413 can still refuse first.
                 self.continue_pending = False
-                await self.stream.send_all(_CONTINUE)
+                try:
+                    await self.stream.send_all(_CONTINUE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                    raise ConnectionResetError("the client went away before its body") from exc
             # Body reads happen in the handler's task: they need a scope of their own.
             with trio.CancelScope(deadline=self.body_deadline) as scope:
                 got = await self._read()
@@ -356,15 +364,21 @@ class _Connection:
             await send(head)
             if not body_allowed(method, response.status):
                 return True
-            try:
-                async for chunk in stream:
-                    if chunk:
-                        await send(b"%X\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-            except Exception:
-                # The status line is gone already: all that is left is to cut the
-                # connection, so the client sees the body was not complete.
-                logger.exception("streamed response to %s failed part-way", method)
-                return False
+            chunks = aiter(stream)
+            while True:
+                # Only the application's stream is guarded here: a failed send (the
+                # client went away) propagates to run(), which logs it at DEBUG.
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    # The status line is gone already: all that is left is to cut the
+                    # connection, so the client sees the body was not complete.
+                    logger.exception("streamed response to %s raised part-way", method)
+                    return False
+                if chunk:
+                    await send(b"%X\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
             if chunked:
                 await send(b"0\r\n\r\n")
         return True
@@ -406,16 +420,16 @@ async def serve_httptools(
                 if conn.deadline <= now:
                     conn.scope.cancel()
 
-    def connection(stream: trio.SocketStream) -> Coroutine[Any, Any, None]:
+    def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
-        return _Connection(stream, settings, limits, deliver, stopping).run(live)
+        return _Connection(stream, peer, settings, limits, deliver, stopping).run(live)
 
     async with trio.open_nursery() as reaping:
         reaping.start_soon(reap)
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
-                serving = partial(trio.serve_listeners, handler_nursery=connections)
-                accepting.start_soon(serving, connection, listeners)
+                for listener in listeners:
+                    accepting.start_soon(accept_connections, listener, connection, connections)
                 task_status.started(urls)
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections

@@ -11,8 +11,6 @@ connection is hypercorn's own ``TCPServer``.
 from __future__ import annotations
 
 import logging
-from functools import partial
-from typing import Any
 
 import trio
 from hypercorn.config import Config
@@ -34,7 +32,9 @@ from .._headers import Headers
 from ..messages import Request, Response, StartServer, open_reply_channel, parse_content_length
 from ._base import (
     Deliver,
+    Peer,
     StopSignal,
+    accept_connections,
     aclosing_stream,
     body_allowed,
     exchange,
@@ -42,7 +42,13 @@ from ._base import (
     status_has_body,
 )
 
-__all__ = ["HARD_STOP_MARGIN", "AsgiBridge", "hypercorn_config", "serve_hypercorn"]
+__all__ = [
+    "HARD_STOP_MARGIN",
+    "AsgiBridge",
+    "SerialSendStream",
+    "hypercorn_config",
+    "serve_hypercorn",
+]
 
 HARD_STOP_MARGIN = 1.0
 """Seconds past the grace period after which connections still open are closed outright."""
@@ -176,15 +182,19 @@ async def _send_response(
         return
     async with aclosing_stream(stream):
         if with_body:
-            try:
-                async for chunk in stream:
-                    if chunk:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except Exception:
-                # Returning without the last body message makes hypercorn cut the
-                # connection: the client sees the body was not complete.
-                logger.exception("streamed response failed part-way")
-                return
+            chunks = aiter(stream)
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    # Returning without the last body message makes hypercorn cut the
+                    # connection: the client sees the body was not complete.
+                    logger.exception("streamed response raised part-way")
+                    return
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -210,21 +220,24 @@ async def serve_hypercorn(
     )
     scheme = "https" if ssl_context is not None else "http"
     urls = [f"{scheme}://{listener_address(listener)}" for listener in sockets]
-    listeners: list[trio.abc.Listener[Any]] = (
-        [trio.SSLListener(s, ssl_context, https_compatible=True) for s in sockets]
-        if ssl_context is not None
-        else list(sockets)
-    )
 
     context = WorkerContext(None)
     live: set[trio.SocketStream] = set()
 
-    async def connection(stream: trio.abc.Stream) -> None:
-        socket_stream = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
-        assert isinstance(socket_stream, trio.SocketStream)
+    async def connection(socket_stream: trio.SocketStream, peer: Peer) -> None:
+        stream: trio.abc.Stream = (
+            trio.SSLStream(socket_stream, ssl_context, server_side=True, https_compatible=True)
+            if ssl_context is not None
+            else SerialSendStream(socket_stream)
+        )
         live.add(socket_stream)
         try:
             await TCPServer(app, config, context, ConnectionState({}), stream)  # type: ignore[arg-type]
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            logger.debug("connection from %s ended by the client: %s", peer, exc)
+        except Exception:
+            # A bug in one connection must not end serve(); say so loudly.
+            logger.exception("connection from %s failed", peer)
         finally:
             live.discard(socket_stream)
             # A cancelled TCPServer may skip its own close (hypercorn #106).
@@ -233,11 +246,8 @@ async def serve_hypercorn(
     async with trio.open_nursery() as guard:
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
-                accepting.start_soon(
-                    partial(
-                        trio.serve_listeners, connection, listeners, handler_nursery=connections
-                    )
-                )
+                for listener in sockets:
+                    accepting.start_soon(accept_connections, listener, connection, connections)
                 task_status.started(tuple(urls))
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections
@@ -245,6 +255,42 @@ async def serve_hypercorn(
             connections.cancel_scope.deadline = trio.current_time() + grace
             guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
         guard.cancel_scope.cancel()
+
+
+class SerialSendStream(trio.abc.HalfCloseableStream):
+    """A plain socket stream for hypercorn whose ``send_eof`` waits for a send in progress.
+
+    hypercorn's ``TCPServer._close()`` calls ``send_eof()`` without taking the
+    send lock its ``protocol_send`` holds around ``send_all``. When a client
+    closes right after reading an answer (a refused upload, say), the last
+    ``send_all`` can still be running: trio's conflict detector then fails
+    that send with ``BusyResourceError``, which hypercorn reports as "Error
+    in ASGI Framework" (hypercorn 0.18 does it with any ASGI app). Serialising
+    both behind one lock here makes ``send_eof`` happen after the send, as it
+    should. The ``socket`` attribute is what TCPServer reads the addresses from.
+    """
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.socket = stream.socket
+        self._send_lock = trio.StrictFIFOLock()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        async with self._send_lock:
+            await self.stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        async with self._send_lock:
+            await self.stream.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.stream.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
 
 
 async def _close_after(live: set[trio.SocketStream], delay: float) -> None:
