@@ -18,7 +18,9 @@ from ._router import Router
 from ._routing import Middleware, ResourceRoute, UrlDispatcher
 from ._static import static_handler
 from ._transports import AsgiBridge
-from .messages import Request, Response, Target
+from ._web._request import Request
+from ._web._response import StreamResponse
+from .messages import Target
 
 __all__ = ["AppRouter", "Application"]
 
@@ -57,7 +59,7 @@ class Application(MutableMapping[str, Any]):
     def __init__(
         self,
         *,
-        middlewares: Iterable[Middleware[Request, Response]] = (),
+        middlewares: Iterable[Middleware[Request, StreamResponse]] = (),
         client_max_size: int | None = 1024**2,
     ) -> None:
         self.middlewares = tuple(middlewares)

@@ -1,29 +1,29 @@
-"""The router actor: resolves each request, runs its middleware chain, replies.
+"""The router actor: resolves each request, runs its middleware chain, answers on its reply.
 
 It owns the route table. Each request is handled in a task of the actor's
-own nursery, so a slow handler never holds up the next request; the task
-always closes the request's ``reply`` channel, with a response on it when
-there is one. A route's target is a handler, or an actor's mailbox that gets
-the request and answers on ``request.reply``.
+own nursery, so a slow handler never holds up the next request; that task
+always closes the request's ``reply``, answered when there is an answer.
+A route's target is a handler, or an actor's mailbox that gets the request
+(with a reply of its own) and answers on it; middlewares wrap both alike.
+
+Finishing a response is aiohttp's: a response returned unsent is handed
+over on the reply (after ``on_response_prepare``), a streamed one that the
+handler prepared is ended with ``write_eof``, and an error after the head
+went out cuts the connection instead of sending a second answer.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import trio
 
-from ._answers import exception_response
-from ._exceptions import (
-    HTTPException,
-    HTTPInternalServerError,
-    HTTPMethodNotAllowed,
-    HTTPNotFound,
-    HTTPServiceUnavailable,
-)
+from ._pipe import ClientDisconnectedError
+from ._reply import open_reply
 from ._routing import (
     Match,
     MethodNotAllowed,
@@ -33,44 +33,55 @@ from ._routing import (
     check_method,
     compose,
 )
-from .messages import (
-    AddRoute,
-    CancelRequests,
-    CommandFailed,
-    Handler,
-    Request,
-    Response,
-    Target,
-    open_reply_channel,
+from ._web._exceptions import (
+    HTTPException,
+    HTTPInternalServerError,
+    HTTPMethodNotAllowed,
+    HTTPNotFound,
+    HTTPServiceUnavailable,
 )
+from ._web._request import Request
+from ._web._response import Response, StreamResponse
+from .messages import AddRoute, CancelRequests, CommandFailed, Handler, Target
 
-__all__ = ["Router", "RouterInbox"]
+__all__ = ["NoReplyError", "Router", "RouterInbox"]
 
 logger = logging.getLogger("actorhttp")
 RouterInbox = trio.MemoryReceiveChannel[Request | AddRoute | CancelRequests]
 
 
 class NoReplyError(Exception):
-    """An actor closed a request's reply channel without answering."""
+    """An actor closed a request's reply without answering."""
 
 
 def _forwarder(mailbox: trio.MemorySendChannel[Any]) -> Handler:
-    """A handler that hands the request to an actor and waits for its answer."""
+    """A handler that hands the request to an actor and waits for its answer.
 
-    async def forward(request: Request) -> Response:
-        reply_send, reply_receive = open_reply_channel()
-        with reply_receive:
+    The actor gets the request with a reply of its own, so that the answer
+    comes back through the middlewares. A stream the actor prepares goes to
+    the client at once; the forwarder returns when the actor has ended it.
+    """
+
+    async def forward(request: Request) -> StreamResponse:
+        reply, receiver = open_reply()
+        with receiver:
             try:
-                await mailbox.send(dataclasses.replace(request, reply=reply_send))
+                await mailbox.send(dataclasses.replace(request, reply=reply))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                reply_send.close()
+                reply.close()
                 raise HTTPServiceUnavailable(text="the actor for this route has stopped") from exc
             try:
-                return await reply_receive.receive()
+                response = await receiver.receive()
             except trio.EndOfChannel:
                 raise NoReplyError(
                     f"actor {mailbox!r} closed the reply without answering"
                 ) from None
+        pipe = response._pipe
+        if pipe is not None and not request.reply.answered:
+            # The actor streams: its head goes out now, and the worker waits for its end.
+            await request.reply.send(response)
+            await pipe.wait_finished()
+        return response
 
     return forward
 
@@ -81,7 +92,7 @@ def _describe(handler: object) -> str:
     return f"{module}.{name}" if module else name
 
 
-async def _raise_not_found(request: Request) -> Response:
+async def _raise_not_found(request: Request) -> StreamResponse:
     raise HTTPNotFound()
 
 
@@ -111,7 +122,7 @@ class Router:
         self,
         routes: UrlDispatcher[Target],
         *,
-        middlewares: Sequence[Middleware[Request, Response]] = (),
+        middlewares: Sequence[Middleware[Request, StreamResponse]] = (),
         app: object = None,
     ) -> None:
         self.routes = routes
@@ -195,18 +206,47 @@ class Router:
             resource.add_route(method, target)
 
     async def respond(self, request: Request) -> None:
-        """Handle ``request`` and answer on its reply channel, which this always closes."""
+        """Handle ``request`` and answer on its reply, which this always closes."""
         reply = request.reply
         try:
-            response = await self.handle(request)
-            try:
-                # A reply channel is one-shot with room for one: this never blocks.
-                reply.send_nowait(response)
-            except (trio.BrokenResourceError, trio.WouldBlock):
-                pass  # the transport gave up on it (client gone, server stopped) or
-                # someone else answered first: either way there is nobody to tell
+            await self.finish(request, await self.handle(request))
+        except Exception as exc:
+            # Raised while the body was being produced (a streamed body's source, a
+            # FileResponse's disk): the head may be out, so the connection is cut.
+            logger.exception("Error sending the response to %s %s", request.method, request.path)
+            self._abort_sent(request, exc)
         finally:
             reply.close()
+
+    async def finish(self, request: Request, response: StreamResponse) -> None:
+        """Hand ``response`` over on the request's reply, or end the stream it started."""
+        reply = request.reply
+        try:
+            if reply.answered:
+                sent = reply._response
+                if sent is response or sent is None:
+                    await response.write_eof()
+                else:
+                    # The head of another response went out already: a second answer
+                    # cannot be sent, so cut the connection rather than lie.
+                    logger.error(
+                        "%s %s: a response was returned after another had been sent; "
+                        "cutting the connection",
+                        request.method,
+                        request.path,
+                    )
+                    sent._abort(RuntimeError("a second response was returned"))
+                return
+            if type(response) is Response and response._body_stream is None:
+                if request._needs_prepare_hook():
+                    await request._prepare_hook(response)
+                reply.send_nowait(response)  # one-shot and never full: this cannot block
+                return
+            await response.prepare(request)
+            await response.write_eof()
+        except (trio.BrokenResourceError, ClientDisconnectedError) as exc:
+            # The connection gave up on this request (the client went away, a stop).
+            logger.debug("%s %s: answer not delivered: %s", request.method, request.path, exc)
 
     # -- the pipeline ------------------------------------------------------
 
@@ -219,43 +259,61 @@ class Router:
         return chain
 
     def _method_not_allowed(self, miss: MethodNotAllowed) -> Handler:
-        async def raise_405(request: Request) -> Response:
+        async def raise_405(request: Request) -> StreamResponse:
             raise HTTPMethodNotAllowed(miss.method, miss.allowed)
 
         return compose(self._middlewares, raise_405)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
-        resolution = self.routes.resolve(request.method, request.raw_path)
+        resolution = self.routes.resolve(request.method, request.raw_target_path)
+        handler: object
         if isinstance(resolution, Match):
             chain = self._chain(resolution.route)
-            request = request.routed(resolution.match_info, self._app)
-            handler: object = resolution.route.target
+            request._route(resolution.match_info, self._app)
+            handler = resolution.route.target
         else:
             if isinstance(resolution, MethodNotAllowed):
                 chain = self._method_not_allowed(resolution)
             else:
                 chain = self._not_found
-            request = request.routed(request.match_info, self._app)
+            request._route(request.match_info, self._app)
             handler = chain
         try:
             response: object = await chain(request)
         except HTTPException as exc:
-            return exception_response(exc)
-        except ConnectionResetError as exc:
-            # The client went away mid-request: not the application's error, nobody to answer.
-            logger.debug("%s %s: client went away: %s", request.method, request.raw_path, exc)
-            return exception_response(HTTPInternalServerError())
-        except Exception:
-            logger.exception("error handling %s %s", request.method, request.raw_path)
-            return exception_response(HTTPInternalServerError())
-        if not isinstance(response, Response):
+            return exc
+        except ClientDisconnectedError as exc:
+            # The client went away mid-request: not the application's error. The answer
+            # below goes nowhere, or is cut with the connection.
+            logger.debug("%s %s: client went away: %s", request.method, request.path, exc)
+            self._abort_sent(request, exc)
+            return HTTPInternalServerError()
+        except Exception as exc:
+            logger.exception("Error handling request %s %s", request.method, request.path)
+            self._abort_sent(request, exc)
+            return HTTPInternalServerError()
+        if not isinstance(response, StreamResponse):
             logger.error(
-                "handler %s returned %r for %s %s, not a Response",
+                "handler %s returned %r for %s %s, not a web.StreamResponse",
                 _describe(handler),
                 type(response).__name__,
                 request.method,
-                request.raw_path,
+                request.path,
             )
-            return exception_response(HTTPInternalServerError())
+            return HTTPInternalServerError()
+        if isinstance(response, HTTPException):
+            warnings.warn(
+                "returning HTTPException object is deprecated (#2415) and will be removed, "
+                "please raise the exception instead",
+                DeprecationWarning,
+                stacklevel=1,
+            )
         return response
+
+    @staticmethod
+    def _abort_sent(request: Request, exc: BaseException) -> None:
+        """A handler failed after its head went out: cut the stream so the client sees it."""
+        sent = request.reply._response if request.reply.answered else None
+        if sent is not None:
+            sent._abort(exc)

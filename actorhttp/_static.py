@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from pathlib import Path
 
 import trio
 
-from ._exceptions import HTTPForbidden, HTTPNotFound
-from .messages import Handler, Request, Response
+from ._web._exceptions import HTTPForbidden, HTTPNotFound
+from ._web._fileresponse import FileResponse
+from ._web._request import Request
+from ._web._response import StreamResponse
+from .messages import Handler
 
 __all__ = ["static_handler"]
 
@@ -40,17 +42,10 @@ def static_handler(directory: str | os.PathLike[str], *, follow_symlinks: bool =
     if not root.is_dir():
         raise ValueError(f"static folder {str(directory)!r} does not exist or is not a folder")
 
-    async def serve_file(request: Request) -> Response:
+    async def serve_file(request: Request) -> StreamResponse:
         filename = request.match_info.get("filename", "")
         # Filesystem calls block; a thread keeps them off the event loop.
         path = await trio.to_thread.run_sync(_resolve, root, filename, follow_symlinks)
-        content_type, encoding = mimetypes.guess_type(path.name)
-        headers = {"Content-Encoding": encoding} if encoding else None
-        body = await trio.Path(path).read_bytes()
-        return Response(
-            body=body,
-            headers=headers,
-            content_type=content_type or "application/octet-stream",
-        )
+        return FileResponse(path)
 
     return serve_file

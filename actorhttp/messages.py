@@ -1,30 +1,29 @@
-"""Every message the actors exchange: commands in, events out, requests and responses.
+"""Every message the actors exchange: commands in, events out, requests and their replies.
 
-All are frozen, slotted dataclasses. A :class:`Request` carries its own
-one-shot ``reply`` channel: whoever holds the request answers by sending one
-:class:`Response` on it and closing it, and the server turns that into the
-HTTP answer. Closing ``reply`` without a response gets the client a 500.
+Commands and events are frozen, slotted dataclasses, all here. A
+:class:`Request` (also frozen and slotted) carries its own one-shot
+:class:`Reply`: whoever holds the request answers by sending one response
+on it (``await request.reply.send(response)``), which hands the response
+over to the server: from then on it refuses changes. Closing the reply
+without a response gets the client a 500; a second answer is refused with
+:class:`ReplyError`.
 
-Imports only the standard library, trio's channel types and actorhttp's
-stdlib-only value types, so a transport can build these without knowing
-about routers or applications.
+Imports only the standard library, trio and actorhttp's own value types
+(the request, the responses, the reply), so a transport can build these
+without knowing about routers or applications.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 import trio
 
-from ._body import BodyReader
-from ._exceptions import HTTPBadRequest
-from ._headers import Headers
-from ._query import Query
+from ._reply import Reply, ReplyError, ReplyReceiver, open_reply
+from ._web._request import Request
+from ._web._response import Response, StreamResponse
 
 __all__ = [
     "AddRoute",
@@ -34,272 +33,32 @@ __all__ = [
     "Event",
     "Handler",
     "Mailbox",
+    "Reply",
+    "ReplyError",
+    "ReplyReceiver",
     "Request",
     "Response",
     "ServerStarted",
     "ServerStopped",
     "StartServer",
     "StopServer",
+    "StreamResponse",
     "Target",
     "TransportName",
-    "open_reply_channel",
+    "open_reply",
 ]
 
 MiB = 1024 * 1024
-_PHRASES = {status.value: status.phrase for status in HTTPStatus}
-_TEXT_PLAIN = ("content-type", "Content-Type", "text/plain; charset=utf-8")
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-# -- request and response ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Request:
-    """One HTTP request, as the server actor pushes it, with the channel to answer on.
-
-    ``path`` is percent-decoded, ``raw_path`` is as the client sent it.
-    ``match_info`` holds the decoded ``{name}`` parts once the router has
-    resolved the path; ``app`` is the Application serving it (``None`` in the
-    bare driver). ``request[key] = value`` stores per-request data for
-    middlewares, as in aiohttp.
-    """
-
-    method: str
-    path: str
-    raw_path: str
-    query_string: str
-    headers: Headers
-    content: BodyReader
-    reply: trio.MemorySendChannel[Response]
-    scheme: str = "http"
-    http_version: str = "1.1"
-    client: tuple[str, int] | None = None
-    match_info: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
-    app: Any = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def routed(self, match_info: Mapping[str, str], app: Any) -> Request:
-        """This request as the router hands it on: with its ``match_info`` and ``app``."""
-        # Positional and direct: dataclasses.replace costs several times more per request.
-        return Request(
-            self.method,
-            self.path,
-            self.raw_path,
-            self.query_string,
-            self.headers,
-            self.content,
-            self.reply,
-            self.scheme,
-            self.http_version,
-            self.client,
-            match_info,
-            app,
-            self.state,
-        )
-
-    @property
-    def query(self) -> Query:
-        return Query(self.query_string)
-
-    @property
-    def host(self) -> str | None:
-        return self.headers.get("Host")
-
-    @property
-    def content_type(self) -> str:
-        """The media type of the body, lowercased, without parameters."""
-        value = self.headers.get("Content-Type", "application/octet-stream")
-        return value.partition(";")[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        return _charset(self.headers.get("Content-Type", ""))
-
-    @property
-    def content_length(self) -> int | None:
-        return parse_content_length(self.headers.get("Content-Length"))
-
-    @property
-    def body_exists(self) -> bool:
-        return not self.content.at_eof() or self.content.received > 0
-
-    async def read(self) -> bytes:
-        """The rest of the body; 413 once it passes the size limit."""
-        return await self.content.read()
-
-    async def text(self) -> str:
-        """The body decoded with its charset (UTF-8 by default); 400 if it does not decode."""
-        body = await self.read()
-        charset = self.charset or "utf-8"
-        try:
-            return body.decode(charset)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise HTTPBadRequest(text=f"request body is not valid {charset}: {exc}") from exc
-
-    async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
-        """The body parsed as JSON; 400 if it is not JSON."""
-        text = await self.text()
-        try:
-            return loads(text)
-        except ValueError as exc:
-            raise HTTPBadRequest(text=f"request body is not valid JSON: {exc}") from exc
-
-    def __getitem__(self, key: str) -> Any:
-        return self.state[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.state[key] = value
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.state
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.state.get(key, default)
-
-    def __repr__(self) -> str:
-        return f"<Request {self.method} {self.raw_path}>"
-
-
-def parse_content_length(value: str | None) -> int | None:
-    """A ``Content-Length`` value as an int; ``None`` unless it is 1*DIGIT (ASCII only)."""
-    if value is None or not (value.isascii() and value.isdigit()):
-        return None
-    return int(value)
-
-
-def _charset(content_type: str) -> str | None:
-    for param in content_type.split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"') or None
-    return None
-
-
-@dataclass(frozen=True, slots=True, init=False, eq=False)
-class Response:
-    """An HTTP response: status, headers and a body of bytes, or a stream of them.
-
-    Built as in aiohttp: ``Response(text="hi")`` is ``text/plain; charset=utf-8``,
-    ``Response(body=b"...")`` defaults to ``application/octet-stream``.
-    ``Response(stream=chunks)`` sends each piece of an async iterable as it
-    comes (HTTP/1.1 chunked encoding); ``body`` is then ``b""``, and an error
-    raised by the stream after sending has begun cuts the connection.
-    ``headers`` stays editable, so middlewares can add to it; names and values
-    with CR or LF raise ``ValueError``. ``Content-Length`` and
-    ``Transfer-Encoding`` are computed on sending, never taken from ``headers``.
-    """
-
-    status: int
-    reason: str
-    headers: Headers
-    body: bytes
-    stream: AsyncIterable[bytes] | None
-
-    def __init__(
-        self,
-        *,
-        body: bytes | bytearray | memoryview | None = None,
-        status: int = 200,
-        reason: str | None = None,
-        text: str | None = None,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-        content_type: str | None = None,
-        charset: str | None = None,
-        stream: AsyncIterable[bytes] | None = None,
-    ) -> None:
-        if stream is not None:
-            if body is not None or text is not None:
-                raise ValueError("give body, text or stream, only one")
-            if not hasattr(stream, "__aiter__"):
-                raise TypeError(f"stream must be an async iterable of bytes, not {stream!r}")
-            if content_type is None and (headers is None or "Content-Type" not in headers):
-                content_type = "application/octet-stream"
-        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 999:
-            raise ValueError(f"status must be an int from 100 to 999, not {status!r}")
-        if reason is None:
-            reason = _PHRASES.get(status, "")
-        elif "\r" in reason or "\n" in reason:
-            raise ValueError(f"reason {reason!r} has a CR or LF")
-        if headers is None:
-            hdrs = Headers._trusted(())
-        elif isinstance(headers, Headers):
-            hdrs = headers.copy()
-        else:
-            hdrs = Headers(headers)
-        if text is not None and body is not None:
-            raise ValueError("give body or text, not both")
-        if (content_type is not None or charset is not None) and "Content-Type" in hdrs:
-            raise ValueError("give content_type and charset or a Content-Type header, not both")
-        if text is not None:
-            if not isinstance(text, str):
-                raise TypeError(f"text must be str, not {type(text).__name__}")
-            if headers is None and content_type is None and charset is None:
-                # The common case, with nothing of the user's to check.
-                hdrs._items.append(_TEXT_PLAIN)
-                charset = "utf-8"
-            else:
-                charset = charset or _charset(hdrs.get("Content-Type", "")) or "utf-8"
-                if "Content-Type" not in hdrs:
-                    # add, not []=: the name is known absent, and add checks the value too.
-                    hdrs.add("Content-Type", f"{content_type or 'text/plain'}; charset={charset}")
-            data = text.encode(charset)
-        else:
-            if body is not None and not isinstance(body, bytes | bytearray | memoryview):
-                raise TypeError(f"body must be bytes, not {type(body).__name__}")
-            data = bytes(body) if body is not None else b""
-            if "Content-Type" not in hdrs and (body is not None or content_type is not None):
-                value = content_type or "application/octet-stream"
-                hdrs.add("Content-Type", f"{value}; charset={charset}" if charset else value)
-        object.__setattr__(self, "status", status)
-        object.__setattr__(self, "reason", reason)
-        object.__setattr__(self, "headers", hdrs)
-        object.__setattr__(self, "body", data)
-        object.__setattr__(self, "stream", stream)
-
-    @property
-    def text(self) -> str:
-        if self.stream is not None:
-            raise TypeError("a streamed response has no text until it is sent")
-        return self.body.decode(self.charset or "utf-8")
-
-    @property
-    def content_type(self) -> str:
-        value = self.headers.get("Content-Type", "application/octet-stream")
-        return value.partition(";")[0].strip()
-
-    @property
-    def charset(self) -> str | None:
-        return _charset(self.headers.get("Content-Type", ""))
-
-    @property
-    def content_length(self) -> int | None:
-        """The body's length; ``None`` for a stream, whose length is known only at its end."""
-        return None if self.stream is not None else len(self.body)
-
-    def __repr__(self) -> str:
-        size = "streamed" if self.stream is not None else f"{len(self.body)} bytes"
-        return f"<Response {self.status} {self.reason} ({size})>"
-
-
-def open_reply_channel() -> tuple[
-    trio.MemorySendChannel[Response], trio.MemoryReceiveChannel[Response]
-]:
-    """A fresh one-shot reply channel: room for its one response, so answering never blocks."""
-    # Not open_memory_channel[Response](1): subscripting builds a typing alias every call.
-    pair: tuple[trio.MemorySendChannel[Response], trio.MemoryReceiveChannel[Response]]
-    pair = trio.open_memory_channel(1)
-    return pair
-
-
-Handler: TypeAlias = Callable[[Request], Awaitable[Response]]
-"""An ``async def handler(request) -> Response``."""
+Handler: TypeAlias = Callable[[Request], Awaitable[StreamResponse]]
+"""An ``async def handler(request) -> web.StreamResponse``."""
 
 Mailbox: TypeAlias = trio.MemorySendChannel[Request]
 """An actor's inbox: requests sent there are answered on ``request.reply``."""
 
 Target: TypeAlias = Handler | Mailbox
-"""What a route leads to: a handler run in its own task, or an actor's mailbox."""
+"""What a route leads to: a handler, or an actor's mailbox."""
 
 
 # -- commands ----------------------------------------------------------------

@@ -3,31 +3,30 @@
     async with actorhttp.testing.serve_app(app) as client:
         response = await client.get("/hello/world")
 
-For pytest (with pytest-trio), add ``pytest_plugins = ["actorhttp.testing"]``
-to a ``conftest.py`` and use the ``actorhttp_client`` fixture:
-
-    async def test_hello(actorhttp_client):
-        client = await actorhttp_client(app)
-        assert (await client.get("/hello/world")).text == "hello, world"
-
-Needs httpx (``pip install actorhttp[testing]``).
+``make_mocked_request`` builds a Request with no network, as aiohttp's
+``test_utils.make_mocked_request`` does, for testing handlers and
+middlewares directly. The pytest fixtures live in ``actorhttp.pytest_plugin``;
+this module imports without pytest. Needs httpx (``pip install actorhttp[testing]``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 import httpx
-import pytest
 import trio
 
 from ._app import Application
+from ._reply import Reply, open_reply
 from ._serve import Server, serve
+from ._web._helpers import HttpVersion, HttpVersion11
+from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
+from ._web._streams import EMPTY_PAYLOAD, StreamReader
 
-__all__ = ["TestClient", "actorhttp_client", "serve_app"]
+__all__ = ["STOP_GRACE", "TestClient", "make_mocked_request", "serve_app"]
 
 STOP_GRACE = 5.0
 
@@ -65,19 +64,56 @@ async def serve_app(app: Application, **settings: Any) -> AsyncIterator[TestClie
         raise failure
 
 
-@pytest.fixture
-async def actorhttp_client() -> AsyncIterator[Callable[..., Awaitable[TestClient]]]:
-    """A factory: ``await actorhttp_client(app, **settings)`` serves ``app`` for the test."""
-    started: list[TestClient] = []
-    async with trio.open_nursery() as nursery:
+def _payload(payload: bytes | StreamReader | None) -> StreamReader:
+    if payload is None or payload == b"":
+        return EMPTY_PAYLOAD
+    if isinstance(payload, StreamReader):
+        return payload
+    data = [bytes(payload)]
 
-        async def make(app: Application, **settings: Any) -> TestClient:
-            server: Server = await nursery.start(partial(serve, app, "127.0.0.1", 0, **settings))
-            client = TestClient(server)
-            started.append(client)
-            return client
+    async def receive() -> bytes:
+        await trio.lowlevel.checkpoint()
+        return data.pop() if data else b""
 
-        yield make
-        for client in started:
-            await client.aclose()
-            await client.server.stop(grace=STOP_GRACE)
+    return StreamReader(receive, declared_length=len(payload))
+
+
+def make_mocked_request(
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    match_info: Mapping[str, str] | None = None,
+    version: HttpVersion = HttpVersion11,
+    app: Any = None,
+    payload: bytes | StreamReader | None = None,
+    reply: Reply | None = None,
+    client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
+    peer: tuple[str, int] | None = ("127.0.0.1", 0),
+) -> Request:
+    """A Request with no connection behind it, for testing handlers and middlewares directly.
+
+    ``payload`` is the body (bytes, or a ``StreamReader``). The request's
+    ``reply`` is a fresh one unless given: pass one made with
+    ``actorhttp.messages.open_reply()`` to keep its receiving half.
+    """
+    target, _, query = path.partition("?")
+    raw_headers = tuple(
+        (name.encode("latin-1"), value.encode("utf-8")) for name, value in (headers or {}).items()
+    )
+    request = Request(
+        method.upper(),
+        target,
+        query,
+        raw_headers,
+        _payload(payload),
+        reply if reply is not None else open_reply()[0],
+        version,
+        "http",
+        peer,
+        True,
+        client_max_size,
+    )
+    if match_info is not None or app is not None:
+        request._route(match_info or {}, app)
+    return request

@@ -1,8 +1,11 @@
 """A route whose target is a stateful actor's mailbox.
 
 The counter actor owns its count; nobody else touches it. Requests to
-/counter/{name} are sent to its mailbox, with their reply channel, and it
-answers each with the new count. The middleware wraps it like any handler.
+/counter/{name} are sent to its mailbox, each with its one-shot reply, and
+it answers each with the new count. The middleware wraps it like any
+handler: here it refuses a DELETE without the admin header before the actor
+sees it. An answer the actor has sent is final: a middleware may look at
+it or replace it, never change it.
 
     python examples/actors.py [--port 8080]
 """
@@ -15,7 +18,16 @@ from collections import Counter
 
 import trio
 
-from actorhttp import Application, Request, Response, json_response, middleware, serve
+from actorhttp import (
+    Application,
+    HTTPForbidden,
+    Request,
+    Response,
+    StreamResponse,
+    json_response,
+    middleware,
+    serve,
+)
 from actorhttp.messages import Handler
 
 
@@ -28,22 +40,24 @@ async def counter_actor(mailbox: trio.MemoryReceiveChannel[Request]) -> None:
                 name = request.match_info["name"]
                 if request.method == "DELETE":
                     counts.pop(name, None)
-                    await request.reply.send(Response(status=204))
+                    answer = Response(status=204)
                 else:
                     counts[name] += 1
-                    await request.reply.send(json_response({"name": name, "count": counts[name]}))
+                    answer = json_response({"name": name, "count": counts[name]})
+                answer.headers["X-Served-By"] = "counter-actor"
+                await request.reply.send(answer)  # handed over: final from here on
 
 
 @middleware
-async def served_by(request: Request, handler: Handler) -> Response:
-    response = await handler(request)
-    response.headers["X-Served-By"] = "counter-actor"
-    return response
+async def admin_only_delete(request: Request, handler: Handler) -> StreamResponse:
+    if request.method == "DELETE" and request.headers.get("X-Admin") != "yes":
+        raise HTTPForbidden(text="DELETE needs X-Admin: yes")
+    return await handler(request)
 
 
 async def main(host: str, port: int) -> None:
     mailbox_send, mailbox_receive = trio.open_memory_channel[Request](16)
-    app = Application(middlewares=[served_by])
+    app = Application(middlewares=[admin_only_delete])
     app.router.add_post("/counter/{name}", mailbox_send)
     app.router.add_delete("/counter/{name}", mailbox_send)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from actorhttp import Application, Request, Response, middleware, run_app
+from actorhttp import Application, Request, Response, StreamResponse, middleware, run_app
 from actorhttp.messages import Handler
 
 log = logging.getLogger("example")
 
 
 @middleware
-async def outer(request: Request, handler: Handler) -> Response:
+async def outer(request: Request, handler: Handler) -> StreamResponse:
     log.info("outer: in %s", request.path)
     response = await handler(request)
     log.info("outer: out %s", response.status)
@@ -27,7 +27,7 @@ async def outer(request: Request, handler: Handler) -> Response:
 
 
 @middleware
-async def inner(request: Request, handler: Handler) -> Response:
+async def inner(request: Request, handler: Handler) -> StreamResponse:
     log.info("inner: in %s", request.path)
     response = await handler(request)
     log.info("inner: out %s", response.status)

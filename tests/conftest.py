@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # importing the plugin module here would stop pytest rewritin
     from actorhttp.messages import TransportName
     from actorhttp.testing import TestClient
 
-pytest_plugins = ["actorhttp.testing"]
+pytest_plugins = ["actorhttp.pytest_plugin"]
 
 TRANSPORTS = ["httptools", "hypercorn"]
 

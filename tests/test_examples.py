@@ -128,13 +128,15 @@ async def test_actor_route_keeps_state_in_the_actor() -> None:
             first = await http.post("/counter/a")
             second = await http.post("/counter/a")
             other = await http.post("/counter/b")
-            reset = await http.delete("/counter/a")
+            refused = await http.delete("/counter/a")
+            reset = await http.delete("/counter/a", headers={"X-Admin": "yes"})
             after = await http.post("/counter/a")
             run.process.send_signal(signal.SIGINT)
             code = await run.finish()
     assert [r.json()["count"] for r in (first, second, other, after)] == [1, 2, 1, 1]
+    assert refused.status_code == 403  # the middleware answered; the actor never saw it
     assert reset.status_code == 204
-    assert first.headers["x-served-by"] == "counter-actor"
+    assert first.headers["x-served-by"] == reset.headers["x-served-by"] == "counter-actor"
     assert code == 0
 
 

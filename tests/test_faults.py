@@ -77,7 +77,7 @@ async def big(request: Request) -> Response:
 
 
 async def stream(request: Request) -> Response:
-    return Response(stream=slow_stream(), content_type="text/plain")
+    return Response(body=slow_stream(), content_type="text/plain")
 
 
 async def upload(request: Request) -> Response:

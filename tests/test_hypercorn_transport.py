@@ -21,7 +21,7 @@ TIMEOUT = 10
 async def version(request: Request) -> Response:
     body = await request.read()
     return json_response(
-        {"version": request.http_version, "scheme": request.scheme, "body": len(body)}
+        {"version": "{}.{}".format(*request.version), "scheme": request.scheme, "body": len(body)}
     )
 
 
@@ -40,8 +40,8 @@ async def test_http2_prior_knowledge() -> None:
             get = await h2.get("/version")
             post = await h2.post("/version", content=b"x" * 5000)
     assert get.http_version == "HTTP/2"
-    assert get.json()["version"] == "2"
-    assert post.json() == {"version": "2", "scheme": "http", "body": 5000}
+    assert get.json()["version"] == "2.0"
+    assert post.json() == {"version": "2.0", "scheme": "http", "body": 5000}
     assert "connection" not in post.headers  # never a Connection header over HTTP/2
 
 
@@ -69,7 +69,7 @@ async def test_tls_with_http1_and_http2(tls: tuple[Path, Path, ssl.SSLContext]) 
             async with httpx.AsyncClient(verify=context, base_url=url) as https:
                 h1 = await https.get("/version")
     assert url.startswith("https://127.0.0.1:")
-    assert h2.json() == {"version": "2", "scheme": "https", "body": 0}
+    assert h2.json() == {"version": "2.0", "scheme": "https", "body": 0}
     assert h1.json() == {"version": "1.1", "scheme": "https", "body": 0}
 
 

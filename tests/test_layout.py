@@ -1,38 +1,87 @@
-"""The public surface and the arrows between layers that must never exist."""
+"""The public surface, pinned, and the arrows between layers that must never exist."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp.web
+
 import actorhttp
 import actorhttp.messages
+from actorhttp import web
 
 PACKAGE = Path(actorhttp.__file__).parent
 
+# aiohttp.web's names left out on purpose: its asyncio runner and site layer.
+RUNNER_LAYER = {
+    "AppRunner",
+    "BaseRunner",
+    "BaseSite",
+    "NamedPipeSite",
+    "RequestHandler",
+    "Server",
+    "ServerRunner",
+    "SockSite",
+    "TCPSite",
+    "UnixSite",
+}
+# aiohttp.web's names that later work (routing parity, WebSockets) brings.
+NOT_YET = {
+    "AbstractResource",
+    "AbstractRoute",
+    "AbstractRouteDef",
+    "CleanupError",
+    "GracefulExit",
+    "PrefixedSubAppResource",
+    "RouteDef",
+    "RouteTableDef",
+    "StaticDef",
+    "StaticResource",
+    "UrlMappingMatchInfo",
+    "View",
+    "WSMsgType",
+    "WebSocketReady",
+    "WebSocketResponse",
+    "delete",
+    "get",
+    "head",
+    "normalize_path_middleware",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "route",
+    "static",
+    "view",
+}
+# Ours, beyond aiohttp.web: how a trio program serves (see actorhttp.web's docstring).
+WEB_EXTRAS = {"serve"}
+TOP_LEVEL_EXTRAS = {"AppRouter", "Headers", "Server", "http_driver"}
 
-def test_public_names_are_pinned() -> None:
-    assert set(actorhttp.__all__) >= {
-        "Application",
-        "Request",
-        "Response",
-        "json_response",
-        "middleware",
-        "serve",
-        "run_app",
-        "http_driver",
-        "HTTPException",
-        "HTTPNotFound",
-        "HTTPFound",
-        "HTTPBadRequest",
-        "HTTPMethodNotAllowed",
-        "HTTPRequestEntityTooLarge",
-    }
+
+def test_web_has_aiohttp_server_names_but_the_runner_layer() -> None:
+    expected = (set(aiohttp.web.__all__) - RUNNER_LAYER - NOT_YET) | WEB_EXTRAS
+    assert sorted(web.__all__) == sorted(expected)
+    assert len(web.__all__) == len(set(web.__all__))
+
+
+def test_web_names_are_the_top_level_objects() -> None:
+    for name in web.__all__:
+        assert getattr(web, name) is getattr(actorhttp, name), name
+
+
+def test_top_level_names_are_pinned() -> None:
+    assert sorted(actorhttp.__all__) == sorted(set(web.__all__) | TOP_LEVEL_EXTRAS)
+
+
+def test_public_objects_show_their_public_module() -> None:
+    assert repr(web.Response) == "<class 'actorhttp.web.Response'>"
     for name in actorhttp.__all__:
-        assert getattr(actorhttp, name).__module__.startswith("actorhttp"), name
-    assert sorted(actorhttp.__all__) == sorted(set(actorhttp.__all__))
-    assert actorhttp.Response is actorhttp.messages.Response  # handlers and actors share it
+        module = getattr(getattr(actorhttp, name), "__module__", "actorhttp")
+        assert module in ("actorhttp", "actorhttp.web"), (name, module)
 
 
 def test_message_names_are_pinned() -> None:
@@ -44,16 +93,22 @@ def test_message_names_are_pinned() -> None:
         "Event",
         "Handler",
         "Mailbox",
+        "Reply",
+        "ReplyError",
+        "ReplyReceiver",
         "Request",
         "Response",
         "ServerStarted",
         "ServerStopped",
         "StartServer",
         "StopServer",
+        "StreamResponse",
         "Target",
         "TransportName",
-        "open_reply_channel",
+        "open_reply",
     }
+    assert actorhttp.messages.Request is web.Request  # handlers and actors share it
+    assert actorhttp.messages.Response is web.Response
 
 
 def imports_of(path: Path) -> set[str]:
@@ -77,6 +132,10 @@ def third_party(names: set[str]) -> set[str]:
     return {n for n in names if n.split(".")[0] not in sys.stdlib_module_names | {"actorhttp"}}
 
 
+def layer(name: str) -> str:
+    return name.split(".")[1] if name.count(".") else ""
+
+
 def test_routing_imports_no_trio_and_no_other_layer() -> None:
     for path in (PACKAGE / "_routing").glob("*.py"):
         names = imports_of(path)
@@ -89,20 +148,34 @@ def test_messages_import_only_stdlib_trio_and_value_types() -> None:
     names = imports_of(PACKAGE / "messages.py")
     assert third_party(names) == {"trio"}
     ours = {n for n in names if n.startswith("actorhttp")}
-    assert ours <= {
-        "actorhttp._body",
-        "actorhttp._exceptions",
-        "actorhttp._headers",
-        "actorhttp._query",
-    }
+    assert ours <= {"actorhttp._reply", "actorhttp._web._request", "actorhttp._web._response"}
+
+
+def test_web_layer_never_imports_actors_transports_or_app() -> None:
+    for path in (PACKAGE / "_web").glob("*.py"):
+        ours = {layer(n) for n in imports_of(path) if n.startswith("actorhttp")}
+        assert ours <= {"_web", "_pipe", "_reply"}, (path.name, ours)
 
 
 def test_transports_never_import_router_or_app() -> None:
     for path in (PACKAGE / "_transports").glob("*.py"):
-        names = imports_of(path)
-        forbidden = {n for n in names if n.split(".")[1:2] in (["_router"], ["_app"], ["_serve"])}
-        assert not forbidden, (path.name, forbidden)
+        ours = {layer(n) for n in imports_of(path) if n.startswith("actorhttp")}
+        assert not ours & {"_router", "_app", "_serve", "_server", "_driver"}, (path.name, ours)
+
+
+def test_testing_module_imports_without_pytest() -> None:
+    code = "import sys; sys.modules['pytest'] = None; import actorhttp.testing; print('ok')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_py_typed_ships() -> None:
     assert (PACKAGE / "py.typed").exists()
+
+
+def test_license_matches_pyproject() -> None:
+    root = PACKAGE.parent
+    assert 'license = "MIT"' in (root / "pyproject.toml").read_text()
+    assert (root / "LICENSE").read_text().startswith("MIT License")

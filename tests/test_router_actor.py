@@ -7,31 +7,27 @@ import trio
 
 import actorhttp._router
 import actorhttp._routing
-from actorhttp import BodyReader, Headers, Response
+from actorhttp import Response, StreamResponse
 from actorhttp._router import Router
 from actorhttp._routing import UrlDispatcher
-from actorhttp.messages import AddRoute, CancelRequests, Request, Target
+from actorhttp.messages import AddRoute, CancelRequests, ReplyReceiver, Request, Target, open_reply
+from actorhttp.testing import make_mocked_request
 
 TIMEOUT = 5
 
 
-def make_request(
-    path: str, method: str = "GET"
-) -> tuple[Request, trio.MemoryReceiveChannel[Response]]:
-    reply_send, reply_receive = trio.open_memory_channel[Response](1)
-    request = Request(
-        method=method,
-        path=path,
-        raw_path=path,
-        query_string="",
-        headers=Headers(),
-        content=BodyReader(),
-        reply=reply_send,
-    )
-    return request, reply_receive
+def make_request(path: str, method: str = "GET") -> tuple[Request, ReplyReceiver]:
+    reply, receiver = open_reply()
+    return make_mocked_request(method, path, reply=reply), receiver
 
 
-async def ok(request: Request) -> Response:
+async def text_of(receiver: ReplyReceiver) -> str | None:
+    response = await receiver.receive()
+    assert isinstance(response, Response)
+    return response.text
+
+
+async def ok(request: Request) -> StreamResponse:
     return Response(text="ok")
 
 
@@ -45,7 +41,7 @@ async def test_middleware_chain_is_composed_once_per_route(monkeypatch: pytest.M
 
     monkeypatch.setattr(actorhttp._router, "compose", counting_compose)
 
-    async def passthrough(request: Request, handler: object) -> Response:
+    async def passthrough(request: Request, handler: object) -> StreamResponse:
         return await handler(request)  # type: ignore[operator, no-any-return]
 
     routes = UrlDispatcher[Target]()
@@ -55,14 +51,14 @@ async def test_middleware_chain_is_composed_once_per_route(monkeypatch: pytest.M
     for _ in range(5):
         request, reply = make_request("/a")
         await router.respond(request)
-        assert (await reply.receive()).text == "ok"
+        assert await text_of(reply) == "ok"
     assert len(composed) - before == 1
 
 
 async def test_cancel_requests_cancels_handlers_in_flight() -> None:
     entered = trio.Event()
 
-    async def forever(request: Request) -> Response:
+    async def forever(request: Request) -> StreamResponse:
         entered.set()
         await trio.sleep_forever()
         raise AssertionError("unreachable")

@@ -2,9 +2,10 @@
 
 from collections.abc import Mapping
 
+from ._asgi import AsgiBridge
 from ._base import Deliver, StopSignal, Transport, exchange
 from ._httptools import serve_httptools
-from ._hypercorn import AsgiBridge, serve_hypercorn
+from ._hypercorn import serve_hypercorn
 
 __all__ = ["TRANSPORTS", "AsgiBridge", "Deliver", "StopSignal", "Transport", "exchange"]
 

@@ -1,9 +1,10 @@
 """The transport seam: what any transport needs from the server actor, and gives back.
 
 A transport accepts connections, turns each HTTP request into a
-:class:`~actorhttp.messages.Request` with a fresh one-shot reply channel,
-``deliver``s it, and turns whatever comes back on the reply channel into the
-HTTP answer. It never sees a router or an application.
+:class:`~actorhttp.messages.Request` with a fresh one-shot reply,
+``deliver``s it, and turns whatever comes back on the reply into the HTTP
+answer (framed by ``_framing``, the one place that decides it). It never
+sees a router or an application.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 import trio
 
-from .._answers import exception_response
-from .._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
-from ..messages import Request, Response, StartServer
+from .._reply import ReplyReceiver
+from .._web._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
+from .._web._request import Request
+from .._web._response import StreamResponse
+from ..messages import StartServer
 
 __all__ = [
     "Deliver",
@@ -27,11 +29,8 @@ __all__ = [
     "accept_connections",
     "StopSignal",
     "Transport",
-    "aclosing_stream",
-    "body_allowed",
     "exchange",
     "listener_address",
-    "status_has_body",
 ]
 
 logger = logging.getLogger("actorhttp")
@@ -133,50 +132,26 @@ class Transport(Protocol):
     ) -> None: ...
 
 
-async def exchange(
-    deliver: Deliver, request: Request, reply: trio.MemoryReceiveChannel[Response]
-) -> Response:
+async def exchange(deliver: Deliver, request: Request, receiver: ReplyReceiver) -> StreamResponse:
     """Deliver ``request`` and wait for its response; a closed or lost reply is a 500.
 
-    ``reply`` is the receiving end of ``request.reply``; this closes it.
+    ``receiver`` is the waiting half of ``request.reply``; this closes it, so
+    an answer that comes after we stopped waiting (the connection was cut)
+    gets ``trio.BrokenResourceError`` at its sender, never a silent loss.
     """
     try:
         await deliver(request)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         request.reply.close()
-        reply.close()
-        return exception_response(HTTPServiceUnavailable(text="the router has stopped"))
+        receiver.close()
+        return HTTPServiceUnavailable(text="the router has stopped")
     try:
-        return await reply.receive()
+        return await receiver.receive()
     except trio.EndOfChannel:
         logger.error("%s %s: reply closed without a response", request.method, request.raw_path)
-        return exception_response(HTTPInternalServerError())
+        return HTTPInternalServerError()
     finally:
-        reply.close()
-
-
-_NO_BODY_STATUSES = frozenset({204, 304})
-
-
-def status_has_body(status: int) -> bool:
-    """Whether a response with this status carries a body (and so a Content-Length)."""
-    return status >= 200 and status not in _NO_BODY_STATUSES
-
-
-def body_allowed(method: str, status: int) -> bool:
-    """Whether the body goes on the wire: never for HEAD, nor for 1xx, 204 and 304."""
-    return method != "HEAD" and status_has_body(status)
-
-
-@asynccontextmanager
-async def aclosing_stream(stream: AsyncIterable[bytes]) -> AsyncIterator[None]:
-    """Close a response stream (an async generator's ``aclose``) however sending ends."""
-    try:
-        yield
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        receiver.close()
 
 
 def listener_address(listener: trio.SocketListener) -> str:

@@ -16,35 +16,15 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import (
-    ASGIReceiveCallable,
-    ASGISendCallable,
-    ConnectionState,
-    HTTPScope,
-    Scope,
-)
+from hypercorn.typing import ConnectionState
 from hypercorn.utils import wrap_app
 
-from .._answers import exception_response
-from .._body import EMPTY_BODY, BodyReader
-from .._exceptions import HTTPBadRequest, HTTPRequestHeaderFieldsTooLarge
-from .._headers import Headers
-from ..messages import Request, Response, StartServer, open_reply_channel, parse_content_length
-from ._base import (
-    Deliver,
-    Peer,
-    StopSignal,
-    accept_connections,
-    aclosing_stream,
-    body_allowed,
-    exchange,
-    listener_address,
-    status_has_body,
-)
+from ..messages import StartServer
+from ._asgi import AsgiBridge
+from ._base import Deliver, Peer, StopSignal, accept_connections, listener_address
 
 __all__ = [
     "HARD_STOP_MARGIN",
-    "AsgiBridge",
     "SerialSendStream",
     "hypercorn_config",
     "serve_hypercorn",
@@ -69,133 +49,6 @@ def hypercorn_config(settings: StartServer) -> Config:
         config.certfile = settings.certfile
         config.keyfile = settings.keyfile
     return config
-
-
-def wire_headers(
-    response: Response, *, body_length: int | None, close: bool
-) -> list[tuple[str, str]]:
-    """The response's headers as sent: framing computed here, never taken from the user."""
-    fields = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-length", "transfer-encoding")
-    ]
-    if body_length is not None and status_has_body(response.status):
-        fields.append(("content-length", str(body_length)))  # none for a stream: hypercorn chunks
-    if close and "connection" not in response.headers:
-        fields.append(("connection", "close"))
-    return fields
-
-
-def header_pairs(raw: list[tuple[bytes, bytes]]) -> Headers:
-    return Headers._trusted((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
-
-
-class AsgiBridge:
-    """An ASGI app that turns each HTTP request into a Request message and answers it."""
-
-    def __init__(
-        self, deliver: Deliver, *, client_max_size: int | None, max_header_size: int | None = None
-    ) -> None:
-        self._deliver = deliver
-        self._client_max_size = client_max_size
-        self._max_header_size = max_header_size
-
-    async def __call__(
-        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        if scope["type"] != "http":
-            # WebSocket scopes are refused by closing; lifespan belongs to Application.
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1000, "reason": None})
-            return
-        await self.http(scope, receive, send)
-
-    async def http(
-        self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        if self._max_header_size is not None:
-            # h11's incomplete-event limit misses headers that arrive in one read: count them.
-            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > self._max_header_size:
-                await _send_response(send, _HEADERS_TOO_LARGE, close=True, with_body=True)
-                return
-        headers = header_pairs(list(scope["headers"]))
-        declared = parse_content_length(headers.get("content-length"))
-        body_done = declared == 0 or (declared is None and "transfer-encoding" not in headers)
-
-        async def receive_body() -> bytes:
-            nonlocal body_done
-            while not body_done:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise HTTPBadRequest(text="client disconnected before the body was complete")
-                body_done = not message.get("more_body", False)
-                if message["body"] or body_done:
-                    return bytes(message["body"])
-            return b""
-
-        reply_send, reply_receive = open_reply_channel()
-        client = scope.get("client")
-        request = Request(
-            method=scope["method"],
-            path=scope["path"],
-            raw_path=scope["raw_path"].decode("latin-1"),
-            query_string=scope["query_string"].decode("latin-1"),
-            headers=headers,
-            content=EMPTY_BODY
-            if body_done
-            else BodyReader(receive_body, max_size=self._client_max_size, declared_length=declared),
-            reply=reply_send,
-            scheme=scope["scheme"],
-            http_version=scope["http_version"],
-            client=(client[0], client[1]) if client else None,
-        )
-        response = await exchange(self._deliver, request, reply_receive)
-        # Over HTTP/1 a body left unread cannot be skipped safely: say the connection ends.
-        close = scope["http_version"] in ("1.0", "1.1") and not body_done
-        with_body = body_allowed(request.method, response.status)
-        await _send_response(send, response, close=close, with_body=with_body)
-
-
-_HEADERS_TOO_LARGE = exception_response(HTTPRequestHeaderFieldsTooLarge())
-
-
-async def _send_response(
-    send: ASGISendCallable, response: Response, *, close: bool, with_body: bool
-) -> None:
-    stream = response.stream
-    length = None if stream is not None else len(response.body)
-    fields = wire_headers(response, body_length=length, close=close)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status,
-            # UTF-8, as the httptools transport sends them: the same bytes either way.
-            "headers": [(k.encode("utf-8"), v.encode("utf-8")) for k, v in fields],
-            "trailers": False,
-        }
-    )
-    if stream is None:
-        body = response.body if with_body else b""
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-        return
-    async with aclosing_stream(stream):
-        if with_body:
-            chunks = aiter(stream)
-            while True:
-                try:
-                    chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    break
-                except Exception:
-                    # Returning without the last body message makes hypercorn cut the
-                    # connection: the client sees the body was not complete.
-                    logger.exception("streamed response raised part-way")
-                    return
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def serve_hypercorn(

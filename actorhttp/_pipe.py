@@ -1,0 +1,158 @@
+"""BodyPipe: a streamed response's bytes on their way from a handler to its connection.
+
+The handler's task writes (``StreamResponse.write``), the connection task
+reads and sends. It is bounded by bytes: a write that leaves more than
+``limit`` bytes waiting parks its writer until the connection has taken
+them, so a client that reads slowly slows the writer, never the server's
+memory. It is one-way and has one reader; it never loses or reorders bytes.
+
+Endings:
+
+* ``close()`` (the writer's ``write_eof``): the reader gets ``b""`` after
+  the last byte;
+* ``abort(exc)`` (the handler failed part-way): the reader gets
+  :class:`PipeAborted` and must cut the connection so the client sees an
+  incomplete body;
+* ``break_()`` (the reader's side: the client went away, the stop's grace
+  ran out): every write, pending or later, raises ``ConnectionResetError``.
+"""
+
+from __future__ import annotations
+
+import trio
+
+__all__ = ["DEFAULT_PIPE_LIMIT", "BodyPipe", "ClientDisconnectedError", "PipeAborted"]
+
+DEFAULT_PIPE_LIMIT = 64 * 1024
+"""Bytes a streamed response may have waiting before its writer parks (aiohttp's high-water)."""
+
+
+class ClientDisconnectedError(ConnectionResetError):
+    """The client went away (or the server cut the connection): a write cannot reach it.
+
+    A ``ConnectionResetError``, as aiohttp raises for a write to a closed
+    transport; the router logs it at DEBUG, as the client's doing.
+    """
+
+
+class PipeAborted(Exception):
+    """The writer aborted the body part-way; ``__cause__`` is why."""
+
+
+class BodyPipe:
+    """A bounded, one-reader byte pipe; see the module docstring for its endings."""
+
+    __slots__ = (
+        "_aborted",
+        "_broken",
+        "_chunks",
+        "_done",
+        "_eof",
+        "_limit",
+        "_reader",
+        "_size",
+        "_writers",
+        "bytes_written",
+        "discard",
+    )
+
+    def __init__(self, limit: int = DEFAULT_PIPE_LIMIT, *, discard: bool = False) -> None:
+        self._limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._eof = False
+        self._aborted: BaseException | None = None
+        self._broken: str | None = None
+        self._reader = trio.lowlevel.ParkingLot()
+        self._writers = trio.lowlevel.ParkingLot()
+        self._done = trio.lowlevel.ParkingLot()
+        self.bytes_written = 0
+        # A body that must not be sent (HEAD, 204, 304): writes are counted, then dropped.
+        self.discard = discard
+
+    # -- the writer's side -------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._broken is not None:
+            raise ClientDisconnectedError(self._broken)
+        if self._eof or self._aborted is not None:
+            raise RuntimeError("Cannot call write() after write_eof()")
+
+    async def write(self, data: bytes) -> None:
+        """Queue ``data``; park while over the limit. ``ConnectionResetError`` if broken."""
+        self._check_writable()
+        if data and not self.discard:
+            self._chunks.append(data)
+            self._size += len(data)
+            self._reader.unpark_all()
+        self.bytes_written += len(data)
+        if self._size > self._limit:
+            await self._writers.park()
+            if self._broken is not None:
+                raise ClientDisconnectedError(self._broken)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def drain(self) -> None:
+        """Wait until the connection has taken every byte written so far."""
+        while self._size and self._broken is None:
+            await self._writers.park()
+        if self._broken is not None:
+            raise ClientDisconnectedError(self._broken)
+        await trio.lowlevel.checkpoint()
+
+    def close(self) -> None:
+        """The end of the body: the reader gets ``b""`` once it has every byte."""
+        if not self._eof and self._aborted is None:
+            self._eof = True
+            self._reader.unpark_all()
+            self._done.unpark_all()
+
+    def abort(self, exc: BaseException) -> None:
+        """The body cannot be completed: the reader cuts the connection."""
+        if not self._eof and self._aborted is None:
+            self._aborted = exc
+            self._reader.unpark_all()
+            self._done.unpark_all()
+
+    @property
+    def closed(self) -> bool:
+        """True once the writer has ended the body (closed or aborted)."""
+        return self._eof or self._aborted is not None
+
+    # -- the reader's side -------------------------------------------------
+
+    async def read(self) -> bytes:
+        """Everything waiting, joined; ``b""`` at the end; :class:`PipeAborted` if aborted."""
+        while not self._chunks:
+            if self._aborted is not None:
+                raise PipeAborted("the response body was aborted part-way") from self._aborted
+            if self._eof:
+                await trio.lowlevel.checkpoint()
+                return b""
+            await self._reader.park()
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._chunks = []
+        self._size = 0
+        self._writers.unpark_all()
+        return data
+
+    def break_(self, reason: str = "the client went away") -> None:
+        """The reader will take no more: writers get ``ConnectionResetError(reason)``."""
+        if self._broken is None:
+            self._broken = reason
+            self._chunks = []
+            self._size = 0
+            self._writers.unpark_all()
+            self._done.unpark_all()
+
+    async def wait_finished(self) -> None:
+        """Wait until the writer has ended the body, or the reader has broken the pipe."""
+        while not (self._eof or self._aborted is not None or self._broken is not None):
+            await self._done.park()
+        await trio.lowlevel.checkpoint()
+
+    @property
+    def broken(self) -> bool:
+        return self._broken is not None

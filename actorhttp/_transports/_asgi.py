@@ -1,0 +1,157 @@
+"""The ASGI bridge: each ASGI HTTP request becomes a Request message, answered on its reply.
+
+Used by the hypercorn transport and by ``Application`` itself when another
+ASGI server (``hypercorn -k trio mod:app``) serves it. The response is
+framed by ``_framing`` (the one place that decides it; hypercorn does the
+chunking) and a streamed body is taken from its pipe and sent as
+``http.response.body`` messages as it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
+
+from .._pipe import BodyPipe, PipeAborted
+from .._reply import open_reply
+from .._web._exceptions import HTTPRequestHeaderFieldsTooLarge, RequestPayloadError
+from .._web._helpers import http_version
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
+from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from ._base import Deliver, exchange
+from ._framing import Wire, frame
+
+__all__ = ["AsgiBridge"]
+
+logger = logging.getLogger("actorhttp")
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for field, value in headers:
+        if field.lower() == name:
+            return value
+    return None
+
+
+class AsgiBridge:
+    """An ASGI app that turns each HTTP request into a Request message and answers it."""
+
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
+        max_header_size: int | None = None,
+    ) -> None:
+        self._deliver = deliver
+        self._client_max_size = client_max_size
+        self._max_header_size = max_header_size
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http":
+            # WebSocket scopes are refused by closing; lifespan belongs to Application.
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1000, "reason": None})
+            return
+        await self.http(scope, receive, send)
+
+    async def http(
+        self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        raw_headers = list(scope["headers"])
+        if self._max_header_size is not None:
+            # h11's incomplete-event limit misses headers that arrive in one read: count them.
+            size = sum(len(name) + len(value) + 4 for name, value in raw_headers)
+            if size > self._max_header_size:
+                too_large = HTTPRequestHeaderFieldsTooLarge()
+                too_large._hand_over()
+                wire = frame(too_large, "GET", framed_below=True)
+                wire.close = True
+                await _send_wire(send, wire)
+                return
+        length = _header(raw_headers, b"content-length")
+        declared = int(length) if length is not None and length.isdigit() else None
+        chunked = _header(raw_headers, b"transfer-encoding") is not None
+        body_done = declared == 0 or (declared is None and not chunked)
+
+        async def receive_body() -> bytes:
+            nonlocal body_done
+            while not body_done:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise RequestPayloadError("client disconnected before the body was complete")
+                body_done = not message.get("more_body", False)
+                if message["body"] or body_done:
+                    return bytes(message["body"])
+            return b""
+
+        reply, receiver = open_reply()
+        client = scope.get("client")
+        request = Request(
+            scope["method"],
+            scope["raw_path"].decode("latin-1").partition("?")[0],
+            scope["query_string"].decode("latin-1"),
+            raw_headers,
+            EMPTY_PAYLOAD if body_done else StreamReader(receive_body, declared_length=declared),
+            reply,
+            http_version(scope["http_version"]),
+            scope["scheme"],
+            (client[0], client[1]) if client else None,
+            True,
+            self._client_max_size,
+        )
+        response = await exchange(self._deliver, request, receiver)
+        accept = _header(raw_headers, b"accept-encoding") if response._compression else None
+        wire = frame(
+            response,
+            request.method,
+            framed_below=True,
+            accept_encoding=accept.decode("latin-1") if accept is not None else None,
+        )
+        # Over HTTP/1 a body left unread cannot be skipped safely: say the connection ends.
+        if scope["http_version"] in ("1.0", "1.1") and not body_done:
+            wire.close = True
+        await _send_wire(send, wire)
+
+
+async def _send_wire(send: ASGISendCallable, wire: Wire) -> None:
+    headers = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in wire.headers]
+    if wire.close:
+        headers.append((b"connection", b"close"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": wire.status,
+            "headers": headers,
+            "trailers": False,
+        }
+    )
+    pipe = wire.pipe
+    if pipe is None:
+        await send({"type": "http.response.body", "body": wire.body, "more_body": False})
+        return
+    await _send_stream(send, wire, pipe)
+
+
+async def _send_stream(send: ASGISendCallable, wire: Wire, pipe: BodyPipe) -> None:
+    try:
+        while data := await pipe.read():
+            data = wire.encode(data)
+            if data and wire.send_body:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+        tail = wire.finish()
+    except PipeAborted:
+        # Returning without the last body message makes hypercorn cut the connection:
+        # the client sees the body was not complete (the router logged why).
+        return
+    except ValueError as exc:
+        logger.error("streamed response cut: %s", exc)
+        pipe.break_(str(exc))
+        return
+    except BaseException:
+        pipe.break_("the client went away")
+        raise
+    await send({"type": "http.response.body", "body": tail, "more_body": False})

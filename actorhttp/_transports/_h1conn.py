@@ -1,0 +1,320 @@
+"""The HTTP/1.1 connection as a sans-IO state machine: bytes and events in, bytes and decisions out.
+
+:class:`H1Connection` sits on :class:`~._h1.H1Parser` (llhttp). The trio task
+around it feeds what it reads (``receive_data``), takes events
+(``next_event``), and sends the bytes this returns for a response
+(``response_bytes``, ``data_bytes``, ``end_bytes``). Everything HTTP/1.1
+asks of a server is decided here, in the style of h11's ``Connection``:
+
+* one request at a time: while a response is pending, ``next_event`` gives
+  :data:`PAUSED`, so pipelined requests are answered in order;
+* keep-alive: ``cycle()`` says whether another request may follow (not
+  after ``Connection: close``, a refused request, a stop, or a body left
+  unread that has not arrived whole);
+* framing from :mod:`._framing`: Content-Length, chunked, close-delimited;
+* ``Expect: 100-continue``: ``continue_bytes()`` gives the 100 once, when
+  the handler starts reading, so a 413 can still refuse an upload unsent;
+
+Deadlines are state, not timers: :attr:`deadline` is the time by which the
+client must have made progress in the current phase (idle: keep-alive
+timeout; head arriving: header timeout), and :meth:`timed_out` says what
+passing it means. No trio, no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from time import time
+from typing import Final
+
+from ._framing import Wire
+from ._h1 import END, H1Limits, H1Parser, Head, Refusal, _End
+
+__all__ = [
+    "CONTINUE",
+    "NEED_DATA",
+    "PAUSED",
+    "H1Connection",
+    "H1Timeouts",
+    "Phase",
+]
+
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+"""Nothing to give until more bytes arrive (or the client's EOF)."""
+PAUSED: Final = _Sentinel("PAUSED")
+"""A response is still pending: the next request waits for it (pipelining keeps order)."""
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"  # waiting for a request to begin
+    HEAD = "head"  # a request's head is arriving
+    HANDLING = "handling"  # a request is with the application, or its answer is going out
+    CLOSED = "closed"  # nothing more on this connection
+
+
+@dataclass(frozen=True, slots=True)
+class H1Timeouts:
+    """Seconds the client gets in each phase."""
+
+    keep_alive: float = 5.0  # idle between requests: then the connection closes quietly
+    header: float = 10.0  # for a request's head, from its first byte: then 408
+
+
+class _Clock:
+    """The Date header, formatted once a second rather than once a request."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def date(self) -> bytes:
+        now = int(time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True).encode("ascii")
+        return self._value
+
+
+_clock = _Clock()
+_DEFAULT_LIMITS = H1Limits()
+_DEFAULT_TIMEOUTS = H1Timeouts()
+
+
+class H1Connection:
+    """One HTTP/1.1 connection's state; see the module docstring."""
+
+    __slots__ = (
+        "_body_done",
+        "_body_refused",
+        "_continue_pending",
+        "_head",
+        "_keep_alive",
+        "_parser",
+        "_timeouts",
+        "deadline",
+        "phase",
+        "stopping",
+    )
+
+    def __init__(
+        self,
+        limits: H1Limits = _DEFAULT_LIMITS,
+        timeouts: H1Timeouts = _DEFAULT_TIMEOUTS,
+        *,
+        now: float,
+    ) -> None:
+        self._parser = H1Parser(limits)
+        self._timeouts = timeouts
+        self.phase = Phase.IDLE
+        self.deadline = now + timeouts.keep_alive
+        self.stopping = False
+        self._head: Head | None = None
+        self._body_done = True
+        self._body_refused = False
+        self._continue_pending = False
+        self._keep_alive = True
+
+    # -- receiving -------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes from the client; ``b""`` is its EOF."""
+        if not data:
+            self._parser.feed_eof()
+            return
+        if self.phase is Phase.IDLE:
+            self.phase = Phase.HEAD
+            self.deadline = now + self._timeouts.header
+        self._parser.feed(data)
+
+    def next_event(self) -> Head | bytes | _End | Refusal | _Sentinel | None:
+        """The next thing to act on.
+
+        A :class:`Head` starts a request (``phase`` becomes HANDLING);
+        ``bytes`` and :data:`END` are its body; a :class:`Refusal` is to be
+        answered with :meth:`refusal_bytes`, then the connection closes.
+        :data:`NEED_DATA` asks for bytes; :data:`PAUSED` means a response is
+        pending; ``None`` means the connection is over (EOF, or after a refusal).
+        """
+        events = self._parser.events
+        if self.phase is Phase.CLOSED:
+            return None
+        if self._head is not None:
+            # A request is being handled: only its body comes out.
+            if events and not isinstance(events[0], Head):
+                event = events.pop(0)
+                if event is END:
+                    self._body_done = True
+                elif isinstance(event, Refusal):
+                    self._body_refused = True
+                return event
+            if self._body_done:
+                return PAUSED
+            return None if self._parser.done else NEED_DATA
+        if events:
+            event = events.pop(0)
+            if isinstance(event, Head):
+                self._start(event)
+            elif isinstance(event, Refusal):
+                self.phase = Phase.CLOSED
+            return event
+        if self._parser.done or self.stopping:
+            self.phase = Phase.CLOSED
+            return None
+        return NEED_DATA
+
+    def _start(self, head: Head) -> None:
+        self._head = head
+        self.phase = Phase.HANDLING
+        self.deadline = math.inf  # a handler takes the time it takes
+        self._body_done = head.content_length in (None, 0) and not head.chunked
+        self._body_refused = False
+        self._continue_pending = head.expect_continue and not self._body_done
+        events = self._parser.events
+        if self._body_done and events and events[0] is END:
+            events.pop(0)
+
+    @property
+    def body_done(self) -> bool:
+        """True once the current request's body has been received whole (or it had none)."""
+        return self._body_done
+
+    @property
+    def in_message(self) -> bool:
+        """True while a request's bytes are arriving: an EOF now cuts it short."""
+        return self._parser.in_message
+
+    def continue_bytes(self) -> bytes:
+        """``100 Continue`` the first time the handler reads a body that expects it; else b""."""
+        if self._continue_pending:
+            self._continue_pending = False
+            return CONTINUE
+        return b""
+
+    # -- sending ---------------------------------------------------------------
+
+    def response_bytes(self, wire: Wire) -> bytes:
+        """The head (and whole body, if any) of the current request's response.
+
+        Decides keep-alive now, as the head must say it: not after a close asked
+        for by either side, a refused body, a stop, or a body left unread whose
+        rest has not arrived (it cannot be skipped safely).
+        """
+        head = self._head
+        assert head is not None, "no request to answer"
+        self._continue_pending = False  # never a 100 after the final answer (RFC 9110 15.2.1)
+        self._keep_alive = (
+            head.keep_alive
+            and not wire.close
+            and not self._body_refused
+            and not self._parser.done
+            and not self.stopping
+            and (self._body_done or END in self._parser.events)
+        )
+        parts = [f"HTTP/1.1 {wire.status} {wire.reason}\r\n"]
+        for name, value in wire.headers:
+            parts.append(f"{name}: {value}\r\n")
+        if not self._keep_alive:
+            parts.append("Connection: close\r\n")
+        elif head.http_version == "1.0":
+            parts.append("Connection: keep-alive\r\n")
+        data = "".join(parts).encode("utf-8")
+        if not wire.has_date:
+            data += b"Date: " + _clock.date() + b"\r\n"
+        data += b"\r\n"
+        return data + wire.body if wire.body else data
+
+    def data_bytes(self, wire: Wire, data: bytes) -> bytes:
+        """A piece of a streamed body as it goes on the wire (``ValueError`` past its length)."""
+        return _piece(wire, wire.encode(data))
+
+    def end_bytes(self, wire: Wire) -> bytes:
+        """The end of a streamed body: the compressor's tail, the last chunk.
+
+        ``ValueError`` if a declared Content-Length was not reached.
+        """
+        tail = _piece(wire, wire.finish())
+        if wire.chunked and wire.send_body:
+            return tail + b"0\r\n\r\n"
+        return tail
+
+    def refusal_bytes(self, refusal: Refusal) -> bytes:
+        """The answer to a request that broke a rule; the connection closes after it."""
+        self.phase = Phase.CLOSED
+        body = refusal.reason.encode("utf-8")
+        return (
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\nDate: %s\r\n\r\n%s"
+            % (refusal.status, _reason(refusal.status), len(body), _clock.date(), body)
+        )
+
+    def cycle(self, now: float) -> bool:
+        """The response is out: True if the connection may carry another request.
+
+        Drops the rest of an unread body when it has already arrived whole
+        (its end is queued), so a pipelined request behind it still works.
+        """
+        events = self._parser.events
+        if not self._body_done and END in events and not self._parser.done:
+            while events.pop(0) is not END:
+                pass
+            self._body_done = True
+        keep = self._keep_alive and self._body_done and not self._parser.done and not self.stopping
+        self._head = None
+        if not keep:
+            self.phase = Phase.CLOSED
+            return False
+        self._keep_alive = True
+        if self._parser.in_message:
+            self.phase = Phase.HEAD  # a pipelined request has begun already
+            self.deadline = now + self._timeouts.header
+        else:
+            self.phase = Phase.IDLE
+            self.deadline = now + self._timeouts.keep_alive
+        return True
+
+    # -- deadlines and stopping --------------------------------------------------
+
+    def timed_out(self) -> Refusal | None:
+        """The deadline passed: a 408 to send, or None to close quietly (idle, stopping)."""
+        phase = self.phase
+        self.phase = Phase.CLOSED
+        if phase is Phase.HEAD:
+            return Refusal(408, "request head not received in time")
+        return None
+
+    def stop(self) -> bool:
+        """The server is stopping: True if the connection is idle and may close now."""
+        self.stopping = True
+        return self.phase is Phase.IDLE
+
+
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 413: b"Payload Too Large"}
+
+
+def _piece(wire: Wire, data: bytes) -> bytes:
+    if not data or not wire.send_body:
+        return b""
+    return b"%X\r\n%s\r\n" % (len(data), data) if wire.chunked else data
+
+
+def _reason(status: int) -> bytes:
+    return _REASONS.get(status) or HTTPStatus(status).phrase.encode("ascii")

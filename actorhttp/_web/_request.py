@@ -1,0 +1,502 @@
+"""Request: one HTTP request as the server actor pushes it, with the reply to answer on.
+
+A frozen, slotted dataclass holding the request as it arrived (method,
+raw target, raw header bytes, the body stream, the one-shot ``reply``) and
+aiohttp's whole ``web.Request`` API computed from it on first use (the
+header multidict, ``url``/``rel_url`` as yarl URLs, ``query``, ``cookies``,
+conditional-request fields, ``forwarded``...). Only the router fills in
+``match_info`` and ``app``, once, before any handler sees the request.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import warnings
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from yarl import URL
+
+from .._reply import Reply
+from ._exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
+from ._helpers import (
+    ETag,
+    HttpVersion,
+    HttpVersion11,
+    RequestKey,
+    parse_etags,
+    parse_http_date,
+    parse_media_type,
+    warn_str_key,
+)
+from ._streams import StreamReader
+
+if TYPE_CHECKING:
+    from ._multipart import MultipartReader, PostValue
+    from ._response import StreamResponse
+
+__all__ = ["DEFAULT_CLIENT_MAX_SIZE", "BaseRequest", "InvalidJSONBody", "Request"]
+
+T = TypeVar("T")
+DEFAULT_CLIENT_MAX_SIZE = 1024**2
+RawHeaders = tuple[tuple[bytes, bytes], ...] | list[tuple[bytes, bytes]]
+
+_EMPTY_MATCH: Mapping[str, str] = MappingProxyType({})
+_EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_FORWARDED_PAIR = re.compile(
+    r"""([!#$%&'*+.^_`|~0-9A-Za-z-]+)=("(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"|"""
+    r"""[!#$%&'*+.^_`|~0-9A-Za-z-]+)(:\d{1,4})?"""
+)
+_QUOTED_PAIR = re.compile(r"\\([\t !-~\x80-\xff])")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII | re.IGNORECASE)
+
+
+class InvalidJSONBody(HTTPBadRequest, json.JSONDecodeError):
+    """The body is not JSON: a 400 if unhandled; ``except json.JSONDecodeError`` catches it."""
+
+    def __init__(self, error: json.JSONDecodeError) -> None:
+        HTTPBadRequest.__init__(self, text=f"request body is not valid JSON: {error}")
+        self.msg, self.doc, self.pos = error.msg, error.doc, error.pos
+        self.lineno, self.colno = error.lineno, error.colno
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BaseRequest:
+    """One HTTP request and the reply to answer it on; aiohttp's request API on top.
+
+    ``raw_target_path`` and ``query_string`` are the request target as
+    sent (not decoded); ``raw_headers`` the header fields' bytes. Read the
+    body through ``content`` (a stream) or ``read``/``text``/``json``/
+    ``post``/``multipart``; ``read`` and ``post`` refuse past
+    ``client_max_size`` with 413, as aiohttp does (``content`` and
+    ``multipart`` stream without a limit: the handler decides).
+    """
+
+    method: str
+    raw_target_path: str
+    query_string: str
+    raw_headers: RawHeaders
+    content: StreamReader
+    reply: Reply
+    version: HttpVersion = HttpVersion11
+    scheme: str = "http"
+    peer: tuple[str, int] | None = None
+    keep_alive: bool = True
+    client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE
+    _match_info: Mapping[str, str] | None = None  # None until routed: no match_info
+    _app: Any = None
+    _overrides: Mapping[str, Any] | None = None  # clone(host=..., remote=...)
+    _state: dict[Any, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    # -- what the router fills in -----------------------------------------------
+
+    def _route(self, match_info: Mapping[str, str], app: Any) -> None:
+        """Set ``match_info`` and ``app``: the router's one change, before any handler runs."""
+        object.__setattr__(self, "_match_info", match_info)
+        object.__setattr__(self, "_app", app)
+
+    # -- the target --------------------------------------------------------------
+
+    @property
+    def rel_url(self) -> URL:
+        """The path and query as a relative yarl URL."""
+        url = self._cache.get("rel_url")
+        if url is None:
+            url = self._cache["rel_url"] = URL.build(
+                path=self.raw_target_path, query_string=self.query_string, encoded=True
+            )
+        return url
+
+    @property
+    def path(self) -> str:
+        """The path, percent-decoded (``/my path``)."""
+        raw = self.raw_target_path
+        return self.rel_url.path if "%" in raw else raw
+
+    @property
+    def raw_path(self) -> str:
+        """The path and query exactly as sent (``/my%20path?x=1``)."""
+        qs = self.query_string
+        return f"{self.raw_target_path}?{qs}" if qs else self.raw_target_path
+
+    @property
+    def path_qs(self) -> str:
+        return str(self.rel_url)
+
+    @property
+    def query(self) -> MultiDictProxy[str]:
+        """The query string parsed (``+`` is a space, blank values kept)."""
+        if not self.query_string:
+            return _EMPTY_QUERY
+        return self.rel_url.query
+
+    @property
+    def host(self) -> str:
+        """``clone(host=...)``, else the Host header, else ``""``."""
+        override = self._overrides.get("host") if self._overrides else None
+        if override is not None:
+            return str(override)
+        return self.headers.get("Host", "")
+
+    @property
+    def url(self) -> URL:
+        """The full URL: scheme, host and the relative URL."""
+        url = self._cache.get("url")
+        if url is None:
+            try:
+                base = URL.build(scheme=self.scheme, authority=self.host)
+            except ValueError:
+                base = URL.build(scheme=self.scheme, host="localhost")
+            url = self._cache["url"] = base.join(self.rel_url)
+        return url
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def remote(self) -> str | None:
+        """``clone(remote=...)``, else the peer's address (``None`` when unknown)."""
+        override = self._overrides.get("remote") if self._overrides else None
+        if override is not None:
+            return str(override)
+        return self.peer[0] if self.peer is not None else None
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """``"peername"`` is the client's address; anything else gives ``default``."""
+        if name == "peername" and self.peer is not None:
+            return self.peer
+        return default
+
+    # -- headers -------------------------------------------------------------------
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The header fields, case-insensitive, in order, repeats kept."""
+        headers = self._cache.get("headers")
+        if headers is None:
+            headers = self._cache["headers"] = CIMultiDictProxy(
+                CIMultiDict(
+                    (name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+                    for name, value in self.raw_headers
+                )
+            )
+        return headers
+
+    @property
+    def content_type(self) -> str:
+        """The body's media type, lowercased (``application/octet-stream`` when not given)."""
+        media, _ = parse_media_type(self.headers.get("Content-Type"))
+        return media or "application/octet-stream"
+
+    @property
+    def charset(self) -> str | None:
+        _, params = parse_media_type(self.headers.get("Content-Type"))
+        return params.get("charset")
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        return int(value) if value is not None and value.isascii() and value.isdigit() else None
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        """The ``Cookie`` header's pairs (names that are not tokens are skipped)."""
+        cookies = self._cache.get("cookies")
+        if cookies is None:
+            found: dict[str, str] = {}
+            decode = SimpleCookie().value_decode
+            for header in self.headers.getall("Cookie", ()):
+                for pair in header.split(";"):
+                    name, sep, value = pair.partition("=")
+                    name = name.strip()
+                    if sep and _TOKEN.match(name):
+                        found[name] = decode(value.strip())[0]
+            cookies = self._cache["cookies"] = MappingProxyType(found)
+        return cookies
+
+    @property
+    def if_modified_since(self) -> datetime.datetime | None:
+        return parse_http_date(self.headers.get("If-Modified-Since"))
+
+    @property
+    def if_unmodified_since(self) -> datetime.datetime | None:
+        return parse_http_date(self.headers.get("If-Unmodified-Since"))
+
+    @property
+    def if_range(self) -> datetime.datetime | None:
+        return parse_http_date(self.headers.get("If-Range"))
+
+    @property
+    def if_match(self) -> tuple[ETag, ...] | None:
+        return parse_etags(self.headers.get("If-Match"))
+
+    @property
+    def if_none_match(self) -> tuple[ETag, ...] | None:
+        return parse_etags(self.headers.get("If-None-Match"))
+
+    @property
+    def http_range(self) -> slice:
+        """The ``Range`` header as a slice; ``ValueError`` when it is malformed."""
+        value = self.headers.get("Range")
+        if value is None:
+            return slice(None, None, 1)
+        match = _RANGE.match(value)
+        if match is None:
+            raise ValueError("range not in acceptable format")
+        start = int(match.group(1)) if match.group(1) else None
+        end = int(match.group(2)) if match.group(2) else None
+        if start is None and end is not None:
+            start, end = -end, None  # the last `end` bytes
+        elif start is not None and end is not None:
+            end += 1  # inclusive on the wire, exclusive in a slice
+            if start >= end:
+                raise ValueError("start cannot be after end")
+        elif start is None:
+            raise ValueError("No start or end of range specified")
+        return slice(start, end, 1)
+
+    @property
+    def forwarded(self) -> tuple[Mapping[str, str], ...]:
+        """RFC 7239 ``Forwarded`` elements, one mapping per proxy hop, as aiohttp parses them."""
+        elements: list[Mapping[str, str]] = []
+        for field_value in self.headers.getall("Forwarded", ()):
+            length, pos, need_separator = len(field_value), 0, False
+            element: dict[str, str] = {}
+            elements.append(MappingProxyType(element))
+            while 0 <= pos < length:
+                match = _FORWARDED_PAIR.match(field_value, pos)
+                if match is not None:
+                    if need_separator:
+                        pos = field_value.find(",", pos)  # bad syntax: skip to the next element
+                        continue
+                    name, value, port = match.groups()
+                    if value[0] == '"':
+                        value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
+                    element[name.lower()] = value + (port or "")
+                    pos += len(match.group(0))
+                    need_separator = True
+                elif field_value[pos] == ",":
+                    need_separator = False
+                    element = {}
+                    elements.append(MappingProxyType(element))
+                    pos += 1
+                elif field_value[pos] == ";":
+                    need_separator = False
+                    pos += 1
+                elif field_value[pos] in " \t":
+                    pos += 1
+                else:
+                    pos = field_value.find(",", pos)
+        return tuple(elements)
+
+    # -- the body --------------------------------------------------------------------
+
+    @property
+    def body_exists(self) -> bool:
+        """True if the request came with a body (even one already read)."""
+        return self.content.declared_length != 0 and (
+            self.content.total_bytes > 0 or not self.content.at_eof()
+        )
+
+    @property
+    def can_read_body(self) -> bool:
+        """True while some of the body is still to be read."""
+        return not self.content.at_eof()
+
+    @property
+    def has_body(self) -> bool:
+        warnings.warn("Deprecated, use .can_read_body #2005", DeprecationWarning, stacklevel=2)
+        return self.can_read_body
+
+    async def read(self) -> bytes:
+        """The whole body (kept: a second call gives it again); 413 past ``client_max_size``."""
+        cached = self._cache.get("read")
+        if cached is not None:
+            return bytes(cached)
+        limit = self.client_max_size
+        declared = self.content.declared_length
+        if limit and declared is not None and declared > limit:
+            raise HTTPRequestEntityTooLarge(limit, declared)  # before reading a byte
+        body = bytearray()
+        while chunk := await self.content.readany():
+            body += chunk
+            if limit and len(body) > limit:
+                raise HTTPRequestEntityTooLarge(limit, len(body))
+        data = bytes(body)
+        self._cache["read"] = data
+        return data
+
+    async def text(self) -> str:
+        """The body decoded with its charset (UTF-8 by default); 400 if it does not decode."""
+        body = await self.read()
+        charset = self.charset or "utf-8"
+        try:
+            return body.decode(charset)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise HTTPBadRequest(text=f"request body is not valid {charset}: {exc}") from exc
+
+    async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
+        """The body parsed as JSON; :class:`InvalidJSONBody` (a 400) if it is not JSON."""
+        text = await self.text()
+        try:
+            return loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidJSONBody(exc) from exc
+
+    async def release(self) -> None:
+        """Read and drop the rest of the body."""
+        while await self.content.readany():
+            pass
+
+    async def post(self) -> MultiDictProxy[PostValue]:
+        """Form fields (urlencoded or multipart; files as ``FileField``); 413 past the limit."""
+        from ._multipart import read_post  # the form machinery loads on first use
+
+        cached = self._cache.get("post")
+        if cached is None:
+            cached = self._cache["post"] = await read_post(self)
+        result: MultiDictProxy[PostValue] = cached
+        return result
+
+    async def multipart(self) -> MultipartReader:
+        """A streaming reader of a ``multipart/*`` body, part by part."""
+        from ._multipart import MultipartReader
+
+        return MultipartReader(self.headers, self.content)
+
+    # -- clones --------------------------------------------------------------------
+
+    def clone(
+        self,
+        *,
+        method: str | None = None,
+        rel_url: URL | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        scheme: str | None = None,
+        host: str | None = None,
+        remote: str | None = None,
+        client_max_size: int | None = None,
+    ) -> Request:
+        """A new request with some of its parts replaced; the body and reply are shared."""
+        target_path, query = self.raw_target_path, self.query_string
+        if rel_url is not None:
+            url = URL(str(rel_url))
+            if url.absolute:
+                raise ValueError("rel_url should be a relative URL")
+            target_path, query = url.raw_path, url.raw_query_string
+        raw_headers = self.raw_headers
+        if headers is not None:
+            raw_headers = tuple(
+                (str(k).encode("latin-1"), str(v).encode("utf-8", "surrogateescape"))
+                for k, v in CIMultiDict(headers).items()
+            )
+        overrides = dict(self._overrides or {})
+        if host is not None:
+            overrides["host"] = host
+        if remote is not None:
+            overrides["remote"] = remote
+        return Request(
+            method.upper() if method is not None else self.method,
+            target_path,
+            query,
+            raw_headers,
+            self.content,
+            self.reply,
+            self.version,
+            scheme if scheme is not None else self.scheme,
+            self.peer,
+            self.keep_alive,
+            client_max_size if client_max_size is not None else self.client_max_size,
+            self._match_info,
+            self._app,
+            MappingProxyType(overrides),
+            self._state,
+        )
+
+    # -- per-request state (request[key]) ------------------------------------------
+
+    @overload
+    def __getitem__(self, key: RequestKey[T]) -> T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: Any) -> Any:
+        return self._state[key]
+
+    @overload
+    def __setitem__(self, key: RequestKey[T], value: T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: Any, value: Any) -> None:
+        warn_str_key("request", key)
+        self._state[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._state[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method} {self.path} >"
+
+    def _apps(self) -> tuple[Any, ...]:
+        """The apps on this request's way, outermost first (sub-apps after their parent)."""
+        apps = getattr(self._match_info, "apps", None)
+        if apps is not None:
+            return tuple(apps)
+        return () if self._app is None else (self._app,)
+
+    def _needs_prepare_hook(self) -> bool:
+        return any(getattr(app, "on_response_prepare", None) for app in self._apps())
+
+    async def _prepare_hook(self, response: StreamResponse) -> None:
+        """Run ``on_response_prepare`` of each app on the request's way, outermost first."""
+        for app in self._apps():
+            signal = getattr(app, "on_response_prepare", None)
+            if signal:
+                for receiver in signal:
+                    await receiver(self, response)
+
+
+class Request(BaseRequest):
+    """What a handler receives: a request with its route's ``match_info`` and ``app``."""
+
+    __slots__ = ()
+
+    @property
+    def match_info(self) -> Mapping[str, str]:
+        """The ``{name}`` parts of the route's path, decoded."""
+        match_info = self._match_info
+        return _EMPTY_MATCH if match_info is None else match_info
+
+    @property
+    def app(self) -> Any:
+        """The application whose route is handling this request (``None`` in the bare driver)."""
+        return self._app
+
+    @property
+    def config_dict(self) -> Mapping[Any, Any]:
+        """``app[key]`` looked up from this request's app out through its parents."""
+        return MappingProxyType(ChainMap(*reversed(self._apps())))
