@@ -1,35 +1,70 @@
-"""Application: the route table, middlewares, settings and lifecycle hooks of one app.
+"""Application: aiohttp's ``web.Application`` for trio: routes, middlewares, state, lifecycle.
 
-It is also a plain ASGI application, so ``hypercorn -k trio module:app``
-serves it; :func:`actorhttp.serve` serves it through the server actor.
+It is frozen once served (``serve``/``run_app`` freeze it): its router,
+middlewares and signals refuse changes from then on, and a route added
+while serving goes through the router actor as an ``AddRoute`` command
+(``await server.add_route(...)``). It is also a plain ASGI application,
+so ``hypercorn -k trio module:app`` serves it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from typing import Any
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, TypeVar, overload
 
 import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
+from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
-from ._routing import Middleware, ResourceRoute, UrlDispatcher
+from ._routing import Resource, ResourceRoute, UrlDispatcher
 from ._static import static_handler
 from ._transports import AsgiBridge
-from ._web._request import Request
-from ._web._response import StreamResponse
+from ._web._helpers import AppKey, warn_str_key
+from ._web._request import DEFAULT_CLIENT_MAX_SIZE
 from .messages import Target
 
 __all__ = ["AppRouter", "Application"]
 
 logger = logging.getLogger("actorhttp")
-Hook = Callable[["Application"], Awaitable[None]]
+T = TypeVar("T")
+U = TypeVar("U")
+
+FROZEN_ROUTER = (
+    "the application is being served, so its router is frozen: add a route while serving "
+    "with the AddRoute command (await server.add_route(...), or send AddRoute(...) to the "
+    "server actor), which the router actor takes at once"
+)
 
 
 class AppRouter(UrlDispatcher[Target]):
-    """``app.router``: the sans-IO route table plus ``add_static``."""
+    """``app.router``: the sans-IO route table, ``add_static``, frozen once served."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._frozen = False
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def add_resource(self, path: str, *, name: str | None = None) -> Resource[Target]:
+        """The resource for ``path``; ``RuntimeError`` naming AddRoute once the app is served."""
+        if self._frozen:
+            raise RuntimeError(FROZEN_ROUTER)
+        return super().add_resource(path, name=name)
+
+    def _add_resource_while_serving(
+        self, path: str, *, name: str | None = None
+    ) -> Resource[Target]:
+        """The router actor's way in: an AddRoute command changes a served table."""
+        return UrlDispatcher.add_resource(self, path, name=name)
 
     def add_static(
         self,
@@ -47,25 +82,34 @@ class AppRouter(UrlDispatcher[Target]):
         return self.add_get(prefix + "/{filename:.+}", handler, name=name)
 
 
-class Application(MutableMapping[str, Any]):
+class Application(MutableMapping[str | AppKey[Any], Any]):
     """aiohttp's ``web.Application`` for trio.
 
-    ``middlewares`` wrap every handler, the first listed outermost;
-    ``client_max_size`` bounds request bodies (413 past it). ``app["key"]``
-    holds shared state; ``on_startup`` and ``on_cleanup`` hooks run around
-    serving.
+    ``middlewares`` wrap every handler, the first listed outermost: a
+    function marked ``@web.middleware`` is ``(request, handler)``; anything
+    else is an aiohttp-2-era factory ``async def f(app, handler) -> handler``,
+    accepted with a DeprecationWarning as aiohttp 3.x does. ``client_max_size``
+    bounds ``request.read()``/``post()`` (413 past it). ``app[key]`` holds
+    shared state (``web.AppKey`` keys are typed; a ``str`` key warns once).
     """
 
     def __init__(
         self,
         *,
-        middlewares: Iterable[Middleware[Request, StreamResponse]] = (),
-        client_max_size: int | None = 1024**2,
+        logger: logging.Logger = logger,
+        router: UrlDispatcher[Target] | None = None,
+        middlewares: Iterable[Any] = (),
+        handler_args: Mapping[str, Any] | None = None,
+        client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
+        loop: object = None,
+        debug: Any = ...,
     ) -> None:
-        self.middlewares = tuple(middlewares)
-        for mw in self.middlewares:
-            if not callable(mw):
-                raise TypeError(f"middleware {mw!r} is not callable")
+        if router is not None:
+            raise TypeError("router argument is not supported: use app.router")
+        if loop is not None:
+            warnings.warn("loop argument is deprecated", DeprecationWarning, stacklevel=2)
+        if debug is not ...:
+            warnings.warn("debug argument is deprecated", DeprecationWarning, stacklevel=2)
         if client_max_size is not None and (
             isinstance(client_max_size, bool)
             or not isinstance(client_max_size, int)
@@ -74,56 +118,185 @@ class Application(MutableMapping[str, Any]):
             raise ValueError(
                 f"client_max_size must be a positive int or None, not {client_max_size!r}"
             )
-        self.client_max_size = client_max_size
-        self.router = AppRouter()
-        self.on_startup: list[Hook] = []
-        self.on_cleanup: list[Hook] = []
-        self._state: dict[str, Any] = {}
+        self.logger = logger
+        self._middlewares: FrozenList[Any] = FrozenList(middlewares)
+        for mw in self._middlewares:
+            if not callable(mw):
+                raise TypeError(f"middleware {mw!r} is not callable")
+        self._handler_args = dict(handler_args or {})
+        self._client_max_size = client_max_size
+        self._router = AppRouter()
+        self._state: dict[str | AppKey[Any], Any] = {}
+        self._frozen = False
+        self._on_response_prepare = Signal(self)
+        self._on_startup = Signal(self)
+        self._on_shutdown = Signal(self)
+        self._on_cleanup = Signal(self)
+        self._cleanup_ctx = CleanupContext()
+        self._on_startup.append(self._cleanup_ctx._on_startup)
+        self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
         self._asgi: AsgiBridge | None = None
 
-    # -- state -------------------------------------------------------------
+    # -- properties ------------------------------------------------------------
 
-    def __getitem__(self, key: str) -> Any:
+    @property
+    def router(self) -> AppRouter:
+        return self._router
+
+    @property
+    def middlewares(self) -> FrozenList[Any]:
+        return self._middlewares
+
+    @property
+    def client_max_size(self) -> int | None:
+        return self._client_max_size
+
+    @property
+    def handler_args(self) -> Mapping[str, Any]:
+        """Server settings this app asks for (``run_app``/``serve`` keywords take precedence)."""
+        return self._handler_args
+
+    @property
+    def on_response_prepare(self) -> Signal:
+        """``async def receiver(request, response)``: before each response's head is sent."""
+        return self._on_response_prepare
+
+    @property
+    def on_startup(self) -> Signal:
+        return self._on_startup
+
+    @property
+    def on_shutdown(self) -> Signal:
+        """Run when a stop begins, before in-flight requests are waited for (close WebSockets)."""
+        return self._on_shutdown
+
+    @property
+    def on_cleanup(self) -> Signal:
+        return self._on_cleanup
+
+    @property
+    def cleanup_ctx(self) -> CleanupContext:
+        return self._cleanup_ctx
+
+    def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
+        """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""
+        added: list[ResourceRoute[Target]] = []
+        for route_def in routes:
+            added.extend(route_def.register(self._router))
+        return added
+
+    # -- state -------------------------------------------------------------------
+
+    def _check_frozen(self) -> None:
+        if self._frozen:
+            warnings.warn(
+                "Changing state of started or joined application is deprecated",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+
+    @overload
+    def __getitem__(self, key: AppKey[T]) -> T: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: str | AppKey[Any]) -> Any:
         return self._state[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    @overload
+    def __setitem__(self, key: AppKey[T], value: T) -> None: ...
+    @overload
+    def __setitem__(self, key: str, value: Any) -> None: ...
+    def __setitem__(self, key: str | AppKey[Any], value: Any) -> None:
+        self._check_frozen()
+        warn_str_key("app", key)
         self._state[key] = value
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: str | AppKey[Any]) -> None:
+        self._check_frozen()
         del self._state[key]
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | AppKey[Any]]:
         return iter(self._state)
 
     def __len__(self) -> int:
         return len(self._state)
 
-    def __repr__(self) -> str:
-        return f"<Application {len(self.router.resources())} resources>"
+    @overload  # type: ignore[override]
+    def get(self, key: AppKey[T], default: None = ...) -> T | None: ...
+    @overload
+    def get(self, key: AppKey[T], default: U) -> T | U: ...
+    @overload
+    def get(self, key: str, default: Any = ...) -> Any: ...
+    def get(self, key: str | AppKey[Any], default: Any = None) -> Any:
+        return self._state.get(key, default)
 
-    # -- lifecycle -----------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Application 0x{id(self):x}>"
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        """No more changes to routes, middlewares and signals: the app is being served."""
+        if self._frozen:
+            return
+        for mw in self._middlewares:
+            if getattr(mw, "__middleware_version__", None) != 1:
+                warnings.warn(
+                    f'old-style middleware "{mw!r}" deprecated, see #2252',
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+        self._frozen = True
+        self._middlewares.freeze()
+        self._router.freeze()
+        for signal in (self._on_response_prepare, self._on_startup, self._on_shutdown):
+            signal.freeze()
+        self._on_cleanup.freeze()
+        self._cleanup_ctx.freeze()
 
     def make_router(self) -> Router:
-        """A router actor for this app: its route table, middlewares, and ``request.app``."""
-        return Router(self.router, middlewares=self.middlewares, app=self)
+        """A router actor for this app: its route table, middlewares and ``request.app``."""
+        return Router(self._router, middlewares=tuple(self._middlewares), app=self)
 
     async def startup(self) -> None:
-        for hook in self.on_startup:
-            await hook(self)
+        """Run ``on_startup`` (cleanup contexts enter here, in order).
+
+        The app is frozen after it, as aiohttp's runner does: startup hooks
+        may still set state and add routes.
+        """
+        self._on_startup.freeze()
+        self._cleanup_ctx.freeze()
+        await self._on_startup.send(self)
+
+    async def shutdown(self) -> None:
+        """Run ``on_shutdown``: a stop has begun."""
+        await self._on_shutdown.send(self)
 
     async def cleanup(self) -> None:
-        """Run every cleanup hook, last added first, even if one fails; then raise its error."""
-        errors: list[Exception] = []
-        for hook in reversed(self.on_cleanup):
-            try:
-                await hook(self)
-            except Exception as exc:
-                logger.exception("cleanup hook %r failed", hook)
-                errors.append(exc)
-        if errors:
-            raise ExceptionGroup("on_cleanup hooks failed", errors)
+        """Run ``on_cleanup`` (cleanup contexts exit here, last entered first).
 
-    # -- ASGI ----------------------------------------------------------------
+        After a startup that failed half-way only the contexts that started
+        are cleaned up.
+        """
+        if self._on_cleanup.frozen:
+            await self._on_cleanup.send(self)
+        else:
+            await self._cleanup_ctx._on_cleanup(self)
+
+    # -- ASGI ----------------------------------------------------------------------
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -134,8 +307,9 @@ class Application(MutableMapping[str, Any]):
             return
         if self._asgi is None:
             # Under a plain ASGI server each request already has its own task: run inline.
+            self.freeze()
             self._asgi = AsgiBridge(
-                self.make_router().respond, client_max_size=self.client_max_size
+                self.make_router().respond, client_max_size=self._client_max_size
             )
         await self._asgi(scope, receive, send)
 
@@ -145,13 +319,16 @@ class Application(MutableMapping[str, Any]):
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                    self.freeze()
                 except Exception as exc:
-                    logger.exception("startup failed")
+                    self.logger.exception("startup failed")
+                    await self.cleanup()
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
+                    await self.shutdown()
                     await self.cleanup()
                 except Exception as exc:
                     await send({"type": "lifespan.shutdown.failed", "message": str(exc)})

@@ -27,11 +27,10 @@ from ._reply import open_reply
 from ._routing import (
     Match,
     MethodNotAllowed,
-    Middleware,
     ResourceRoute,
     UrlDispatcher,
     check_method,
-    compose,
+    compose_layers,
 )
 from ._web._exceptions import (
     HTTPException,
@@ -122,14 +121,14 @@ class Router:
         self,
         routes: UrlDispatcher[Target],
         *,
-        middlewares: Sequence[Middleware[Request, StreamResponse]] = (),
+        middlewares: Sequence[Any] = (),
         app: object = None,
     ) -> None:
         self.routes = routes
-        self._middlewares = tuple(middlewares)
+        self._layers: tuple[tuple[object, Sequence[Any]], ...] = ((app, tuple(middlewares)),)
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
-        self._not_found = compose(self._middlewares, _raise_not_found)
+        self._not_found: Handler | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
 
     # -- the actor -------------------------------------------------------
@@ -184,11 +183,16 @@ class Router:
             self.add_route(command)
         except (ValueError, RuntimeError, TypeError) as exc:
             logger.error("AddRoute failed: %s", exc)
+            if command.done is not None:
+                command.done(exc)
             if self._outbox is not None:
                 try:
                     await self._outbox.send(CommandFailed(command, str(exc)))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass  # nobody reads the outbox any more
+        else:
+            if command.done is not None:
+                command.done(None)
 
     def add_route(self, command: AddRoute) -> None:
         """Add every method of ``command`` or none of them (errors name the conflict)."""
@@ -196,7 +200,9 @@ class Router:
         if target is None:
             raise ValueError(f"AddRoute for {command.path!r} has no handler and no outbox")
         methods = [check_method(method) for method in command.methods]  # all checked first
-        resource = self.routes.add_resource(command.path, name=command.name)
+        # A served app's router refuses add_resource: AddRoute is the way in while serving.
+        add_resource = getattr(self.routes, "_add_resource_while_serving", self.routes.add_resource)
+        resource = add_resource(command.path, name=command.name)
         taken = resource.allowed_methods & set(methods)
         if taken:
             raise RuntimeError(
@@ -250,36 +256,41 @@ class Router:
 
     # -- the pipeline ------------------------------------------------------
 
-    def _chain(self, route: ResourceRoute[Target]) -> Handler:
+    async def _chain(self, route: ResourceRoute[Target]) -> Handler:
         chain = self._chains.get(route)
         if chain is None:
             target = route.target
             handler = _forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
-            chain = self._chains[route] = compose(self._middlewares, handler)
+            built = await compose_layers(self._layers, handler)
+            # Built once per route; a request that raced us to it keeps the first chain.
+            chain = self._chains.setdefault(route, built)
         return chain
 
-    def _method_not_allowed(self, miss: MethodNotAllowed) -> Handler:
-        async def raise_405(request: Request) -> StreamResponse:
-            raise HTTPMethodNotAllowed(miss.method, miss.allowed)
+    async def _miss_chain(self, resolution: MethodNotAllowed | None) -> Handler:
+        """404 and 405 pass through the middlewares too, as in aiohttp."""
+        if resolution is None:
+            if self._not_found is None:
+                self._not_found = await compose_layers(self._layers, _raise_not_found)
+            return self._not_found
 
-        return compose(self._middlewares, raise_405)
+        async def raise_405(request: Request) -> StreamResponse:
+            raise HTTPMethodNotAllowed(resolution.method, resolution.allowed)
+
+        return await compose_layers(self._layers, raise_405)
 
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
         resolution = self.routes.resolve(request.method, request.raw_target_path)
         handler: object
-        if isinstance(resolution, Match):
-            chain = self._chain(resolution.route)
-            request._route(resolution.match_info, self._app)
-            handler = resolution.route.target
-        else:
-            if isinstance(resolution, MethodNotAllowed):
-                chain = self._method_not_allowed(resolution)
-            else:
-                chain = self._not_found
-            request._route(request.match_info, self._app)
-            handler = chain
         try:
+            if isinstance(resolution, Match):
+                request._route(resolution.match_info, self._app)
+                handler = resolution.route.target
+                chain = self._chains.get(resolution.route) or await self._chain(resolution.route)
+            else:
+                request._route(request.match_info, self._app)
+                miss = resolution if isinstance(resolution, MethodNotAllowed) else None
+                chain = handler = await self._miss_chain(miss)
             response: object = await chain(request)
         except HTTPException as exc:
             return exc

@@ -1,17 +1,23 @@
 """serve and run_app: an Application served by a server actor and a router actor.
 
-``serve`` is made for ``nursery.start``: it returns a :class:`Server` handle
-once listening, and returns itself once the server has stopped and the
-app's cleanup hooks have run.
+``serve`` is made for ``nursery.start``: it freezes the app, runs its
+startup, returns a :class:`Server` handle once listening, and returns
+itself once the server has stopped and the app's cleanup has run. A stop
+(``server.stop(grace)``) closes the listeners at once, runs ``on_shutdown``
+while in-flight requests get ``grace`` seconds, then cuts what is left.
+``run_app`` is a script's main around it, as aiohttp's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import gc
+import inspect
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,12 +36,20 @@ from .messages import (
     ServerStopped,
     StartServer,
     StopServer,
+    Target,
 )
 
 __all__ = ["Server", "run_app", "serve"]
 
 logger = logging.getLogger("actorhttp")
 CLEANUP_TIMEOUT = 30.0
+SETTINGS = frozenset(f.name for f in dataclasses.fields(StartServer)) - {"host", "port"}
+# aiohttp's names for settings we have under StartServer's names.
+AIOHTTP_ALIASES = {
+    "keepalive_timeout": "keep_alive_timeout",
+    "max_line_size": "max_request_line",
+    "max_field_size": "max_header_line",
+}
 
 
 class Server:
@@ -44,13 +58,16 @@ class Server:
     def __init__(self, commands: trio.MemorySendChannel[object], urls: tuple[str, ...]) -> None:
         self._commands = commands
         self.urls = urls
+        self._stop_requested = trio.Event()
+        self._grace = 10.0
         self._stopped = trio.Event()
 
     @property
     def port(self) -> int:
         """The port really bound (the free one picked for port 0)."""
         port = urlsplit(self.urls[0]).port
-        assert port is not None
+        if port is None:
+            raise RuntimeError(f"no port in {self.urls[0]}")
         return port
 
     @property
@@ -58,20 +75,55 @@ class Server:
         return self.urls[0]
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, give in-flight requests ``grace`` seconds, then cut them; wait."""
-        command = StopServer(grace)  # checks grace before anything is sent
-        if not self._stopped.is_set():
-            try:
-                await self._commands.send(command)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # already stopping
+        """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait."""
+        StopServer(grace)  # checks grace before anything happens
+        if not self._stop_requested.is_set():
+            self._grace = grace
+            self._stop_requested.set()
         await self._stopped.wait()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
+    async def add_route(
+        self,
+        methods: str | Iterable[str],
+        path: str,
+        handler: Target,
+        *,
+        name: str | None = None,
+    ) -> None:
+        """Add a route while serving (the AddRoute command); raises what refused it."""
+        outcome: list[Exception | None] = []
+        done = trio.Event()
+
+        def taken(error: Exception | None) -> None:
+            outcome.append(error)
+            done.set()
+
+        command = AddRoute(methods, path, handler, name=name, done=taken)
+        try:
+            await self._commands.send(command)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise RuntimeError("the server has stopped: no route can be added") from exc
+        await done.wait()
+        if outcome[0] is not None:
+            raise outcome[0]
+
     def __repr__(self) -> str:
         return f"<Server {' '.join(self.urls)}>"
+
+
+def start_command(app: Application, host: str, port: int, settings: dict[str, Any]) -> StartServer:
+    """StartServer from serve()'s keywords; ``TypeError`` naming any it does not know."""
+    merged = {AIOHTTP_ALIASES.get(k, k): v for k, v in {**app.handler_args, **settings}.items()}
+    unknown = sorted(set(merged) - SETTINGS)
+    if unknown:
+        raise TypeError(
+            f"unknown server settings {unknown}; known: {sorted(SETTINGS | set(AIOHTTP_ALIASES))}"
+        )
+    merged.setdefault("client_max_size", app.client_max_size)
+    return StartServer(host=host, port=port, **merged)
 
 
 async def serve(
@@ -84,13 +136,14 @@ async def serve(
 ) -> None:
     """Serve ``app`` until stopped; ``settings`` are StartServer's limits.
 
-    Raises ``ValueError`` for a bad setting and ``OSError`` when the address
-    cannot be bound, before anything is started.
+    Raises ``TypeError`` for an unknown setting and ``ValueError`` for a bad
+    one before anything runs, ``OSError`` when the address cannot be bound,
+    and whatever the app's startup raises (its cleanup runs first).
     """
-    settings.setdefault("client_max_size", app.client_max_size)
-    start = StartServer(host=host, port=port, **settings)
-    await app.startup()
+    start = start_command(app, host, port, settings)
     try:
+        await app.startup()  # may still add state and routes, as in aiohttp
+        app.freeze()
         await _serve_started(app, start, task_status)
     finally:
         with trio.move_on_after(CLEANUP_TIMEOUT) as scope:
@@ -113,51 +166,97 @@ async def _serve_started(
             async with commands_send, events_receive:
                 await commands_send.send(start)
                 first = await events_receive.receive()
-                if isinstance(first, ServerStarted):
-                    server = Server(commands_send, first.urls)
-                    task_status.started(server)
+                if isinstance(first, CommandFailed):
+                    failure = first.error  # closing the commands on the way out ends both actors
+                    return
+                assert isinstance(first, ServerStarted), first
+                server = Server(commands_send, first.urls)
+                task_status.started(server)
+                async with trio.open_nursery() as stopping:
+                    stopping.start_soon(_stop_when_asked, app, server, commands_send)
                     async for event in events_receive:
                         if isinstance(event, ServerStopped):
                             break
                         if isinstance(event, CommandFailed):
                             logger.error("server command failed: %s", event.error)
-                elif isinstance(first, CommandFailed):
-                    failure = first.error  # closing the commands on the way out ends both actors
+                    if not server._stop_requested.is_set():
+                        stopping.cancel_scope.cancel()  # stopped without being asked
     finally:
         if server is not None:
             server._stopped.set()
-    if failure is not None:
-        raise OSError(failure)
+        if failure is not None:
+            raise OSError(failure)
+
+
+async def _stop_when_asked(
+    app: Application, server: Server, commands: trio.MemorySendChannel[object]
+) -> None:
+    await server._stop_requested.wait()
+    await commands.send(StopServer(server._grace))  # the listeners close now
+    try:
+        await app.shutdown()  # meanwhile in-flight requests have their grace
+    except Exception:
+        logger.exception("on_shutdown failed")
 
 
 def run_app(
-    app: Application,
-    host: str = "0.0.0.0",
-    port: int = 8080,
+    app: Application | Awaitable[Application],
     *,
-    shutdown_timeout: float = 10.0,
+    host: str | None = None,
+    port: int | None = None,
+    shutdown_timeout: float = 60.0,
+    keepalive_timeout: float = 75.0,
     print: Callable[..., None] | None = print,
+    backlog: int = 128,
+    handle_signals: bool = True,
+    loop: object = None,
     **settings: Any,
 ) -> None:
-    """A script's main: serve ``app`` until Ctrl-C or SIGTERM.
+    """A script's main, as aiohttp's: serve ``app`` until Ctrl-C or SIGTERM.
 
-    The first signal stops gracefully (in-flight requests get
-    ``shutdown_timeout`` seconds); a second one cuts them at once. As the
-    owner of the process, it also moves everything alive once serving has
-    begun out of the garbage collector's full passes (``gc.freeze()``).
+    ``app`` may be an Application or an awaitable that makes one. The
+    first signal stops gracefully (``on_shutdown`` runs, in-flight requests
+    get ``shutdown_timeout`` seconds); a second one cuts them at once.
+    Defaults as aiohttp: ``0.0.0.0:8080``, keep-alive 75 s. As the owner of
+    the process it also moves everything alive once serving has begun out
+    of the garbage collector's full passes (``gc.freeze()``). Unknown
+    keywords raise ``TypeError`` naming them, before anything runs.
     """
-    trio.run(partial(_run_app, app, host, port, shutdown_timeout, print, settings))
+    if loop is not None:
+        raise TypeError("run_app(loop=...) has no meaning on trio: it runs its own trio.run")
+    settings = {"keep_alive_timeout": keepalive_timeout, "backlog": backlog, **settings}
+    if isinstance(app, Application):
+        start_command(app, host or "0.0.0.0", port or 8080, dict(settings))  # fail fast
+    trio.run(
+        partial(
+            _run_app,
+            app,
+            host or "0.0.0.0",
+            8080 if port is None else port,
+            shutdown_timeout,
+            print,
+            handle_signals,
+            settings,
+        )
+    )
 
 
 async def _run_app(
-    app: Application,
+    app: Application | Awaitable[Application],
     host: str,
     port: int,
     shutdown_timeout: float,
     print: Callable[..., None] | None,
+    handle_signals: bool,
     settings: dict[str, Any],
 ) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    if inspect.isawaitable(app):
+        app = await app
+    if not isinstance(app, Application):
+        raise TypeError(f"run_app needs a web.Application, not {app!r}")
+    with contextlib.ExitStack() as stack:
+        if handle_signals:
+            received = stack.enter_context(trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM))
         async with trio.open_nursery() as nursery:
             server: Server = await nursery.start(partial(serve, app, host, port, **settings))
             # Everything alive now (modules, the app, its routes) lives as long as the
@@ -171,13 +270,14 @@ async def _run_app(
 
             async def on_signals() -> None:
                 signalled = 0
-                async for _ in signals:
+                async for _ in received:
                     signalled += 1
                     if signalled == 1:
                         nursery.start_soon(server.stop, shutdown_timeout)
                     else:
                         nursery.cancel_scope.cancel()  # a second signal: no more waiting
 
-            nursery.start_soon(on_signals)
+            if handle_signals:
+                nursery.start_soon(on_signals)
             await server.wait_stopped()
             nursery.cancel_scope.cancel()

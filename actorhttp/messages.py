@@ -16,7 +16,7 @@ without knowing about routers or applications.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 import trio
@@ -158,12 +158,18 @@ class StopServer:
 
 @dataclass(frozen=True, slots=True)
 class AddRoute:
-    """Add a route while serving; with no handler, its requests go to the driver's outbox."""
+    """Add a route while serving; with no handler, its requests go to the driver's outbox.
+
+    ``done``, if given, is called once the router actor has taken the
+    command: with ``None``, or with the error that refused it (the error
+    also comes back as a ``CommandFailed`` event).
+    """
 
     methods: tuple[str, ...]
     path: str
     handler: Target | None = None
     name: str | None = None
+    done: Callable[[Exception | None], None] | None = field(default=None, compare=False)
 
     def __init__(
         self,
@@ -171,6 +177,7 @@ class AddRoute:
         path: str,
         handler: Target | None = None,
         name: str | None = None,
+        done: Callable[[Exception | None], None] | None = None,
     ) -> None:
         names = (methods,) if isinstance(methods, str) else tuple(methods)
         if not names or not all(isinstance(m, str) and m for m in names):
@@ -179,6 +186,7 @@ class AddRoute:
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "handler", handler)
         object.__setattr__(self, "name", name)
+        object.__setattr__(self, "done", done)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,8 +86,8 @@ def serve_actorhttp(port: int, transport: str) -> None:
 
     run_app(
         actorhttp_app(),
-        HOST,
-        port,
+        host=HOST,
+        port=port,
         transport=transport,
         keep_alive_timeout=KEEP_ALIVE_TIMEOUT,
         print=None,

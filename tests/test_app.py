@@ -13,6 +13,7 @@ import trio
 import trio.lowlevel
 
 from actorhttp import (
+    AppKey,
     Application,
     HTTPFound,
     HTTPTooManyRequests,
@@ -28,6 +29,7 @@ from actorhttp.testing import TestClient, serve_app
 from .rawhttp import exchange, exchange_until_closed, status_of, upload
 
 Client = Callable[..., Awaitable[TestClient]]
+DB = AppKey("db", str)
 TIMEOUT = 10
 
 
@@ -524,14 +526,14 @@ async def test_startup_and_cleanup_hooks_and_app_state(transport: TransportName)
     events: list[str] = []
 
     async def on_startup(app: Application) -> None:
-        app["db"] = "connected"
+        app[DB] = "connected"
         events.append("startup")
 
     async def on_cleanup(app: Application) -> None:
         events.append("cleanup")
 
     async def handler(request: Request) -> Response:
-        return Response(text=request.app["db"])
+        return Response(text=request.app[DB])
 
     app = Application()
     app.on_startup.append(on_startup)
@@ -564,7 +566,7 @@ def test_bad_application_settings() -> None:
     with pytest.raises(ValueError, match="client_max_size"):
         Application(client_max_size=0)
     with pytest.raises(TypeError, match="callable"):
-        Application(middlewares=["nope"])  # type: ignore[list-item]
+        Application(middlewares=["nope"])
 
 
 # -- streamed responses ----------------------------------------------------------

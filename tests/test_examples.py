@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import trio
 
+from .rawhttp import exchange, status_of
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 20
 URL = re.compile(rb"(https?://127\.0\.0\.1:\d+)")
@@ -153,3 +155,95 @@ async def test_hypercorn_serves_the_application_as_asgi() -> None:
             await run.finish()
     assert hello.text == "hello, asgi\n"
     assert missing.status_code == 404
+
+
+async def test_stream_example_writes_as_it_goes() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("stream")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            lines: list[str] = []
+            async with http.stream("GET", "/count/3", params={"interval": "0.05"}) as response:
+                async for line in response.aiter_lines():
+                    lines.append(line)
+            numbers = await http.get("/numbers.ndjson", headers={"Accept-Encoding": "gzip"})
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert lines == ["3", "2", "1", "liftoff"]
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert numbers.headers["content-encoding"] == "gzip"
+    rows = numbers.text.splitlines()
+    assert len(rows) == 10_000
+    assert rows[-1] == '{"n": 9999, "square": 99980001}'
+
+
+async def test_login_example_sets_and_deletes_the_cookie_on_redirects() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("login")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            before = await http.get("/")
+            login = await http.post("/login", data={"user": "ada"})
+            welcome = await http.get("/")  # httpx keeps the cookie, as a browser would
+            logout = await http.post("/logout")
+            after = await http.get("/")
+            refused = await http.post("/login", data={"user": " "})
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert "<form" in before.text
+    assert login.status_code == 302
+    assert login.headers["location"] == "/"
+    assert "HttpOnly" in login.headers["set-cookie"]
+    assert "logged in as <b>ada</b>" in welcome.text
+    assert logout.status_code == 302
+    assert "Max-Age=0" in logout.headers["set-cookie"]
+    assert "<form" in after.text
+    assert refused.status_code == 400
+
+
+async def test_upload_example_reads_forms_and_streams_files_to_disk(tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    command = (*script("upload"), "--folder", str(tmp_path))
+    with trio.fail_after(TIMEOUT):
+        async with example(*command) as run, httpx.AsyncClient(base_url=run.url) as http:
+            form = await http.post(
+                "/form", data={"title": "report"}, files={"doc": ("a.bin", b"12345", "x/y")}
+            )
+            urlencoded = await http.post("/form", data={"a": "1", "b": "two words"})
+            upload = await http.post("/upload", files={"big": ("../../evil.bin", payload)})
+            # A raw client: httpx stops its body half-way when refused, and complains.
+            port = httpx.URL(run.url).port
+            assert port is not None
+            too_big = await exchange(
+                port,
+                b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 11534336\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n\r\nf=xxxx",
+            )
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert form.json() == {
+        "title": "report",
+        "doc": {"filename": "a.bin", "size": 5, "type": "x/y"},
+    }
+    assert urlencoded.json() == {"a": "1", "b": "two words"}
+    saved = upload.json()["saved"]
+    assert saved[0]["filename"] == "evil.bin"  # the client's path is never used
+    assert saved[0]["size"] == len(payload)
+    assert (tmp_path / "evil.bin").read_bytes() == payload
+    assert status_of(too_big) == 413
+
+
+async def test_aiohttp_2_factories_program_runs_with_only_the_import_changed() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with (
+            example(*script("factories")) as run,
+            httpx.AsyncClient(base_url=run.url) as http,
+        ):
+            index = await http.get("/")
+            await run.read_until(b"i am logger2")
+            hello = await http.get("/hello/world")
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert index.text == "<h1>Index</h1>"
+    assert index.headers["content-type"].replace(" ", "") == "text/html;charset=utf-8"
+    assert hello.text == "<h1>hello,world</h1>"
+    log = run.output.decode()
+    assert "old-style middleware" in log  # aiohttp 3's DeprecationWarning, shown
+    lines = [line for line in log.splitlines() if line.startswith("i am logger")]
+    assert lines == ["i am logger1", "i am logger2"] * 2

@@ -7,7 +7,7 @@ import trio
 
 import actorhttp._router
 import actorhttp._routing
-from actorhttp import Response, StreamResponse
+from actorhttp import Response, StreamResponse, middleware
 from actorhttp._router import Router
 from actorhttp._routing import UrlDispatcher
 from actorhttp.messages import AddRoute, CancelRequests, ReplyReceiver, Request, Target, open_reply
@@ -33,21 +33,22 @@ async def ok(request: Request) -> StreamResponse:
 
 async def test_middleware_chain_is_composed_once_per_route(monkeypatch: pytest.MonkeyPatch) -> None:
     composed: list[object] = []
-    real_compose = actorhttp._routing.compose
+    real_compose = actorhttp._routing.compose_layers
 
-    def counting_compose(middlewares: object, handler: object) -> object:
+    async def counting_compose(layers: object, handler: object) -> object:
         composed.append(handler)
-        return real_compose(middlewares, handler)  # type: ignore[arg-type]
+        return await real_compose(layers, handler)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(actorhttp._router, "compose", counting_compose)
+    monkeypatch.setattr(actorhttp._router, "compose_layers", counting_compose)
 
+    @middleware
     async def passthrough(request: Request, handler: object) -> StreamResponse:
         return await handler(request)  # type: ignore[operator, no-any-return]
 
     routes = UrlDispatcher[Target]()
     routes.add_get("/a", ok)
     router = Router(routes, middlewares=[passthrough])
-    before = len(composed)  # the 404 chain, built with the router
+    before = len(composed)
     for _ in range(5):
         request, reply = make_request("/a")
         await router.respond(request)

@@ -5,7 +5,7 @@ functions, tested without a network.
 """
 
 from ._dispatcher import Match, MethodNotAllowed, NotFound, Resolution, UrlDispatcher
-from ._middleware import Middleware, compose, middleware
+from ._middleware import Middleware, compose, compose_layers, is_new_style, middleware
 from ._pattern import Pattern, parse_pattern, routing_path
 from ._resources import (
     METH_ANY,
@@ -31,6 +31,8 @@ __all__ = [
     "UrlDispatcher",
     "check_method",
     "compose",
+    "compose_layers",
+    "is_new_style",
     "middleware",
     "parse_pattern",
     "routing_path",

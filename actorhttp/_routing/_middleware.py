@@ -1,15 +1,19 @@
 """Middleware composition: the first middleware listed runs outermost.
 
-A middleware is ``async def mw(request, handler) -> response``. The chain is
-built once per route, not per request.
+A new-style middleware (marked with :func:`middleware`) is ``async def
+mw(request, handler) -> response``. Anything else is an aiohttp-2-era
+factory, ``async def factory(app, handler) -> handler``, awaited once when
+the chain is built. Chains are built once per route, not per request (where
+aiohttp calls old-style factories on every request). With sub-applications
+the layers nest: the outer app's middlewares wrap the inner app's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["Middleware", "compose", "middleware"]
+__all__ = ["Middleware", "compose", "compose_layers", "is_new_style", "middleware"]
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -21,6 +25,28 @@ def middleware(func: F) -> F:
     """Mark ``func`` as a new-style ``(request, handler)`` middleware, as in aiohttp."""
     func.__middleware_version__ = 1  # type: ignore[attr-defined]
     return func
+
+
+def is_new_style(mw: object) -> bool:
+    """True for a ``@middleware``-marked ``(request, handler)`` middleware."""
+    return getattr(mw, "__middleware_version__", None) == 1
+
+
+async def compose_layers(
+    layers: Sequence[tuple[object, Sequence[Any]]], handler: Callable[[Req], Awaitable[Resp]]
+) -> Callable[[Req], Awaitable[Resp]]:
+    """``handler`` wrapped by each ``(app, middlewares)`` layer, the first layer outermost.
+
+    Within a layer the first middleware is outermost. Old-style factories
+    are awaited here with their app and the handler they wrap.
+    """
+    for owner, middlewares in reversed(layers):
+        for mw in reversed(middlewares):
+            if is_new_style(mw):
+                handler = _bind(mw, handler)
+            else:
+                handler = await mw(owner, handler)
+    return handler
 
 
 def compose(
