@@ -12,6 +12,7 @@ from ._app import (
     AppRouter,
 )
 from ._driver import http_driver
+from ._lifecycle import CleanupError
 from ._routing import (
     DynamicResource,
     PlainResource,
@@ -19,6 +20,22 @@ from ._routing import (
     ResourceRoute,
     UrlDispatcher,
     middleware,
+)
+from ._routing._routedef import (
+    AbstractRouteDef,
+    RouteDef,
+    RouteTableDef,
+    StaticDef,
+    delete,
+    get,
+    head,
+    options,
+    patch,
+    post,
+    put,
+    route,
+    static,
+    view,
 )
 from ._serve import (
     Server,
@@ -107,12 +124,15 @@ from ._web._response import (
     json_bytes_response,
     json_response,
 )
+from ._web._view import View
 
 __all__ = [
+    "AbstractRouteDef",
     "AppKey",
     "AppRouter",
     "Application",
     "BaseRequest",
+    "CleanupError",
     "ContentCoding",
     "DynamicResource",
     "FileField",
@@ -186,15 +206,29 @@ __all__ = [
     "ResourceRoute",
     "Response",
     "ResponseKey",
+    "RouteDef",
+    "RouteTableDef",
     "Server",
+    "StaticDef",
     "StreamResponse",
     "UrlDispatcher",
+    "View",
+    "delete",
+    "get",
+    "head",
     "http_driver",
     "json_bytes_response",
     "json_response",
     "middleware",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "route",
     "run_app",
     "serve",
+    "static",
+    "view",
 ]
 
 
@@ -211,9 +245,11 @@ def _fix_module_names() -> None:
 
 _WEB_NAMES = frozenset(
     {
+        "AbstractRouteDef",
         "AppKey",
         "Application",
         "BaseRequest",
+        "CleanupError",
         "ContentCoding",
         "DynamicResource",
         "FileField",
@@ -286,13 +322,27 @@ _WEB_NAMES = frozenset(
         "ResourceRoute",
         "Response",
         "ResponseKey",
+        "RouteDef",
+        "RouteTableDef",
+        "StaticDef",
         "StreamResponse",
         "UrlDispatcher",
+        "View",
+        "delete",
+        "get",
+        "head",
         "json_bytes_response",
         "json_response",
         "middleware",
+        "options",
+        "patch",
+        "post",
+        "put",
+        "route",
         "run_app",
         "serve",
+        "static",
+        "view",
     }
 )
 _fix_module_names()

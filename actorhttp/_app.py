@@ -20,7 +20,7 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
 from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
-from ._routing import Resource, ResourceRoute, UrlDispatcher
+from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher
 from ._static import static_handler
 from ._transports import AsgiBridge
 from ._web._helpers import AppKey, warn_str_key
@@ -65,6 +65,24 @@ class AppRouter(UrlDispatcher[Target]):
     ) -> Resource[Target]:
         """The router actor's way in: an AddRoute command changes a served table."""
         return UrlDispatcher.add_resource(self, path, name=name)
+
+    def add_options(
+        self, path: str, handler: Target, *, name: str | None = None
+    ) -> ResourceRoute[Target]:
+        return self.add_route("OPTIONS", path, handler, name=name)
+
+    def add_view(
+        self, path: str, handler: Any, *, name: str | None = None
+    ) -> ResourceRoute[Target]:
+        """A class-based view (``web.View``) for every verb on ``path`` (a ``*`` route)."""
+        return self.add_route(METH_ANY, path, handler, name=name)
+
+    def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
+        """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""
+        added: list[ResourceRoute[Target]] = []
+        for route_def in routes:
+            added.extend(route_def.register(self))
+        return added
 
     def add_static(
         self,
@@ -180,10 +198,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
         """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""
-        added: list[ResourceRoute[Target]] = []
-        for route_def in routes:
-            added.extend(route_def.register(self._router))
-        return added
+        return self._router.add_routes(routes)
 
     # -- state -------------------------------------------------------------------
 

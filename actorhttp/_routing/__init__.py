@@ -15,8 +15,18 @@ from ._resources import (
     ResourceRoute,
     check_method,
 )
+from ._routedef import (
+    AbstractRouteDef,
+    RouteDef,
+    RouteTableDef,
+    StaticDef,
+)
 
 __all__ = [
+    "AbstractRouteDef",
+    "RouteDef",
+    "RouteTableDef",
+    "StaticDef",
     "METH_ANY",
     "DynamicResource",
     "Match",

@@ -1,0 +1,193 @@
+"""Route definitions, as aiohttp's ``web_routedef``: ``RouteTableDef`` and ``web.get(...)``.
+
+A route definition only records what to add; ``register(router)`` adds it
+(``app.add_routes(...)`` does that for each) and returns the routes added.
+No I/O, nothing resolved here.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+__all__ = [
+    "AbstractRouteDef",
+    "RouteDef",
+    "RouteTableDef",
+    "StaticDef",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "route",
+    "static",
+    "view",
+]
+
+H = TypeVar("H")
+METH_ANY = "*"
+
+
+class AbstractRouteDef(abc.ABC):
+    """Something ``app.add_routes`` can register."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def register(self, router: Any) -> list[Any]:
+        """Add this definition to ``router``; the routes it added."""
+
+
+def _describe(kwargs: dict[str, Any]) -> str:
+    return "".join(f", {name}={value!r}" for name, value in sorted(kwargs.items()))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RouteDef(AbstractRouteDef):
+    """``method`` on ``path`` leads to ``handler`` (a handler, a ``web.View`` or a mailbox)."""
+
+    method: str
+    path: str
+    handler: Any
+    kwargs: dict[str, Any]
+
+    def __repr__(self) -> str:
+        name = getattr(self.handler, "__name__", repr(self.handler))
+        return f"<RouteDef {self.method} {self.path} -> {name!r}{_describe(self.kwargs)}>"
+
+    def register(self, router: Any) -> list[Any]:
+        add = getattr(router, "add_" + self.method.lower(), None)
+        if add is not None and self.method != METH_ANY:
+            return [add(self.path, self.handler, **self.kwargs)]
+        if self.method == METH_ANY and _is_view(self.handler):
+            return [router.add_view(self.path, self.handler, **self.kwargs)]
+        return [router.add_route(self.method, self.path, self.handler, **self.kwargs)]
+
+
+def _is_view(handler: object) -> bool:
+    return isinstance(handler, type) and hasattr(handler, "__await__")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class StaticDef(AbstractRouteDef):
+    """Files under ``path`` served at ``prefix``."""
+
+    prefix: str
+    path: str | os.PathLike[str]
+    kwargs: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"<StaticDef {self.prefix} -> {self.path}{_describe(self.kwargs)}>"
+
+    def register(self, router: Any) -> list[Any]:
+        resource = router.add_static(self.prefix, self.path, **self.kwargs)
+        routes = getattr(resource, "routes", None)
+        return list(routes) if routes is not None else [resource]
+
+
+def route(method: str, path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return RouteDef(method, path, handler, kwargs)
+
+
+def head(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("HEAD", path, handler, **kwargs)
+
+
+def options(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("OPTIONS", path, handler, **kwargs)
+
+
+def get(
+    path: str, handler: Any, *, name: str | None = None, allow_head: bool = True, **kwargs: Any
+) -> RouteDef:
+    return route("GET", path, handler, name=name, allow_head=allow_head, **kwargs)
+
+
+def post(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("POST", path, handler, **kwargs)
+
+
+def put(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("PUT", path, handler, **kwargs)
+
+
+def patch(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("PATCH", path, handler, **kwargs)
+
+
+def delete(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route("DELETE", path, handler, **kwargs)
+
+
+def view(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    return route(METH_ANY, path, handler, **kwargs)
+
+
+def static(prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> StaticDef:
+    return StaticDef(prefix, path, kwargs)
+
+
+class RouteTableDef(Sequence[AbstractRouteDef]):
+    """Routes declared with decorators (``@routes.get("/")``), added with ``app.add_routes``."""
+
+    def __init__(self) -> None:
+        self._items: list[AbstractRouteDef] = []
+
+    def __repr__(self) -> str:
+        return f"<RouteTableDef count={len(self._items)}>"
+
+    @overload
+    def __getitem__(self, index: int) -> AbstractRouteDef: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[AbstractRouteDef]: ...
+    def __getitem__(self, index: int | slice) -> AbstractRouteDef | list[AbstractRouteDef]:
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[AbstractRouteDef]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def route(self, method: str, path: str, **kwargs: Any) -> Callable[[H], H]:
+        def inner(handler: H) -> H:
+            self._items.append(RouteDef(method, path, handler, kwargs))
+            return handler
+
+        return inner
+
+    def head(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("HEAD", path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route("OPTIONS", path, **kwargs)
+
+    def view(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        return self.route(METH_ANY, path, **kwargs)
+
+    def static(self, prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        self._items.append(StaticDef(prefix, path, kwargs))
