@@ -219,3 +219,11 @@ __all__ = [
     "static",
     "view",
 ]
+
+
+if __name__ == "__main__":
+    import sys
+
+    from actorhttp._web_cli import main
+
+    main(sys.argv[1:])

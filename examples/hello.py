@@ -40,3 +40,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def init(argv: list[str]) -> Application:
+    """For ``python -m actorhttp.web examples.hello:init``: the app, its arguments ignored."""
+    return app

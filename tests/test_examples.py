@@ -247,3 +247,29 @@ async def test_aiohttp_2_factories_program_runs_with_only_the_import_changed() -
     assert "old-style middleware" in log  # aiohttp 3's DeprecationWarning, shown
     lines = [line for line in log.splitlines() if line.startswith("i am logger")]
     assert lines == ["i am logger1", "i am logger2"] * 2
+
+
+async def test_python_m_actorhttp_web_serves_an_init_function() -> None:
+    command = (sys.executable, "-m", "actorhttp.web", "-H", "127.0.0.1", "-P", "0")
+    with trio.fail_after(TIMEOUT):
+        async with (
+            example(*command, "examples.hello:init", "--ignored", "arg") as run,
+            httpx.AsyncClient(base_url=run.url) as http,
+        ):
+            hello = await http.get("/hello/cli")
+            run.process.send_signal(signal.SIGINT)
+            code = await run.finish()
+    assert hello.text == "hello, cli\n"
+    assert code == 0
+    assert run.output.rstrip().endswith(b"Stopped")
+
+
+async def test_python_m_actorhttp_web_explains_a_bad_entry_point() -> None:
+    process = await trio.run_process(
+        [sys.executable, "-m", "actorhttp.web", "examples.hello"],
+        cwd=ROOT,
+        capture_stderr=True,
+        check=False,
+    )
+    assert process.returncode == 2
+    assert b"'entry-func' not in 'module:function' syntax" in process.stderr
