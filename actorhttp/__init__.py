@@ -3,8 +3,10 @@
 ``from actorhttp import web`` gives aiohttp.web's server names (see
 ``actorhttp.web``); the same objects are here at the top level, beside the
 actor layer: ``http_driver``, ``serve`` and ``Server``, and
-``actorhttp.messages`` for the messages themselves. ``actorhttp.testing``
-holds test helpers.
+``actorhttp.messages`` for the messages themselves. As in aiohttp, the
+WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
+``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
+``actorhttp.testing`` holds test helpers.
 """
 
 from ._app import (
@@ -125,6 +127,15 @@ from ._web._response import (
     json_response,
 )
 from ._web._view import View
+from ._web._ws import WebSocketResponse
+from ._web._wsmodels import (
+    WebSocketError,
+    WebSocketReady,
+    WSCloseCode,
+    WSMessage,
+    WSMessageTypeError,
+    WSMsgType,
+)
 
 __all__ = [
     "AbstractRouteDef",
@@ -213,6 +224,13 @@ __all__ = [
     "StreamResponse",
     "UrlDispatcher",
     "View",
+    "WSCloseCode",
+    "WSMessage",
+    "WSMessageTypeError",
+    "WSMsgType",
+    "WebSocketError",
+    "WebSocketReady",
+    "WebSocketResponse",
     "delete",
     "get",
     "head",
@@ -328,6 +346,9 @@ _WEB_NAMES = frozenset(
         "StreamResponse",
         "UrlDispatcher",
         "View",
+        "WSMsgType",
+        "WebSocketReady",
+        "WebSocketResponse",
         "delete",
         "get",
         "head",
