@@ -10,6 +10,11 @@ arriving, so memory stays bounded), the request-target forms of RFC 9112
 §3.2, exactly one ``Host`` in HTTP/1.1, no duplicate singleton fields, no
 ``Transfer-Encoding`` in HTTP/1.0, no underscore look-alikes of framing
 fields, and no framing, routing or auth fields in trailers. No trio here.
+
+A request that asks to switch protocols (``Connection: upgrade`` with an
+``Upgrade`` field) is the last one parsed: its :class:`Head` and
+:data:`END` come out, and the bytes after its head are kept in
+:attr:`H1Parser.upgrade_data` for the protocol that may take over.
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ class H1Parser:
         "_trailers",
         "_url",
         "events",
+        "upgrade_data",
     )
 
     def __init__(self, limits: H1Limits = H1Limits()) -> None:
@@ -125,6 +131,7 @@ class H1Parser:
         # A list, not a deque: it holds a handful of events, and an empty deque
         # costs an idle connection ten times the memory of an empty list.
         self.events: list[Event] = []
+        self.upgrade_data: bytes | None = None  # after an upgrade request: the bytes past its head
         self._done = False
         self._in_message = False  # between the first byte of a request and its end
         self._in_head = False  # between the first byte of a request and its headers' end
@@ -146,7 +153,7 @@ class H1Parser:
 
     @property
     def done(self) -> bool:
-        """True after a refusal: the connection must close."""
+        """True after a refusal or an upgrade request: HTTP/1.1 ends on this connection."""
         return self._done
 
     def feed(self, data: bytes) -> None:
@@ -163,8 +170,11 @@ class H1Parser:
             self._parser.feed_data(data)
         except _Refused as exc:
             self._refuse(exc.refusal.status, exc.refusal.reason)
-        except httptools.HttpParserUpgrade:
-            # This transport speaks no other protocol: answer the request, then close.
+        except httptools.HttpParserUpgrade as exc:
+            # The request asks to switch protocols (a WebSocket handshake): HTTP/1.1 ends
+            # here. The bytes after its head belong to the new protocol, kept for it.
+            offset = exc.args[0] if exc.args else len(data)
+            self.upgrade_data = bytes(data[offset:])
             if self.events and not isinstance(self.events[-1], _End):
                 self.events.append(END)
             self._done = True

@@ -14,6 +14,11 @@ asks of a server is decided here, in the style of h11's ``Connection``:
 * framing from :mod:`._framing`: Content-Length, chunked, close-delimited;
 * ``Expect: 100-continue``: ``continue_bytes()`` gives the 100 once, when
   the handler starts reading, so a 413 can still refuse an upload unsent;
+* upgrade: a request asking to switch protocols is the last HTTP/1.1 one.
+  Answered with a normal response, the connection closes after it;
+  answered with ``switch_protocols()`` (a 101), the connection is the new
+  protocol's from then on (``phase`` UPGRADED), starting with the bytes
+  that followed the request's head (``upgrade_data``).
 
 Deadlines are state, not timers: :attr:`deadline` is the time by which the
 client must have made progress in the current phase (idle: keep-alive
@@ -66,6 +71,7 @@ class Phase(enum.Enum):
     IDLE = "idle"  # waiting for a request to begin
     HEAD = "head"  # a request's head is arriving
     HANDLING = "handling"  # a request is with the application, or its answer is going out
+    UPGRADED = "upgraded"  # switched to another protocol (a WebSocket): no HTTP/1.1 any more
     CLOSED = "closed"  # nothing more on this connection
 
 
@@ -255,6 +261,36 @@ class H1Connection:
         if wire.chunked and wire.send_body:
             return tail + b"0\r\n\r\n"
         return tail
+
+    @property
+    def upgrade_requested(self) -> bool:
+        """True if the current request asks to switch protocols (llhttp saw the upgrade)."""
+        return self._parser.upgrade_data is not None
+
+    def switch_protocols(self, wire: Wire) -> bytes:
+        """The 101 that hands this connection to the protocol the request asked for.
+
+        From here on the connection is that protocol's (``phase`` UPGRADED, no
+        deadline); its first bytes are ``upgrade_data``.
+        """
+        upgrade_data = self._parser.upgrade_data
+        assert self._head is not None, "no request to answer"
+        assert upgrade_data is not None, "the request asked for no upgrade"
+        self.phase = Phase.UPGRADED
+        self.deadline = math.inf
+        parts = [f"HTTP/1.1 101 {wire.reason or 'Switching Protocols'}\r\n"]
+        for name, value in wire.headers:
+            parts.append(f"{name}: {value}\r\n")
+        parts.append("Connection: Upgrade\r\n")
+        data = "".join(parts).encode("utf-8")
+        if not wire.has_date:
+            data += b"Date: " + _clock.date() + b"\r\n"
+        return data + b"\r\n"
+
+    @property
+    def upgrade_data(self) -> bytes:
+        """The bytes that came after an upgrade request's head: the new protocol's first."""
+        return self._parser.upgrade_data or b""
 
     def refusal_bytes(self, refusal: Refusal) -> bytes:
         """The answer to a request that broke a rule; the connection closes after it."""

@@ -12,6 +12,12 @@ Deadlines come from the state machine (``H1Connection.deadline``); a reaper
 task compares them with the clock a few times a second and cancels the
 connections whose deadline has passed, instead of moving a timer in trio's
 deadline heap for every request.
+
+A WebSocket handshake that the handler accepts (its ``WebSocketResponse``
+comes back on the reply) switches the connection: the 101 goes out and
+``_wsproto.serve_websocket`` carries the frames until the socket closes.
+Any other answer to an upgrade request is sent as usual, then the
+connection closes.
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import Request
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import Deliver, Peer, StopSignal, accept_connections, exchange, listener_address
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
+from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools"]
 
@@ -196,6 +204,8 @@ class _Connection:
             self.client_max_size,
         )
         response = await exchange(self.deliver, request, receiver)
+        if isinstance(response, WebSocketResponse):
+            return await self._switch(head, response)
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
         wire = frame(
             response,
@@ -209,6 +219,17 @@ class _Connection:
             return conn.cycle(trio.current_time())
         complete = await self._stream(wire, wire.pipe, data)
         return complete and conn.cycle(trio.current_time())
+
+    async def _switch(self, head: Head, response: WebSocketResponse) -> bool:
+        """Answer 101 and serve the WebSocket on this connection until it ends; always False."""
+        link = response._link
+        assert link is not None, "a WebSocketResponse is handed over by its prepare()"
+        # prepare() accepted the handshake, which asks for exactly what llhttp calls
+        # an upgrade (Connection: upgrade and an Upgrade field), so the parser saw one.
+        assert self.conn.upgrade_requested
+        data = self.conn.switch_protocols(frame(response, head.method))
+        await serve_websocket(self.stream, data, self.conn.upgrade_data, link)
+        return False
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""
