@@ -4,7 +4,8 @@ Used by the hypercorn transport and by ``Application`` itself when another
 ASGI server (``hypercorn -k trio mod:app``) serves it. The response is
 framed by ``_framing`` (the one place that decides it; hypercorn does the
 chunking) and a streamed body is taken from its pipe and sent as
-``http.response.body`` messages as it is written.
+``http.response.body`` messages as it is written. WebSocket scopes go to
+``_asgiws``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .._web._exceptions import HTTPRequestHeaderFieldsTooLarge, RequestPayloadEr
 from .._web._helpers import http_version
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
 from ._framing import Wire, frame
 
@@ -52,9 +54,11 @@ class AsgiBridge:
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] != "http":
-            # WebSocket scopes are refused by closing; lifespan belongs to Application.
+            # Lifespan belongs to Application.
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1000, "reason": None})
+                await serve_websocket_scope(
+                    self._deliver, scope, receive, send, client_max_size=self._client_max_size
+                )
             return
         await self.http(scope, receive, send)
 
