@@ -25,7 +25,8 @@ from ._static import static_handler
 from ._transports import AsgiBridge
 from ._web._helpers import AppKey, warn_str_key
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE
-from .messages import Target
+from ._wsactor import DEFAULT_INBOX_SIZE, DEFAULT_OUTBOX_SIZE, websocket_route
+from .messages import Target, WebSocketMailbox
 
 __all__ = ["AppRouter", "Application"]
 
@@ -76,6 +77,28 @@ class AppRouter(UrlDispatcher[Target]):
     ) -> ResourceRoute[Target]:
         """A class-based view (``web.View``) for every verb on ``path`` (a ``*`` route)."""
         return self.add_route(METH_ANY, path, handler, name=name)
+
+    def add_websocket(
+        self,
+        path: str,
+        mailbox: WebSocketMailbox,
+        *,
+        name: str | None = None,
+        inbox_size: int = DEFAULT_INBOX_SIZE,
+        outbox_size: int = DEFAULT_OUTBOX_SIZE,
+        **ws_options: Any,
+    ) -> ResourceRoute[Target]:
+        """A WebSocket route served by an actor: each socket goes to ``mailbox`` as a message.
+
+        The actor gets a ``WebSocketConnection`` with an ``inbox`` of the client's
+        messages (``inbox_size`` at most) and an ``outbox`` for its own
+        (``outbox_size`` at most); ``ws_options`` are ``WebSocketResponse``'s. A
+        GET route (no HEAD); middlewares wrap it. See ``actorhttp._wsactor``.
+        """
+        handler = websocket_route(
+            mailbox, inbox_size=inbox_size, outbox_size=outbox_size, **ws_options
+        )
+        return self.add_get(path, handler, name=name, allow_head=False)
 
     def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
         """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""

@@ -6,10 +6,12 @@ Commands and events are frozen, slotted dataclasses, all here. A
 on it (``await request.reply.send(response)``), which hands the response
 over to the server: from then on it refuses changes. Closing the reply
 without a response gets the client a 500; a second answer is refused with
-:class:`ReplyError`.
+:class:`ReplyError`. A WebSocket served by an actor arrives as a
+:class:`WebSocketConnection`: a channel of the client's messages and a
+channel for the actor's.
 
 Imports only the standard library, trio and actorhttp's own value types
-(the request, the responses, the reply), so a transport can build these
+(the request, the responses, the reply, WebSocket messages), so a transport can build these
 without knowing about routers or applications.
 """
 
@@ -24,6 +26,7 @@ import trio
 from ._reply import Reply, ReplyError, ReplyReceiver, open_reply
 from ._web._request import Request
 from ._web._response import Response, StreamResponse
+from ._web._wsmodels import WSMessage
 
 __all__ = [
     "AddRoute",
@@ -45,6 +48,9 @@ __all__ = [
     "StreamResponse",
     "Target",
     "TransportName",
+    "WSMessage",
+    "WebSocketConnection",
+    "WebSocketMailbox",
     "open_reply",
 ]
 
@@ -59,6 +65,39 @@ Mailbox: TypeAlias = trio.MemorySendChannel[Request]
 
 Target: TypeAlias = Handler | Mailbox
 """What a route leads to: a handler, or an actor's mailbox."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WebSocketConnection:
+    """One client's WebSocket, sent to the actor of a route added with ``add_websocket``.
+
+    * ``inbox`` yields what the client sends, as ``WSMessage`` items (TEXT and
+      BINARY; ERROR if it broke the protocol), and **ends when the client goes**
+      (its close frame, a lost connection, or the socket closed by us).
+      Bounded (``inbox_size``, 16 by default): while it is full the client's
+      messages wait in the server's own bounded channel, then in TCP, so a
+      client cannot outrun the actor. Closing it closes the socket (1000).
+    * ``outbox`` takes what to send: ``str`` as TEXT, ``bytes`` as BINARY, or a
+      ``WSMessage(WSMsgType.CLOSE, code, reason)`` to close with that code.
+      Bounded (``outbox_size``, 16 by default): ``send`` waits while it is
+      full (``send_nowait`` raises ``trio.WouldBlock``, so an actor serving
+      many clients can drop or close a slow one rather than wait for it).
+      Closing it closes the socket cleanly (1000, after the close
+      handshake). Once the socket is closed, sending raises
+      ``trio.BrokenResourceError``.
+
+    ``request`` is the handshake's request (``match_info``, headers, cookies);
+    ``protocol`` the subprotocol chosen, if any.
+    """
+
+    request: Request
+    inbox: trio.MemoryReceiveChannel[WSMessage]
+    outbox: trio.MemorySendChannel[str | bytes | WSMessage]
+    protocol: str | None = None
+
+
+WebSocketMailbox: TypeAlias = trio.MemorySendChannel[WebSocketConnection]
+"""An actor's inbox for WebSockets: each connection arrives as a WebSocketConnection."""
 
 
 # -- commands ----------------------------------------------------------------

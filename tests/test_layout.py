@@ -96,6 +96,9 @@ def test_message_names_are_pinned() -> None:
         "StreamResponse",
         "Target",
         "TransportName",
+        "WSMessage",
+        "WebSocketConnection",
+        "WebSocketMailbox",
         "open_reply",
     }
     assert actorhttp.messages.Request is web.Request  # handlers and actors share it
@@ -139,7 +142,12 @@ def test_messages_import_only_stdlib_trio_and_value_types() -> None:
     names = imports_of(PACKAGE / "messages.py")
     assert third_party(names) == {"trio"}
     ours = {n for n in names if n.startswith("actorhttp")}
-    assert ours <= {"actorhttp._reply", "actorhttp._web._request", "actorhttp._web._response"}
+    assert ours <= {
+        "actorhttp._reply",
+        "actorhttp._web._request",
+        "actorhttp._web._response",
+        "actorhttp._web._wsmodels",
+    }
 
 
 def test_web_layer_never_imports_actors_transports_or_app() -> None:

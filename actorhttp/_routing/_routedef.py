@@ -18,6 +18,7 @@ __all__ = [
     "RouteDef",
     "RouteTableDef",
     "StaticDef",
+    "WebSocketDef",
     "delete",
     "get",
     "head",
@@ -89,6 +90,21 @@ class StaticDef(AbstractRouteDef):
         resource = router.add_static(self.prefix, self.path, **self.kwargs)
         routes = getattr(resource, "routes", None)
         return list(routes) if routes is not None else [resource]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class WebSocketDef(AbstractRouteDef):
+    """A WebSocket route at ``path`` served by the actor whose mailbox is ``mailbox``."""
+
+    path: str
+    mailbox: Any
+    kwargs: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"<WebSocketDef {self.path} -> {self.mailbox!r}{_describe(self.kwargs)}>"
+
+    def register(self, router: Any) -> list[Any]:
+        return [router.add_websocket(self.path, self.mailbox, **self.kwargs)]
 
 
 def route(method: str, path: str, handler: Any, **kwargs: Any) -> RouteDef:
@@ -191,3 +207,7 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
 
     def static(self, prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
         self._items.append(StaticDef(prefix, path, kwargs))
+
+    def websocket(self, path: str, mailbox: Any, **kwargs: Any) -> None:
+        """A WebSocket route served by an actor (``app.router.add_websocket``'s arguments)."""
+        self._items.append(WebSocketDef(path, mailbox, kwargs))
