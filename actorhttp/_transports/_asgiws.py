@@ -24,8 +24,10 @@ httptools transport does, and what happens instead:
   lost connection. ``receive()`` returns CLOSED and ``close_code`` is 1006:
   the client's code and reason are not known.
 * **our close**: hypercorn sends our close frame (code and reason reach
-  the client) and ends the connection without waiting for the client's;
-  ``close()`` returns then, with ``close_code`` 1000, what hypercorn reports.
+  the client) and waits for the client's, but reports it as
+  ``websocket.disconnect`` with 1000 whatever its code: ``close()`` returns
+  then with ``close_code`` 1000 (after ``timeout`` with no answer: 1006 and
+  a ``TimeoutError``, as on httptools; the connection is then dropped).
 * **protocol errors**: hypercorn's wsproto fails the connection (a message
   over hypercorn's ``websocket_max_message_size``, 16 MiB, is answered
   with 1009; invalid UTF-8 and other errors end the connection without a
@@ -34,8 +36,8 @@ httptools transport does, and what happens instead:
   1009 and ERROR for the handler.
 * **handshake checks hypercorn makes first**: a GET with ``Connection:
   upgrade`` and ``Upgrade: websocket`` but a version other than 13 or no
-  key is answered 400 by hypercorn with an empty body; the handler never
-  runs. ``compress=False`` cannot stop hypercorn from accepting
+  key is answered 400 by hypercorn with an empty body (and the connection
+  left open); the handler never runs. ``compress=False`` cannot stop hypercorn from accepting
   permessage-deflate: ``ws.compress`` then says what hypercorn negotiated.
 """
 
@@ -186,10 +188,12 @@ async def _carry(
     closing = _Closing()
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_write, send, link, closing)
+            nursery.start_soon(_write, send, link, closing, nursery.cancel_scope)
             await _read(receive, send, link, closing)
     finally:
         link.finish()
+    # Returning ends the stream: hypercorn closes a connection it may still hold open
+    # for a client that never answered our close frame.
 
 
 class _Closing:
@@ -252,8 +256,10 @@ async def _give(inbound: trio.MemorySendChannel[WSMessage], message: WSMessage) 
         pass  # the handler has stopped receiving: dropped
 
 
-async def _write(send: ASGISendCallable, link: WSLink, closing: _Closing) -> None:
-    """Send the handler's messages; when it is done, close (1011 if it never did)."""
+async def _write(
+    send: ASGISendCallable, link: WSLink, closing: _Closing, carrying: trio.CancelScope
+) -> None:
+    """Send the handler's messages; when it is done, close (1011 if it never did) and end."""
     outbound = link.outbound_receive
     while True:
         try:
@@ -276,3 +282,4 @@ async def _write(send: ASGISendCallable, link: WSLink, closing: _Closing) -> Non
     if not closing.sent:
         closing.sent = True
         await send({"type": "websocket.close", "code": link.abort_code, "reason": ""})
+    carrying.cancel()  # the handler is done with the socket: stop waiting for hypercorn
