@@ -15,8 +15,11 @@ the inbox and closes the outbox's receiving side (the actor's next send
 raises ``trio.BrokenResourceError``); the actor closing its outbox closes the
 socket with 1000 after the close handshake (or with the code of a CLOSE
 message it sent), and the inbox ends then; the actor closing its inbox
-closes the socket the same way. An actor whose mailbox is closed gets the
-client a close 1013 (try again later) right after the handshake.
+closes the socket the same way: at the client's next message, or within
+:data:`INBOX_CHECK_INTERVAL` if the client is silent (trio tells a
+channel's sender that its receiver closed only when it sends, so a
+connection task looks once a second). An actor whose mailbox is closed
+gets the client a close 1013 (try again later) right after the handshake.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ DEFAULT_INBOX_SIZE = 16
 """Messages from the client that the actor has not taken yet, at most."""
 DEFAULT_OUTBOX_SIZE = 16
 """Messages from the actor that are not on their way to the socket yet, at most."""
+INBOX_CHECK_INTERVAL = 1.0
+"""Seconds between looks at whether the actor closed an inbox while its client is silent."""
 
 
 def _size(name: str, value: object) -> int:
@@ -82,7 +87,11 @@ def websocket_route(
 
 
 class _Pump:
-    """Carries one socket's messages to and from its actor; see the module docstring."""
+    """Carries one socket's messages to and from its actor; see the module docstring.
+
+    Only the outgoing side (the handler's own task) closes the socket, so what
+    the actor queued before it closed either side still goes out first.
+    """
 
     def __init__(
         self,
@@ -93,52 +102,84 @@ class _Pump:
         self.ws = ws
         self.inbox = inbox
         self.outbox = outbox
-        self.actor_closes = False  # the outgoing side is closing the socket for the actor
+        self.finishing = False  # the socket ended, or the actor stopped listening
+        self.waiting: trio.CancelScope | None = None  # the outgoing side's wait for the outbox
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._outgoing)
-            actor_listens = await self._incoming()
-            if not actor_listens:
-                await self.ws.close()  # the actor closed its inbox
-            if not self.actor_closes:
-                nursery.cancel_scope.cancel()  # the socket is over: the outbox closes
-        # (With autoclose=False a client's close frame is answered by the router's write_eof.)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._incoming)
+                nursery.start_soon(self._watch_inbox)
+                await self._outgoing()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.outbox.close()
+            self.inbox.close()  # last: once the actor sees its inbox end, its sends fail
 
-    async def _incoming(self) -> bool:
-        """Socket to inbox until the socket ends; False if the actor closed its inbox."""
-        with self.inbox:
-            async for message in self.ws:
-                try:
-                    await self.inbox.send(message)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return False
-        return True
+    def _finish(self) -> None:
+        """Tell the outgoing side to send what is queued, then close (if the socket is open)."""
+        self.finishing = True
+        if self.waiting is not None:
+            self.waiting.cancel()
+
+    async def _incoming(self) -> None:
+        """Socket to inbox until the socket ends, or the actor stops listening."""
+        async for message in self.ws:
+            try:
+                await self.inbox.send(message)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                break  # the actor closed its inbox
+        self._finish()
+
+    async def _watch_inbox(self) -> None:
+        """Notice an inbox closed while the client is silent (trio tells a sender only on send)."""
+        while self.inbox.statistics().open_receive_channels:  # noqa: ASYNC110 - no event for it
+            await trio.sleep(INBOX_CHECK_INTERVAL)
+        self._finish()
 
     async def _outgoing(self) -> None:
-        """Outbox to socket until the actor closes it (then close the socket) or the socket ends."""
-        ws = self.ws
-        with self.outbox:
-            async for item in self.outbox:
+        """Outbox to socket until the actor closes it, sends CLOSE, or the socket is finished."""
+        while not self.finishing:
+            item: str | bytes | WSMessage | None = None
+            with trio.CancelScope() as self.waiting:
                 try:
-                    if isinstance(item, str):
-                        await ws.send_str(item)
-                    elif isinstance(item, bytes | bytearray | memoryview):
-                        await ws.send_bytes(item)
-                    elif isinstance(item, WSMessage) and item.type is WSMsgType.TEXT:
-                        await ws.send_str(item.data)
-                    elif isinstance(item, WSMessage) and item.type is WSMsgType.BINARY:
-                        await ws.send_bytes(item.data)
-                    elif isinstance(item, WSMessage) and item.type is WSMsgType.CLOSE:
-                        self.actor_closes = True
-                        await ws.close(code=item.data, message=item.extra or "")
-                        return
-                    else:
-                        raise TypeError(
-                            f"a WebSocket outbox takes str, bytes or a TEXT, BINARY or CLOSE "
-                            f"WSMessage, not {item!r}"
-                        )
-                except ClientDisconnectedError:
-                    return  # the socket is closing or gone: the incoming side ends too
-        self.actor_closes = True
-        await ws.close()
+                    item = await self.outbox.receive()
+                except trio.EndOfChannel:
+                    break  # the actor closed its outbox
+            self.waiting = None
+            if item is None:
+                break  # told to finish while waiting (an item taken already is still sent)
+            if not await self._send(item):
+                return
+        while True:  # what the actor queued before it finished still goes out
+            try:
+                item = self.outbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if not await self._send(item):
+                return
+        await self.ws.close()
+
+    async def _send(self, item: str | bytes | WSMessage) -> bool:
+        """Send one outbox item; False once the socket is closed (by a CLOSE item, or gone)."""
+        ws = self.ws
+        try:
+            if isinstance(item, str):
+                await ws.send_str(item)
+            elif isinstance(item, bytes | bytearray | memoryview):
+                await ws.send_bytes(item)
+            elif isinstance(item, WSMessage) and item.type is WSMsgType.TEXT:
+                await ws.send_str(item.data)
+            elif isinstance(item, WSMessage) and item.type is WSMsgType.BINARY:
+                await ws.send_bytes(item.data)
+            elif isinstance(item, WSMessage) and item.type is WSMsgType.CLOSE:
+                await ws.close(code=item.data, message=item.extra or "")
+                return False
+            else:
+                raise TypeError(
+                    "a WebSocket outbox takes str, bytes or a TEXT, BINARY or CLOSE "
+                    f"WSMessage, not {item!r}"
+                )
+        except ClientDisconnectedError:
+            return False  # the socket is closed or gone: the incoming side ends too
+        return True
