@@ -107,7 +107,7 @@ def build_app(web: ModuleType, upload_dir: Path) -> Any:
 def serve_actorhttp(port: int, upload_dir: Path, transport: str) -> None:
     from actorhttp import web
 
-    web.run_app(build_app(web, upload_dir), HOST, port, transport=transport, print=None)
+    web.run_app(build_app(web, upload_dir), host=HOST, port=port, transport=transport, print=None)
 
 
 def serve_aiohttp(port: int, upload_dir: Path) -> None:
