@@ -54,7 +54,6 @@ class Pattern:
     names: tuple[str, ...]
     # Literal text as written, or (name, regex, is the default part) for a part.
     pieces: tuple[str | tuple[str, re.Pattern[str], bool], ...]
-    first_segment: str | None  # the literal first segment (routing form), for the route index
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.fullmatch(path)
@@ -161,15 +160,9 @@ def parse_pattern(path: str) -> Pattern | None:
         names.append(name)
         regex_src.append(f"(?P<{name}>{regex})")
         pieces.append((name, compiled, regex == DEFAULT_PART))
-    head = parts[0]
-    first: str | None = None
-    if isinstance(head, str):
-        segment, slash, _ = routing_path(head)[1:].partition("/")
-        first = segment if slash else None
     return Pattern(
         path=path,
         regex=re.compile("".join(regex_src)),
         names=tuple(names),
         pieces=tuple(pieces),
-        first_segment=first,
     )
