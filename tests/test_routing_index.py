@@ -7,9 +7,11 @@ property tests compare ``UrlDispatcher.resolve`` with aiohttp's own
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -25,6 +27,7 @@ from actorhttp._routing import (
     Match,
     MethodNotAllowed,
     NotFound,
+    PrefixResource,
     Resolution,
     Resource,
     UrlDispatcher,
@@ -32,7 +35,7 @@ from actorhttp._routing import (
     routing_path,
 )
 from actorhttp._routing._index import key_of
-from actorhttp._routing._pattern import Pattern
+from actorhttp._routing._pattern import Pattern, finish_decoding
 from actorhttp._routing._segments import layout, stays_in_segment
 
 
@@ -43,6 +46,38 @@ def _match(resolution: Resolution[str]) -> Match[str]:
 
 def _target(router: UrlDispatcher[str], method: str, path: str) -> str:
     return _match(router.resolve(method, path)).route.target
+
+
+class Static(PrefixResource[str]):
+    """A static folder's matching, as aiohttp's ``StaticResource.resolve`` does it."""
+
+    def match(self, path: str) -> Mapping[str, str] | None:
+        # aiohttp normalises first, so that "/static/../x" is not under "/static".
+        normal = posixpath.normpath(path)
+        if normal != self.key and not normal.startswith(self.key + "/"):
+            return None
+        return {"filename": finish_decoding(path[len(self.key) + 1 :])}
+
+
+class SubApp(PrefixResource[str]):
+    """A sub-application: its own dispatcher holds its routes, prefix included."""
+
+    owns_prefix = True
+
+    def __init__(self, prefix: str, dispatcher: UrlDispatcher[str]) -> None:
+        super().__init__(prefix)
+        self.dispatcher = dispatcher
+
+    def resolve(self, method: str, path: str) -> Resolution[str]:
+        return self.dispatcher.resolve_routing_path(method, path)
+
+
+def _static(router: UrlDispatcher[str], prefix: str, target: str) -> Static:
+    static = Static(prefix)
+    static.add_route("GET", target)
+    static.add_route("HEAD", target)
+    router.register_resource(static)
+    return static
 
 
 # -- the order, by example --------------------------------------------------------------
@@ -201,6 +236,96 @@ def test_a_resource_the_index_cannot_file_is_refused_and_not_added() -> None:
     assert router.resources() == ()
 
 
+# -- prefix resources ----------------------------------------------------------------------
+
+
+def test_prefix_resource_takes_its_prefix_and_everything_under_it() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    _static(router, "/static/", "static")
+    for path, tail in [("/static", ""), ("/static/", ""), ("/static/a/b%2Fc", "a/b/c")]:
+        match = _match(router.resolve("GET", path))
+        assert (match.route.target, match.match_info) == ("static", {"filename": tail})
+    assert isinstance(router.resolve("GET", "/staticx"), NotFound)
+    assert isinstance(router.resolve("GET", "/static/../etc/passwd"), NotFound)
+
+
+def test_base_prefix_resource_matches_without_normalising() -> None:
+    prefix: PrefixResource[str] = PrefixResource("/p/")
+    prefix.add_route("GET", "p")
+    router: UrlDispatcher[str] = UrlDispatcher()
+    router.register_resource(prefix)
+    assert prefix.canonical == "/p"
+    assert _match(router.resolve("GET", "/p/a%20b/c")).match_info == {"tail": "a b/c"}
+    assert _match(router.resolve("GET", "/p/../q")).match_info == {"tail": "../q"}
+    assert isinstance(router.resolve("GET", "/pq"), NotFound)
+    assert prefix.url_for() == "/p"
+    assert prefix.url_for(tail="a b/c") == "/p/a%20b/c"
+    with pytest.raises(ValueError, match="takes only tail"):
+        prefix.url_for(name="x")
+
+
+@pytest.mark.parametrize("prefix", ["static", "/st{x}"])
+def test_prefix_resource_refuses_a_bad_prefix(prefix: str) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        PrefixResource(prefix)
+
+
+def test_root_prefix_resource_takes_every_path() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    root = _static(router, "/", "root")
+    assert (root.canonical, key_of(root)) == ("", "/")
+    assert _match(router.resolve("GET", "/a/b")).match_info == {"filename": "a/b"}
+
+
+def test_prefix_resource_waits_for_longer_keys_and_for_earlier_resources_of_its_key() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    router.add_get("/static", "plain-before")
+    _static(router, "/static", "static")
+    router.add_get("/static/special", "special")
+    assert _target(router, "GET", "/static") == "plain-before"
+    assert _target(router, "GET", "/static/special") == "special"
+    assert _target(router, "GET", "/static/other") == "static"
+
+
+def test_static_lacking_the_method_counts_towards_405_and_the_search_goes_on() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    _static(router, "/static", "static")
+    router.add_post("/{rest:.*}", "post-anything")
+    assert _target(router, "POST", "/static/a") == "post-anything"
+    result = router.resolve("PUT", "/static/a")
+    assert result == MethodNotAllowed("PUT", frozenset({"GET", "HEAD", "POST"}))
+
+
+def test_sub_application_answer_is_final_even_404_and_405() -> None:
+    inner: UrlDispatcher[str] = UrlDispatcher()
+    inner.add_get("/sub/x", "inner-x")
+    router: UrlDispatcher[str] = UrlDispatcher()
+    router.add_post("/sub/x", "outer-post")  # key "/sub/x": tried before "/sub"
+    router.register_resource(SubApp("/sub", inner))
+    router.add_route(METH_ANY, "/{rest:.*}", "outer-any")
+    assert _target(router, "GET", "/sub/x") == "inner-x"
+    assert _target(router, "POST", "/sub/x") == "outer-post"
+    # The outer "/{rest:.*}" would take these, but the sub-application owns "/sub";
+    # its 405 allows its own methods only, not the outer "/sub/x"'s POST.
+    assert isinstance(router.resolve("GET", "/sub/missing"), NotFound)
+    allowed = frozenset({"GET", "HEAD"})
+    assert router.resolve("PUT", "/sub/x") == MethodNotAllowed("PUT", allowed)
+    assert _target(router, "GET", "/subway") == "outer-any"
+
+
+def test_prefix_resource_with_no_routes_is_not_found() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    router.register_resource(PrefixResource("/empty"))
+    assert isinstance(router.resolve("GET", "/empty/a"), NotFound)
+
+
+def test_prefix_resource_is_never_reused_by_add_resource() -> None:
+    router: UrlDispatcher[str] = UrlDispatcher()
+    _static(router, "/s", "static")
+    router.add_post("/s", "post")
+    assert len(router.resources()) == 2
+
+
 # -- which parts stay in one segment -------------------------------------------------------
 
 
@@ -281,6 +406,7 @@ def test_layout_refuses_a_pattern_not_starting_with_a_slash() -> None:
 
 # -- property: the same answers as aiohttp's UrlDispatcher ------------------------------
 
+FOLDER = Path(__file__).parent  # any existing folder: aiohttp's static resource wants one
 LITERALS = ["a", "b", "ab", "1", "22", "..", ""]
 PART_TEMPLATES = [
     "{%s}",
@@ -330,6 +456,20 @@ class RouteSpec:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class StaticSpec:
+    prefix: str
+
+
+@dataclass(frozen=True)
+class SubAppSpec:
+    prefix: str
+    routes: tuple[RouteSpec, ...]
+
+
+Spec = RouteSpec | StaticSpec | SubAppSpec
+
+
 def _route_path(elements: list[tuple[bool, str]], trailing: bool) -> str:
     segments = [
         text % ((f"p{i}",) * text.count("%s")) if is_part else text
@@ -351,18 +491,35 @@ route_paths = st.builds(
 )
 
 
+def _prefixes(min_size: int) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(["a", "b", "ab", "1"]), min_size=min_size, max_size=2).map(
+        lambda segments: "/" + "/".join(segments)
+    )
+
+
 # Broad routes that overlap with many others, so that the order is what decides.
 CATCH_ALLS = ["/{c:.*}", "/a/{c:.+}", "/{c}", "/a/{c}/{d}", r"/{c:\d+}/a", "/{c}/"]
 
 
 @st.composite
-def tables(draw: st.DrawFn) -> list[RouteSpec]:
+def tables(draw: st.DrawFn) -> list[Spec]:
     """Route tables whose paths overlap often: most come from a small pool of paths."""
     pool = draw(st.lists(route_paths, min_size=1, max_size=4))
     paths = st.one_of(st.sampled_from(pool), st.sampled_from(CATCH_ALLS), route_paths)
     methods = st.sampled_from(ROUTE_METHODS)
     routes = st.builds(RouteSpec, methods, paths, st.sampled_from([None, None, "n1", "n2"]))
-    return draw(st.lists(routes, min_size=1, max_size=10))
+    specs: st.SearchStrategy[Spec] = st.one_of(
+        routes,
+        routes,
+        routes,
+        st.builds(StaticSpec, _prefixes(0)),
+        st.builds(
+            SubAppSpec,
+            _prefixes(1),  # aiohttp refuses a sub-application at "/"
+            st.lists(st.builds(RouteSpec, methods, paths), max_size=4).map(tuple),
+        ),
+    )
+    return draw(st.lists(specs, min_size=1, max_size=10))
 
 
 def _escaped(text: str) -> str:
@@ -414,11 +571,12 @@ class Routers:
 
     ours: UrlDispatcher[str]
     aio: web.Application
-    labels: dict[Any, str]  # aiohttp handler -> label
+    labels: dict[Any, str]  # aiohttp handler, or id() of a static resource -> label
 
     def aio_label(self, match_info: UrlMappingMatchInfo) -> tuple[str, str]:
         route = match_info.route
-        return self.labels[route.handler], route.method
+        label = self.labels.get(route.handler) or self.labels[id(route.resource)]
+        return label, route.method
 
 
 def _handler(labels: dict[Any, str], label: str) -> Callable[[web.Request], Any]:
@@ -435,9 +593,10 @@ def _add_both(
     spec: RouteSpec,
     label: str,
     labels: dict[Any, str],
+    prefix: str = "",
 ) -> None:
     """Add ``spec`` to both routers, or to neither when aiohttp refuses it."""
-    path = spec.path
+    path = prefix + spec.path
     try:
         aio.add_route(spec.method, spec.path, _handler(labels, label), name=spec.name)
     except ValueError:  # a name used by an earlier resource
@@ -458,12 +617,23 @@ def _add_both(
     ours.add_route(spec.method, path, label, name=spec.name)
 
 
-def _build(table: list[RouteSpec]) -> Routers:
+def _build(table: list[Spec]) -> Routers:
     ours: UrlDispatcher[str] = UrlDispatcher()
     aio = web.Application()
     labels: dict[Any, str] = {}
     for i, spec in enumerate(table):
-        _add_both(ours, aio.router, spec, f"route{i}", labels)
+        if isinstance(spec, RouteSpec):
+            _add_both(ours, aio.router, spec, f"route{i}", labels)
+        elif isinstance(spec, StaticSpec):
+            labels[id(aio.router.add_static(spec.prefix, FOLDER))] = f"static{i}"
+            _static(ours, spec.prefix, f"static{i}")
+        else:
+            sub = web.Application()
+            inner: UrlDispatcher[str] = UrlDispatcher()
+            for j, route in enumerate(spec.routes):
+                _add_both(inner, sub.router, route, f"sub{i}.{j}", labels, spec.prefix)
+            aio.add_subapp(spec.prefix, sub)
+            ours.register_resource(SubApp(spec.prefix, inner))
     return Routers(ours, aio, labels)
 
 
@@ -480,6 +650,15 @@ def _reference(router: UrlDispatcher[str], method: str, path: str) -> Resolution
             if "{" in text:
                 text = text.partition("{")[0].rpartition("/")[0]
             if (text.rstrip("/") or "/") != key:
+                continue
+            if isinstance(resource, SubApp):
+                return _reference(resource.dispatcher, method, path)
+            if isinstance(resource, PrefixResource):
+                outcome = resource.resolve(method, path)
+                if isinstance(outcome, Match):
+                    return outcome
+                if isinstance(outcome, MethodNotAllowed):
+                    allowed |= outcome.allowed
                 continue
             match_info = resource.match(path)
             if match_info is None:
@@ -517,20 +696,34 @@ def _same_as_aiohttp(routers: Routers, got: Resolution[str], method: str, raw: s
         assert isinstance(error, web.HTTPNotFound), context
 
 
+def _paths_in(table: list[Spec]) -> list[str]:
+    """The route paths (and prefixes) of ``table``, to aim requests at."""
+    paths: list[str] = []
+    for spec in table:
+        if isinstance(spec, RouteSpec):
+            paths.append(spec.path)
+        else:
+            paths += [spec.prefix, spec.prefix.rstrip("/") + "/a/b"]
+        if isinstance(spec, SubAppSpec):
+            paths += [spec.prefix + route.path for route in spec.routes]
+    return paths
+
+
 @settings(max_examples=400, deadline=None)
 @given(table=tables(), data=st.data())
 def test_resolve_agrees_with_aiohttp_and_the_reference(
-    table: list[RouteSpec], data: st.DataObject
+    table: list[Spec], data: st.DataObject
 ) -> None:
     routers = _build(table)
-    aimed = st.sampled_from([spec.path for spec in table]).flatmap(_aimed_at)
+    aimed = st.sampled_from(_paths_in(table)).flatmap(_aimed_at)
     paths = st.one_of(aimed, aimed, random_paths)
     requests = st.lists(st.tuples(st.sampled_from(REQUEST_METHODS), paths), max_size=20)
     for method, raw in data.draw(requests):
         got = routers.ours.resolve(method, raw)
         _same(got, _reference(routers.ours, method, routing_path(raw)), (method, raw))
         _same_as_aiohttp(routers, got, method, raw)
-        event(type(got).__name__)
+        target = got.route.target.rstrip("0123456789.") if isinstance(got, Match) else ""
+        event(f"{type(got).__name__} {target}".strip())
     for raw in DECODING_DIVERGES:  # the reference only: aiohttp decodes these otherwise
         for method in ("GET", "POST"):
             path = "/a/" + raw

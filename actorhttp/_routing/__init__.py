@@ -11,6 +11,7 @@ functions, tested without a network.
 from ._dispatcher import Match, MethodNotAllowed, NotFound, Resolution, UrlDispatcher
 from ._middleware import Middleware, compose, middleware
 from ._pattern import Pattern, parse_pattern, routing_path
+from ._prefix import PrefixResource
 from ._resources import (
     METH_ANY,
     DynamicResource,
@@ -29,6 +30,7 @@ __all__ = [
     "NotFound",
     "Pattern",
     "PlainResource",
+    "PrefixResource",
     "Resolution",
     "Resource",
     "ResourceRoute",

@@ -4,9 +4,9 @@ Which route answers when several could (aiohttp 3.14's rule, kept exactly):
 
 1. Every resource has an *index key*: the literal text of its path up to the
    last ``/`` before its first ``{`` (``/users/{id}`` -> ``/users``,
-   ``/files/v{n}/{name}`` -> ``/files``); for a path with no ``{}`` parts,
-   the whole path; in every case without trailing slashes, and ``/`` if
-   nothing is left.
+   ``/files/v{n}/{name}`` -> ``/files``); for a path with no ``{}`` parts, or a
+   prefix resource (static folder, sub-application), the whole path; in
+   every case without trailing slashes, and ``/`` if nothing is left.
 2. To resolve a request, its path is cut back one segment at a time:
    ``/users/7/posts``, then ``/users/7``, ``/users``, ``/``. At each step, the
    resources whose key is that text are tried, in the order they were added.
@@ -19,7 +19,8 @@ So a longer literal start beats the order of adding: ``/users/{id}`` answers
 ``/users/7`` even when ``/{anything}`` was added first, and ``/about`` beats
 ``/{page}`` for ``/about``. Between resources with the same key, the one
 added first wins, and a later one gets its turn when the first lacks the
-method.
+method. A sub-application owns every path under its prefix: once the search
+reaches it, its answer (404 and 405 too) is final.
 
 The index (:mod:`._index`) finds each step's candidates without trying the
 others, so resolving costs the same with 10 routes or 10,000.
@@ -33,6 +34,7 @@ from typing import Generic, TypeVar
 
 from ._index import RouteIndex
 from ._pattern import routing_path
+from ._prefix import PrefixResource
 from ._resolution import NOT_FOUND, Match, MethodNotAllowed, NotFound, Resolution
 from ._resources import Resource, ResourceRoute, make_resource
 
@@ -48,9 +50,16 @@ def _first_answer(
     """The answer of the first of ``candidates`` to match ``path`` with ``method``, if any.
 
     Adds to ``allowed`` the methods of those that match the path but lack the
-    method.
+    method. A prefix resource that owns its prefix answers whatever it finds.
     """
     for resource in candidates:
+        if isinstance(resource, PrefixResource):
+            outcome: Resolution[T] = resource.resolve(method, path)
+            if isinstance(outcome, Match) or resource.owns_prefix:
+                return outcome
+            if isinstance(outcome, MethodNotAllowed):
+                allowed |= outcome.allowed
+            continue
         match_info = resource.match(path)
         if match_info is None:
             continue
@@ -80,12 +89,16 @@ class UrlDispatcher(Generic[T]):
         """
         if self._resources:
             last = self._resources[-1]
-            if last.name == name and last.canonical == path:
+            if (
+                last.name == name
+                and not isinstance(last, PrefixResource)
+                and last.canonical == path
+            ):
                 return last
         return self.register_resource(make_resource(path, name=name))
 
     def register_resource(self, resource: Resource[T]) -> Resource[T]:
-        """Add ``resource`` (built elsewhere) after the others.
+        """Add ``resource`` (built elsewhere, such as a prefix resource) after the others.
 
         ``ValueError`` for a bad or duplicate name. The index is updated for
         this resource alone, so this is fine while requests are being resolved.
@@ -139,8 +152,11 @@ class UrlDispatcher(Generic[T]):
         return self.resolve_routing_path(method, routing_path(raw_path))
 
     def resolve_routing_path(self, method: str, path: str) -> Resolution[T]:
-        """:meth:`resolve` for a ``path`` already in routing form (see ``routing_path``),
-        so that a caller that has it decodes nothing twice."""
+        """:meth:`resolve` for a ``path`` already in routing form (see ``routing_path``).
+
+        What a sub-application's prefix resource calls, so that nothing is
+        decoded twice.
+        """
         allowed: set[str] = set()
         buckets = self._index.buckets
         key = path

@@ -14,7 +14,8 @@ does not try every resource: each key's bucket holds
   the request segment's first characters, then tried with one regex per
   distinct shape (names do not matter: ``/{id}/x`` and ``/{key}/y`` share
   a node); a resource whose next part may match ``/`` (``{tail:.*}``)
-  waits at its node, to be tried with its full regex.
+  waits at its node, to be tried with its full regex;
+* its prefix resources (:mod:`._prefix`).
 
 So the work for a request depends on the path and on how many resources
 really compete for it, not on the size of the table. The trie only narrows:
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
+from ._prefix import PrefixResource
 from ._resources import DynamicResource, PlainResource, Resource
 from ._segments import Segment, index_key, layout
 
@@ -48,9 +50,9 @@ def key_of(resource: Resource[Any]) -> str:
     """aiohttp's index key for ``resource``, in routing form."""
     if isinstance(resource, DynamicResource):
         return layout(resource.pattern).key
-    if isinstance(resource, PlainResource):
+    if isinstance(resource, PlainResource | PrefixResource):
         return index_key(resource.key)
-    raise TypeError(f"cannot index {resource!r}: not a plain or dynamic resource")
+    raise TypeError(f"cannot index {resource!r}: not a plain, dynamic or prefix resource")
 
 
 class _Node(Generic[T]):
@@ -107,26 +109,29 @@ class _Node(Generic[T]):
 class Bucket(Generic[T]):
     """The resources filed under one index key."""
 
-    __slots__ = ("plain", "root")
+    __slots__ = ("plain", "prefixes", "root")
 
     def __init__(self) -> None:
         self.plain: dict[str, list[Resource[T]]] = {}  # routing-form path -> resources
         self.root: _Node[T] | None = None
+        self.prefixes: list[Resource[T]] = []
 
     def candidates(self, path: str, key: str) -> Sequence[Resource[T]]:
         """This bucket's resources that may match ``path``, in registration order.
 
-        ``key`` is this bucket's key. Each resource in the result must still be
-        checked with its ``match``. The result may be the bucket's own list: do
-        not change it.
+        ``key`` is this bucket's key. A plain or dynamic resource in the result
+        must still be checked with its ``match``, a prefix resource with its
+        ``resolve``. The result may be the bucket's own list: do not change it.
         """
         plain = self.plain.get(path, ())
-        if self.root is None:
+        if self.root is None and not self.prefixes:
             return plain  # the common case for a plain path: nothing to merge
         found = list(plain)
-        # What follows the key starts with "/" (or is empty); under "/", the whole path.
-        rest = path if key == "/" else path[len(key) :]
-        self.root.gather(rest.split("/"), 1, found)
+        if self.root is not None:
+            # What follows the key starts with "/" (or is empty); under "/", the whole path.
+            rest = path if key == "/" else path[len(key) :]
+            self.root.gather(rest.split("/"), 1, found)
+        found += self.prefixes
         if len(found) > 1:
             found.sort(key=_order)
         return found
@@ -151,9 +156,11 @@ class RouteIndex(Generic[T]):
             for segment in shape.segments:
                 node = node.child(segment)
             (node.spanning if shape.spans else node.ends).append(resource)
-        else:
+        elif isinstance(resource, PlainResource):
             bucket = self._bucket(key_of(resource))
-            bucket.plain.setdefault(cast(PlainResource[T], resource).key, []).append(resource)
+            bucket.plain.setdefault(resource.key, []).append(resource)
+        else:
+            self._bucket(key_of(resource)).prefixes.append(resource)
 
     @property
     def buckets(self) -> Mapping[str, Bucket[T]]:
