@@ -19,6 +19,8 @@ __all__ = ["refusal_for"]
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # CTLs but HTAB (RFC 9110 5.5)
 _SINGLETONS = (b"host", b"content-length", b"content-type", b"transfer-encoding")
+# Proxies that map "_" to "-" would read these as framing fields: refused as ambiguous.
+_FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _VERSIONS = ("1.0", "1.1", "2")
 
 
@@ -48,6 +50,8 @@ def refusal_for(
         if _CONTROL.search(value):
             return Refusal(400, f"control character in the value of {name.decode('latin-1')}")
         lowered = name.lower()
+        if lowered in _FRAMING_ALIASES:
+            return Refusal(400, f"ambiguous header name {name.decode('latin-1')}")
         seen[lowered] = seen.get(lowered, 0) + 1
     if total > limits.max_header_size:
         return Refusal(431, "request header fields too large")
