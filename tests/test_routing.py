@@ -516,7 +516,7 @@ def test_good_names_are_accepted(name: str) -> None:
 
 
 def test_url_for_plain_resource() -> None:
-    assert _named_router()["index"].url_for() == "/"
+    assert str(_named_router()["index"].url_for()) == "/"
 
 
 def test_url_for_plain_resource_refuses_parts() -> None:
@@ -525,33 +525,34 @@ def test_url_for_plain_resource_refuses_parts() -> None:
 
 
 def test_url_for_dynamic_resource_fills_in_value() -> None:
-    assert _named_router()["hello"].url_for(name="bob") == "/hello/bob"
+    assert str(_named_router()["hello"].url_for(name="bob")) == "/hello/bob"
 
 
 def test_url_for_quotes_values() -> None:
     url = _named_router()["hello"].url_for(name="wörld & you")
-    assert url == "/hello/w%C3%B6rld%20%26%20you"
+    assert str(url) == "/hello/w%C3%B6rld%20%26%20you"
+    assert str(url.with_query(page=2)) == "/hello/w%C3%B6rld%20%26%20you?page=2"  # a yarl.URL
 
 
 def test_url_for_quotes_slash_in_default_part() -> None:
-    assert _named_router()["hello"].url_for(name="a/b") == "/hello/a%2Fb"
+    assert str(_named_router()["hello"].url_for(name="a/b")) == "/hello/a%2Fb"
 
 
 def test_url_for_result_resolves_back_to_the_same_value() -> None:
     router = _named_router()
     url = router["hello"].url_for(name="a/b ö%")
-    match = _match(router.resolve("GET", url))
+    match = _match(router.resolve("GET", str(url)))
     assert match.match_info == {"name": "a/b ö%"}
 
 
 def test_url_for_through_route() -> None:
     router: UrlDispatcher[str] = UrlDispatcher()
     route = router.add_get("/users/{user}", "user")
-    assert route.url_for(user="ann") == "/users/ann"
+    assert str(route.url_for(user="ann")) == "/users/ann"
 
 
 def test_url_for_regex_part() -> None:
-    assert _named_router()["shop.item"].url_for(id="42") == "/items/42"
+    assert str(_named_router()["shop.item"].url_for(id="42")) == "/items/42"
 
 
 def test_url_for_refuses_value_not_matching_regex() -> None:

@@ -258,8 +258,8 @@ def test_base_prefix_resource_matches_without_normalising() -> None:
     assert _match(router.resolve("GET", "/p/a%20b/c")).match_info == {"tail": "a b/c"}
     assert _match(router.resolve("GET", "/p/../q")).match_info == {"tail": "../q"}
     assert isinstance(router.resolve("GET", "/pq"), NotFound)
-    assert prefix.url_for() == "/p"
-    assert prefix.url_for(tail="a b/c") == "/p/a%20b/c"
+    assert str(prefix.url_for()) == "/p"
+    assert str(prefix.url_for(tail="a b/c")) == "/p/a%20b/c"
     with pytest.raises(ValueError, match="takes only tail"):
         prefix.url_for(name="x")
 
@@ -753,12 +753,12 @@ def test_url_for_then_resolve_gives_back_the_value(value: str, tail: str) -> Non
             router.resources()[0].url_for(name=value)
     else:
         for resource, target in zip(router.resources()[:2], ("one", "two"), strict=True):
-            match = _match(router.resolve("GET", resource.url_for(name=value)))
+            match = _match(router.resolve("GET", str(resource.url_for(name=value))))
             assert (match.route.target, match.match_info) == (target, {"name": value})
     tail_resource = router.resources()[2]
     if "\n" in tail:  # "." does not match a newline
         with pytest.raises(ValueError, match="does not match"):
             tail_resource.url_for(tail=tail)
     else:
-        match = _match(router.resolve("GET", tail_resource.url_for(tail=tail)))
+        match = _match(router.resolve("GET", str(tail_resource.url_for(tail=tail))))
         assert (match.route.target, match.match_info) == ("tail", {"tail": tail})

@@ -145,6 +145,20 @@ class UrlDispatcher(Generic[T]):
     def add_delete(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
         return self.add_route("DELETE", path, target, name=name)
 
+    def add_prefix(self, prefix: str) -> None:
+        """Mount this table under ``prefix``: every resource's path gets it, and is re-indexed.
+
+        What ``app.add_subapp(prefix, subapp)`` does to the sub-application's
+        table, as aiohttp does: its routes then resolve (and build URLs) with
+        the full path.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+            raise ValueError(f"a prefix starts with '/' and does not end with it: {prefix!r}")
+        self._index = RouteIndex()
+        for resource in self._resources:
+            resource.add_prefix(prefix)
+            self._index.add(resource)
+
     # -- resolving -------------------------------------------------------
 
     def resolve(self, method: str, raw_path: str) -> Resolution[T]:

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from typing import ClassVar, TypeVar
 from urllib.parse import quote
 
+from yarl import URL
+
 from ._pattern import finish_decoding, routing_path
 from ._resolution import NOT_FOUND, Match, MethodNotAllowed, Resolution
 from ._resources import Resource
@@ -74,14 +76,19 @@ class PrefixResource(Resource[T]):
         rest = self.rest(path)
         return None if rest is None else {"tail": finish_decoding(rest)}
 
-    def url_for(self, **parts: str) -> str:
+    def url_for(self, **parts: str) -> URL:
         """The prefix, or with ``tail=...`` a path under it (quoted, ``/`` kept)."""
         tail = parts.pop("tail", "")
         if parts:
             raise ValueError(f"url_for({self._prefix!r}) takes only tail, got {sorted(parts)}")
         if not tail:
-            return self._prefix or "/"
-        return f"{self._prefix}/{quote(tail, safe='/')}"
+            return URL.build(path=self._prefix or "/", encoded=True)
+        return URL.build(path=f"{self._prefix}/{quote(tail, safe='/')}", encoded=True)
+
+    def add_prefix(self, prefix: str) -> None:
+        self._prefix = prefix + self._prefix
+        self.key = routing_path(self._prefix)
+        self._under = self.key + "/"
 
     def resolve(self, method: str, path: str) -> Resolution[T]:
         """This resource's answer for a routing-form ``path`` the index brought here.

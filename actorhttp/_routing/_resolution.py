@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._resources import ResourceRoute
 
@@ -19,10 +19,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Match(Generic[T]):
-    """The route that answers, and the path's parts (``match_info``), fully decoded."""
+    """The route that answers, and the path's parts (``match_info``), fully decoded.
+
+    ``apps`` are the sub-applications the path went through, outermost first
+    (empty for a route of the root table).
+    """
 
     route: ResourceRoute[T]
     match_info: Mapping[str, str]
+    apps: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +36,14 @@ class MethodNotAllowed:
 
     method: str
     allowed: frozenset[str]
+    apps: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class NotFound:
-    """No resource has the path."""
+    """No resource has the path (``apps``: the sub-applications that owned it)."""
+
+    apps: tuple[Any, ...] = ()
 
 
 Resolution = Match[T] | MethodNotAllowed | NotFound
