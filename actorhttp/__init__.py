@@ -12,7 +12,8 @@ from ._app import (
     AppRouter,
 )
 from ._driver import http_driver
-from ._lifecycle import CleanupError
+from ._lifecycle import CleanupError, GracefulExit
+from ._middlewares import normalize_path_middleware
 from ._routing import (
     DynamicResource,
     PlainResource,
@@ -21,6 +22,8 @@ from ._routing import (
     UrlDispatcher,
     middleware,
 )
+from ._routing._matchinfo import UrlMappingMatchInfo
+from ._routing._resources import AbstractResource, AbstractRoute
 from ._routing._routedef import (
     AbstractRouteDef,
     RouteDef,
@@ -37,11 +40,13 @@ from ._routing._routedef import (
     static,
     view,
 )
+from ._routing._subapp import PrefixedSubAppResource
 from ._serve import (
     Server,
     run_app,
     serve,
 )
+from ._static import StaticResource
 from ._web._exceptions import (
     HTTPAccepted,
     HTTPBadGateway,
@@ -127,6 +132,8 @@ from ._web._response import (
 from ._web._view import View
 
 __all__ = [
+    "AbstractResource",
+    "AbstractRoute",
     "AbstractRouteDef",
     "AppKey",
     "AppRouter",
@@ -137,6 +144,7 @@ __all__ = [
     "DynamicResource",
     "FileField",
     "FileResponse",
+    "GracefulExit",
     "HTTPAccepted",
     "HTTPBadGateway",
     "HTTPBadRequest",
@@ -199,6 +207,7 @@ __all__ = [
     "NotAppKeyWarning",
     "PayloadAccessError",
     "PlainResource",
+    "PrefixedSubAppResource",
     "Request",
     "RequestKey",
     "RequestPayloadError",
@@ -210,8 +219,10 @@ __all__ = [
     "RouteTableDef",
     "Server",
     "StaticDef",
+    "StaticResource",
     "StreamResponse",
     "UrlDispatcher",
+    "UrlMappingMatchInfo",
     "View",
     "delete",
     "get",
@@ -220,6 +231,7 @@ __all__ = [
     "json_bytes_response",
     "json_response",
     "middleware",
+    "normalize_path_middleware",
     "options",
     "patch",
     "post",
@@ -245,6 +257,8 @@ def _fix_module_names() -> None:
 
 _WEB_NAMES = frozenset(
     {
+        "AbstractResource",
+        "AbstractRoute",
         "AbstractRouteDef",
         "AppKey",
         "Application",
@@ -254,6 +268,7 @@ _WEB_NAMES = frozenset(
         "DynamicResource",
         "FileField",
         "FileResponse",
+        "GracefulExit",
         "HTTPAccepted",
         "HTTPBadGateway",
         "HTTPBadRequest",
@@ -315,6 +330,7 @@ _WEB_NAMES = frozenset(
         "NotAppKeyWarning",
         "PayloadAccessError",
         "PlainResource",
+        "PrefixedSubAppResource",
         "Request",
         "RequestKey",
         "RequestPayloadError",
@@ -325,8 +341,10 @@ _WEB_NAMES = frozenset(
         "RouteDef",
         "RouteTableDef",
         "StaticDef",
+        "StaticResource",
         "StreamResponse",
         "UrlDispatcher",
+        "UrlMappingMatchInfo",
         "View",
         "delete",
         "get",
@@ -334,6 +352,7 @@ _WEB_NAMES = frozenset(
         "json_bytes_response",
         "json_response",
         "middleware",
+        "normalize_path_middleware",
         "options",
         "patch",
         "post",

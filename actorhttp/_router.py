@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
 
+from ._lifecycle import GracefulExit
 from ._pipe import ClientDisconnectedError
 from ._reply import open_reply
 from ._routing import (
@@ -133,6 +134,7 @@ class Router:
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
         self._miss_chains: dict[tuple[Any, ...], Handler] = {}
+        self.on_graceful_exit: Callable[[], None] | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
 
     # -- the actor -------------------------------------------------------
@@ -313,6 +315,12 @@ class Router:
             response: object = await chain(request)
         except HTTPException as exc:
             return exc
+        except GracefulExit:
+            # aiohttp stops the server when GracefulExit is raised: ask for a graceful stop.
+            logger.info("%s %s raised GracefulExit: stopping", request.method, request.path)
+            if self.on_graceful_exit is not None:
+                self.on_graceful_exit()
+            return HTTPServiceUnavailable(text="the server is stopping")
         except ClientDisconnectedError as exc:
             # The client went away mid-request: not the application's error. The answer
             # below goes nowhere, or is cut with the connection.

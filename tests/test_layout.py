@@ -30,16 +30,9 @@ RUNNER_LAYER = {
 }
 # aiohttp.web's names that later work (routing parity, WebSockets) brings.
 NOT_YET = {
-    "AbstractResource",
-    "AbstractRoute",
-    "GracefulExit",
-    "PrefixedSubAppResource",
-    "StaticResource",
-    "UrlMappingMatchInfo",
     "WSMsgType",
     "WebSocketReady",
     "WebSocketResponse",
-    "normalize_path_middleware",
 }
 # Ours, beyond aiohttp.web: how a trio program serves (see actorhttp.web's docstring).
 WEB_EXTRAS = {"serve"}

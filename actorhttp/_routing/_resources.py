@@ -10,6 +10,8 @@ from yarl import URL
 from ._pattern import Pattern, parse_pattern, routing_path
 
 __all__ = [
+    "AbstractResource",
+    "AbstractRoute",
     "METH_ANY",
     "DynamicResource",
     "PlainResource",
@@ -163,6 +165,12 @@ class DynamicResource(Resource[T]):
         pattern = parse_pattern(prefix + self.pattern.path)
         assert pattern is not None  # the prefix is literal: still dynamic
         self.pattern = pattern
+
+
+AbstractResource = Resource
+"""aiohttp's name for the base of every resource."""
+AbstractRoute = ResourceRoute
+"""aiohttp's name for the base of every route."""
 
 
 def make_resource(path: str, *, name: str | None = None) -> Resource[T]:
