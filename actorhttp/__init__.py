@@ -14,7 +14,8 @@ from ._app import (
     AppRouter,
 )
 from ._driver import http_driver
-from ._lifecycle import CleanupError
+from ._lifecycle import CleanupError, GracefulExit
+from ._middlewares import normalize_path_middleware
 from ._routing import (
     DynamicResource,
     PlainResource,
@@ -23,6 +24,8 @@ from ._routing import (
     UrlDispatcher,
     middleware,
 )
+from ._routing._matchinfo import UrlMappingMatchInfo
+from ._routing._resources import AbstractResource, AbstractRoute
 from ._routing._routedef import (
     AbstractRouteDef,
     RouteDef,
@@ -39,11 +42,13 @@ from ._routing._routedef import (
     static,
     view,
 )
+from ._routing._subapp import PrefixedSubAppResource
 from ._serve import (
     Server,
     run_app,
     serve,
 )
+from ._static import StaticResource
 from ._web._exceptions import (
     HTTPAccepted,
     HTTPBadGateway,
@@ -138,6 +143,8 @@ from ._web._wsmodels import (
 )
 
 __all__ = [
+    "AbstractResource",
+    "AbstractRoute",
     "AbstractRouteDef",
     "AppKey",
     "AppRouter",
@@ -148,6 +155,7 @@ __all__ = [
     "DynamicResource",
     "FileField",
     "FileResponse",
+    "GracefulExit",
     "HTTPAccepted",
     "HTTPBadGateway",
     "HTTPBadRequest",
@@ -210,6 +218,7 @@ __all__ = [
     "NotAppKeyWarning",
     "PayloadAccessError",
     "PlainResource",
+    "PrefixedSubAppResource",
     "Request",
     "RequestKey",
     "RequestPayloadError",
@@ -221,8 +230,10 @@ __all__ = [
     "RouteTableDef",
     "Server",
     "StaticDef",
+    "StaticResource",
     "StreamResponse",
     "UrlDispatcher",
+    "UrlMappingMatchInfo",
     "View",
     "WSCloseCode",
     "WSMessage",
@@ -238,6 +249,7 @@ __all__ = [
     "json_bytes_response",
     "json_response",
     "middleware",
+    "normalize_path_middleware",
     "options",
     "patch",
     "post",
@@ -263,6 +275,8 @@ def _fix_module_names() -> None:
 
 _WEB_NAMES = frozenset(
     {
+        "AbstractResource",
+        "AbstractRoute",
         "AbstractRouteDef",
         "AppKey",
         "Application",
@@ -272,6 +286,7 @@ _WEB_NAMES = frozenset(
         "DynamicResource",
         "FileField",
         "FileResponse",
+        "GracefulExit",
         "HTTPAccepted",
         "HTTPBadGateway",
         "HTTPBadRequest",
@@ -333,6 +348,7 @@ _WEB_NAMES = frozenset(
         "NotAppKeyWarning",
         "PayloadAccessError",
         "PlainResource",
+        "PrefixedSubAppResource",
         "Request",
         "RequestKey",
         "RequestPayloadError",
@@ -343,8 +359,10 @@ _WEB_NAMES = frozenset(
         "RouteDef",
         "RouteTableDef",
         "StaticDef",
+        "StaticResource",
         "StreamResponse",
         "UrlDispatcher",
+        "UrlMappingMatchInfo",
         "View",
         "WSMsgType",
         "WebSocketReady",
@@ -355,6 +373,7 @@ _WEB_NAMES = frozenset(
         "json_bytes_response",
         "json_response",
         "middleware",
+        "normalize_path_middleware",
         "options",
         "patch",
         "post",

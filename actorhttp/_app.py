@@ -21,8 +21,10 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
 from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher
-from ._static import static_handler
+from ._routing._subapp import PrefixedSubAppResource
+from ._static import StaticResource
 from ._transports import AsgiBridge
+from ._web._fileresponse import DEFAULT_CHUNK_SIZE
 from ._web._helpers import AppKey, warn_str_key
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE
 from ._wsactor import DEFAULT_INBOX_SIZE, DEFAULT_OUTBOX_SIZE, websocket_route
@@ -61,11 +63,20 @@ class AppRouter(UrlDispatcher[Target]):
             raise RuntimeError(FROZEN_ROUTER)
         return super().add_resource(path, name=name)
 
+    def register_resource(self, resource: Resource[Target]) -> Resource[Target]:
+        if self._frozen:
+            raise RuntimeError(FROZEN_ROUTER)
+        return super().register_resource(resource)
+
     def _add_resource_while_serving(
         self, path: str, *, name: str | None = None
     ) -> Resource[Target]:
         """The router actor's way in: an AddRoute command changes a served table."""
-        return UrlDispatcher.add_resource(self, path, name=name)
+        frozen, self._frozen = self._frozen, False  # nothing runs between these lines
+        try:
+            return super().add_resource(path, name=name)
+        finally:
+            self._frozen = frozen
 
     def add_options(
         self, path: str, handler: Target, *, name: str | None = None
@@ -113,14 +124,35 @@ class AppRouter(UrlDispatcher[Target]):
         path: str | os.PathLike[str],
         *,
         name: str | None = None,
+        expect_handler: Any = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        show_index: bool = False,
         follow_symlinks: bool = False,
-    ) -> ResourceRoute[Target]:
-        """Serve the files under ``path`` at ``prefix/...``; never a file outside ``path``."""
-        prefix = prefix.rstrip("/")
+        append_version: bool = False,
+    ) -> StaticResource:
+        """Serve the files under ``path`` at ``prefix/...``; never a file outside ``path``.
+
+        ``show_index`` lists folders as HTML; ``follow_symlinks`` lets symlinks
+        lead outside the folder; ``append_version`` makes ``url_for`` add
+        ``?v=<hash>``. ``ValueError`` if the folder does not exist.
+        """
+        if expect_handler is not None:
+            raise TypeError("expect_handler is not supported: Expect is answered by the server")
         if not prefix.startswith("/"):
             raise ValueError(f"static prefix must start with '/': {prefix!r}")
-        handler = static_handler(path, follow_symlinks=follow_symlinks)
-        return self.add_get(prefix + "/{filename:.+}", handler, name=name)
+        if self._frozen:
+            raise RuntimeError(FROZEN_ROUTER)
+        resource = StaticResource(
+            prefix,
+            path,
+            name=name,
+            chunk_size=chunk_size,
+            show_index=show_index,
+            follow_symlinks=follow_symlinks,
+            append_version=append_version,
+        )
+        self.register_resource(resource)
+        return resource
 
 
 class Application(MutableMapping[str | AppKey[Any], Any]):
@@ -174,6 +206,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._on_shutdown = Signal(self)
         self._on_cleanup = Signal(self)
         self._cleanup_ctx = CleanupContext()
+        self._subapps: list[Application] = []
+        self._pre_frozen = False
         self._on_startup.append(self._cleanup_ctx._on_startup)
         self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
         self._asgi: AsgiBridge | None = None
@@ -222,6 +256,43 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
         """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""
         return self._router.add_routes(routes)
+
+    def add_subapp(self, prefix: str, subapp: Application) -> PrefixedSubAppResource[Target]:
+        """Mount ``subapp`` at ``prefix``: its routes answer there, inside this app's middlewares.
+
+        As in aiohttp: the sub-application's routes get the prefix (``url_for``
+        includes it), its middlewares wrap only its routes, ``request.app`` is
+        the sub-application in its handlers, its signals run with this app's,
+        and it can no longer change (``RuntimeError``).
+        """
+        if not isinstance(prefix, str):
+            raise TypeError("Prefix must be str")
+        prefix = prefix.rstrip("/")
+        if not prefix:
+            raise ValueError("Prefix cannot be empty")
+        if self._frozen:
+            raise RuntimeError("Cannot add sub application to frozen application")
+        if subapp._pre_frozen or subapp._frozen:
+            raise RuntimeError("Cannot add frozen application")
+        if subapp is self:
+            raise ValueError("an application cannot be its own sub-application")
+        resource: PrefixedSubAppResource[Target] = PrefixedSubAppResource(
+            prefix, subapp, subapp.router
+        )
+        self._router.register_resource(resource)
+        for name in ("on_startup", "on_shutdown", "on_cleanup"):
+            self._forward_signal(name, subapp)
+        self._subapps.append(subapp)
+        subapp._pre_freeze()
+        return resource
+
+    def _forward_signal(self, name: str, subapp: Application) -> None:
+        signal: Signal = getattr(subapp, name)
+
+        async def forward(app: Application) -> None:
+            await signal.send(subapp)
+
+        getattr(self, name).append(forward)
 
     # -- state -------------------------------------------------------------------
 
@@ -286,10 +357,28 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     def frozen(self) -> bool:
         return self._frozen
 
+    def _pre_freeze(self) -> None:
+        """Mounted as a sub-application: its routes, middlewares and signals are fixed now."""
+        if self._pre_frozen:
+            return
+        self._pre_frozen = True
+        self._middlewares.freeze()
+        self._router.freeze()
+        for signal in (
+            self._on_response_prepare,
+            self._on_startup,
+            self._on_shutdown,
+            self._on_cleanup,
+        ):
+            signal.freeze()
+        self._cleanup_ctx.freeze()
+
     def freeze(self) -> None:
         """No more changes to routes, middlewares and signals: the app is being served."""
         if self._frozen:
             return
+        for subapp in self._subapps:
+            subapp.freeze()
         for mw in self._middlewares:
             if getattr(mw, "__middleware_version__", None) != 1:
                 warnings.warn(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mutable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["CleanupContext", "CleanupError", "Signal"]
+__all__ = ["CleanupContext", "CleanupError", "GracefulExit", "Signal"]
 
 T = TypeVar("T")
 
@@ -86,6 +86,12 @@ class Signal(FrozenList[Callable[..., Any]]):
 
     def __repr__(self) -> str:
         return f"<Signal owner={self._owner!r}, frozen={self._frozen}, {list(self)!r}>"
+
+
+class GracefulExit(SystemExit):
+    """Raised in a handler: the server stops gracefully, as on SIGTERM (aiohttp's name)."""
+
+    code = 1
 
 
 class CleanupError(RuntimeError):

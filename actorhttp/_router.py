@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
 
+from ._lifecycle import GracefulExit
 from ._pipe import ClientDisconnectedError
 from ._reply import open_reply
 from ._routing import (
@@ -32,6 +33,7 @@ from ._routing import (
     check_method,
     compose_layers,
 )
+from ._routing._matchinfo import SystemRoute, UrlMappingMatchInfo
 from ._web._exceptions import (
     HTTPException,
     HTTPInternalServerError,
@@ -91,8 +93,11 @@ def _describe(handler: object) -> str:
     return f"{module}.{name}" if module else name
 
 
-async def _raise_not_found(request: Request) -> StreamResponse:
-    raise HTTPNotFound()
+async def _raise_system(request: Request) -> StreamResponse:
+    """What a SystemRoute does: raise its 404 or 405."""
+    exc = request.match_info.http_exception  # type: ignore[attr-defined]
+    assert exc is not None
+    raise exc
 
 
 class _Generation:
@@ -125,10 +130,11 @@ class Router:
         app: object = None,
     ) -> None:
         self.routes = routes
-        self._layers: tuple[tuple[object, Sequence[Any]], ...] = ((app, tuple(middlewares)),)
+        self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
-        self._not_found: Handler | None = None
+        self._miss_chains: dict[tuple[Any, ...], Handler] = {}
+        self.on_graceful_exit: Callable[[], None] | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
 
     # -- the actor -------------------------------------------------------
@@ -256,44 +262,65 @@ class Router:
 
     # -- the pipeline ------------------------------------------------------
 
-    async def _chain(self, route: ResourceRoute[Target]) -> Handler:
+    def _layers(self, apps: tuple[Any, ...]) -> tuple[tuple[object, Sequence[Any]], ...]:
+        """``(app, middlewares)`` from the root to the innermost sub-application."""
+        return (self._root_layer, *((app, tuple(app.middlewares)) for app in apps))
+
+    async def _chain(self, route: ResourceRoute[Target], apps: tuple[Any, ...]) -> Handler:
         chain = self._chains.get(route)
         if chain is None:
             target = route.target
             handler = _forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
-            built = await compose_layers(self._layers, handler)
+            built = await compose_layers(self._layers(apps), handler)
             # Built once per route; a request that raced us to it keeps the first chain.
             chain = self._chains.setdefault(route, built)
         return chain
 
-    async def _miss_chain(self, resolution: MethodNotAllowed | None) -> Handler:
-        """404 and 405 pass through the middlewares too, as in aiohttp."""
-        if resolution is None:
-            if self._not_found is None:
-                self._not_found = await compose_layers(self._layers, _raise_not_found)
-            return self._not_found
+    async def _miss_chain(self, apps: tuple[Any, ...]) -> Handler:
+        """404 and 405 pass through the middlewares too (of every app on the way)."""
+        chain = self._miss_chains.get(apps)
+        if chain is None:
+            built = await compose_layers(self._layers(apps), _raise_system)
+            chain = self._miss_chains.setdefault(apps, built)
+        return chain
 
-        async def raise_405(request: Request) -> StreamResponse:
-            raise HTTPMethodNotAllowed(resolution.method, resolution.allowed)
-
-        return await compose_layers(self._layers, raise_405)
+    def _match_info(self, match_info: UrlMappingMatchInfo, apps: tuple[Any, ...]) -> None:
+        root = self._app
+        match_info._apps = apps if root is None else (root, *apps)
+        match_info._current_app = apps[-1] if apps else root
 
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
         resolution = self.routes.resolve(request.method, request.raw_target_path)
         handler: object
+        apps = resolution.apps
         try:
             if isinstance(resolution, Match):
-                request._route(resolution.match_info, self._app)
-                handler = resolution.route.target
-                chain = self._chains.get(resolution.route) or await self._chain(resolution.route)
+                route = resolution.route
+                match_info = UrlMappingMatchInfo(resolution.match_info, route)
+                self._match_info(match_info, apps)
+                request._route(match_info, self._app)
+                handler = route.target
+                chain = self._chains.get(route) or await self._chain(route, apps)
             else:
-                request._route(request.match_info, self._app)
-                miss = resolution if isinstance(resolution, MethodNotAllowed) else None
-                chain = handler = await self._miss_chain(miss)
+                exc = (
+                    HTTPMethodNotAllowed(resolution.method, resolution.allowed)
+                    if isinstance(resolution, MethodNotAllowed)
+                    else HTTPNotFound()
+                )
+                match_info = UrlMappingMatchInfo({}, SystemRoute(exc))
+                self._match_info(match_info, apps)
+                request._route(match_info, self._app)
+                chain = handler = await self._miss_chain(apps)
             response: object = await chain(request)
         except HTTPException as exc:
             return exc
+        except GracefulExit:
+            # aiohttp stops the server when GracefulExit is raised: ask for a graceful stop.
+            logger.info("%s %s raised GracefulExit: stopping", request.method, request.path)
+            if self.on_graceful_exit is not None:
+                self.on_graceful_exit()
+            return HTTPServiceUnavailable(text="the server is stopping")
         except ClientDisconnectedError as exc:
             # The client went away mid-request: not the application's error. The answer
             # below goes nowhere, or is cut with the connection.

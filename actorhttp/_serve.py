@@ -77,10 +77,13 @@ class Server:
     async def stop(self, grace: float = 10.0) -> None:
         """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait."""
         StopServer(grace)  # checks grace before anything happens
+        self._request_stop(grace)
+        await self._stopped.wait()
+
+    def _request_stop(self, grace: float = 10.0) -> None:
         if not self._stop_requested.is_set():
             self._grace = grace
             self._stop_requested.set()
-        await self._stopped.wait()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
@@ -161,7 +164,8 @@ async def _serve_started(
     failure: str | None = None
     try:
         async with trio.open_nursery() as nursery:
-            await nursery.start(app.make_router().run, router_receive)
+            router = app.make_router()
+            await nursery.start(router.run, router_receive)
             await nursery.start(ServerActor(router_send, events_send).run, commands_receive)
             async with commands_send, events_receive:
                 await commands_send.send(start)
@@ -171,6 +175,7 @@ async def _serve_started(
                     return
                 assert isinstance(first, ServerStarted), first
                 server = Server(commands_send, first.urls)
+                router.on_graceful_exit = server._request_stop
                 task_status.started(server)
                 async with trio.open_nursery() as stopping:
                     stopping.start_soon(_stop_when_asked, app, server, commands_send)

@@ -12,6 +12,13 @@ What it measures
   row against aiohttp, and actorhttp-hypercorn against raw-asgi-hypercorn (hypercorn's
   trio worker serving a bare ASGI callable: that transport's ceiling). wrk's non-2xx
   responses and socket errors are recorded, and a row that had any is flagged.
+* CPU per request: utime+stime of the server process (``/proc/PID/stat``; the process
+  that holds the listening socket and runs servers.py, checked, never a wrapper) read
+  just before and just after the measured wrk run, divided by the requests wrk
+  completed, in microseconds; and its ratio to aiohttp's, within each round, then the
+  median. Steadier than req/s on a shared machine: it does not count time the server
+  spent waiting for a CPU. Its resolution is one clock tick (``SC_CLK_TCK``, usually
+  10 ms) over the whole run.
 * Memory: RSS (``VmRSS`` of the server process) per idle keep-alive connection. Each
   server is started, answers one request, its RSS is read; then this process opens N
   connections, sends one ``GET /hello`` on each and reads the answer, waits a moment and
@@ -60,7 +67,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,11 +261,26 @@ def server_pid(wrapper_pid: int, port: int) -> int:
     return tree[-1]
 
 
-def rss_kib(pid: int) -> int:
+def status_kib(pid: int, field: str) -> int:
+    """A memory field of /proc/PID/status (``VmRSS``, ``VmHWM``...), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])  # always in kB
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def rss_kib(pid: int) -> int:
+    return status_kib(pid, "VmRSS")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process ``pid`` (all its threads, live or ended), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": field 3 (state) is [0]
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15
 
 
 @dataclass
@@ -267,10 +289,25 @@ class RunningServer:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    script: Path = SERVERS_PY
 
     @property
     def pid(self) -> int:
-        return server_pid(self.process.pid, self.port)
+        """The server process itself: the one holding the listening socket, running ``script``.
+
+        Not a wrapper (``taskset`` execs the interpreter, so it is the Popen pid today).
+        """
+        pid = server_pid(self.process.pid, self.port)
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError as error:
+            raise ServerFailed(f"server process {pid} vanished: {error}", self.log_path) from error
+        if os.fsencode(self.script.name) not in {os.path.basename(arg) for arg in command}:
+            raise ServerFailed(
+                f"pid {pid} is not the server: {b' '.join(command).decode(errors='replace')}",
+                self.log_path,
+            )
+        return pid
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -282,8 +319,14 @@ class RunningServer:
             return ""
 
 
-def server_command(kind: str, port: int | str, pinning: Pinning) -> list[str]:
-    return [*pinning.server_prefix(), sys.executable, str(SERVERS_PY), kind, str(port)]
+def server_command(
+    kind: str,
+    port: int | str,
+    pinning: Pinning,
+    script: Path = SERVERS_PY,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    return [*pinning.server_prefix(), sys.executable, str(script), kind, str(port), *extra]
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -298,8 +341,18 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_server(kind: str, pinning: Pinning, check: Endpoint) -> Iterator[RunningServer]:
-    """Start a fresh server, wait for it, check ``check`` answers; always stopped afterwards."""
+def running_server(
+    kind: str,
+    pinning: Pinning,
+    check: Endpoint,
+    *,
+    script: Path = SERVERS_PY,
+    extra: Sequence[str] = (),
+) -> Iterator[RunningServer]:
+    """Start a fresh server, wait for it, check ``check`` answers; always stopped afterwards.
+
+    The server is ``script KIND PORT *extra`` (benchmarks/servers.py by default).
+    """
     port = free_port()
     fd, name = tempfile.mkstemp(prefix=f"bench-{kind}-", suffix=".log")
     log_path = Path(name)
@@ -307,14 +360,14 @@ def running_server(kind: str, pinning: Pinning, check: Endpoint) -> Iterator[Run
     try:
         with os.fdopen(fd, "wb") as log_file:
             process = subprocess.Popen(
-                server_command(kind, port, pinning),
+                server_command(kind, port, pinning, script, extra),
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log_file,
                 start_new_session=True,  # Ctrl-C here is ours to handle, not the server's
             )
-        server = RunningServer(kind, port, process, log_path)
+        server = RunningServer(kind, port, process, log_path, script)
         try:
             try:
                 wait_until_accepting(server)
@@ -454,6 +507,13 @@ class Measurement:
     endpoint: str
     result: WrkResult | None
     problem: str | None = None
+    cpu_seconds: float | None = None  # the server process's utime+stime over the measured run
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        if self.cpu_seconds is None or self.result is None or self.result.requests <= 0:
+            return None
+        return self.cpu_seconds * 1e6 / self.result.requests
 
 
 def measure_once(
@@ -465,21 +525,29 @@ def measure_once(
             url = f"http://{HOST}:{server.port}{endpoint.path}"
             if options.warmup > 0:
                 run_wrk(url, options.warmup, pinning)  # discarded
+            pid = server.pid
+            cpu_before = cpu_seconds(pid)
             result = run_wrk(url, options.duration, pinning)
+            cpu_after = cpu_seconds(pid)
             if not server.alive():
                 raise ServerFailed(
                     f"died during the run (status {server.process.returncode})", server.log_path
                 )
+            if server.pid != pid:
+                raise ServerFailed(f"the server process changed during the run (was {pid})")
     except (ServerFailed, OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
         log_path = failure_log(error, server)
         problem = report_failure(kind, f"round {round_no} {endpoint.name}", error, log_path)
         return Measurement(round_no, kind, endpoint.name, None, problem)
+    measurement = Measurement(round_no, kind, endpoint.name, result, None, cpu_after - cpu_before)
+    cpu = measurement.cpu_us_per_request
     log(
         f"round {round_no} {endpoint.name:8} {kind:20} {result.requests_per_s:10.0f} req/s"
         f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+        + (f"  CPU {cpu:6.1f} us/req" if cpu is not None else "")
         + (f"  ERRORS {result.errors}" if result.errors else "")
     )
-    return Measurement(round_no, kind, endpoint.name, result)
+    return measurement
 
 
 def run_rounds(
@@ -496,13 +564,27 @@ def run_rounds(
     return measurements
 
 
+def requests_per_s(m: Measurement) -> float | None:
+    return m.result.requests_per_s if m.result is not None else None
+
+
+def cpu_per_request(m: Measurement) -> float | None:
+    return m.cpu_us_per_request
+
+
 def ratio_medians(
-    measurements: Sequence[Measurement], numerator: str, denominator: str, endpoint: str
+    measurements: Sequence[Measurement],
+    numerator: str,
+    denominator: str,
+    endpoint: str,
+    metric: Callable[[Measurement], float | None] = requests_per_s,
 ) -> float | None:
+    """The median over rounds of ``metric(numerator) / metric(denominator)`` in one round."""
     by_round: dict[int, dict[str, float]] = {}
     for m in measurements:
-        if m.endpoint == endpoint and m.result is not None:
-            by_round.setdefault(m.round, {})[m.server] = m.result.requests_per_s
+        value = metric(m) if m.endpoint == endpoint else None
+        if value is not None:
+            by_round.setdefault(m.round, {})[m.server] = value
     ratios = [
         rates[numerator] / rates[denominator]
         for rates in by_round.values()
@@ -516,16 +598,19 @@ def load_table(
 ) -> tuple[str, list[str]]:
     header = (
         "| endpoint | server | req/s (median) | req/s min-max | p50 ms | p99 ms "
-        f"| vs {BASELINE} | vs {TRANSPORT_PAIR[1]} | rounds | errors |"
+        f"| vs {BASELINE} | vs {TRANSPORT_PAIR[1]} | CPU us/req (median) "
+        f"| CPU/req vs {BASELINE} | rounds | errors |"
     )
-    lines = [header, "|" + "---|" * 10]
+    lines = [header, "|" + "---|" * 12]
     flags: list[str] = []
     for endpoint in endpoints:
         for kind in servers:
             rows = [m for m in measurements if m.server == kind and m.endpoint == endpoint.name]
             results = [m.result for m in rows if m.result is not None]
             if not results:
-                lines.append(f"| {endpoint.name} | {kind} | failed | | | | | | 0/{len(rows)} | |")
+                lines.append(
+                    f"| {endpoint.name} | {kind} | failed | | | | | | | | 0/{len(rows)} | |"
+                )
                 flags.append(f"{kind} {endpoint.name}: no successful round")
                 continue
             rates = [r.requests_per_s for r in results]
@@ -539,6 +624,11 @@ def load_table(
                 ratio_medians(measurements, kind, TRANSPORT_PAIR[1], endpoint.name)
                 if kind in TRANSPORT_PAIR
                 else None
+            )
+            cpu = [c for m in rows if (c := m.cpu_us_per_request) is not None]
+            cpu_text = f"{statistics.median(cpu):.1f}" if cpu else ""
+            cpu_vs_base = ratio_medians(
+                measurements, kind, BASELINE, endpoint.name, cpu_per_request
             )
             errors: dict[str, int] = {}
             for r in results:
@@ -557,6 +647,7 @@ def load_table(
                 f"| {statistics.median(r.p50_ms for r in results):.2f} "
                 f"| {statistics.median(r.p99_ms for r in results):.2f} "
                 f"| {format_ratio(vs_base)} | {format_ratio(vs_raw)} "
+                f"| {cpu_text} | {format_ratio(cpu_vs_base)} "
                 f"| {len(results)}/{len(rows)} | {error_text or '0'} |"
             )
     return "\n".join(lines), flags
@@ -838,6 +929,10 @@ def main(argv: Sequence[str]) -> int:
         f"-d{options.duration}s, median of {options.rounds} round(s))",
         table,
         "Ratios are req/s ratios computed within each round, then their median. "
+        "`CPU us/req` is the server process's utime+stime (`/proc/PID/stat`, the process "
+        "holding the listening socket) over the measured wrk run, divided by the requests "
+        "wrk completed; `CPU/req vs aiohttp` is that figure's ratio to aiohttp's within each "
+        "round, then the median (below 1.00x: less CPU than aiohttp per request). "
         "`dynamic` is `GET /items/42` in a 1,000-dynamic-route application "
         "(raw-asgi-hypercorn: a prefix check, not a router).",
     ]

@@ -12,8 +12,10 @@ import httpx
 import pytest
 import trio
 
+from benchmarks import stream_servers
 from benchmarks.http import parse_wrk
 from benchmarks.servers import KINDS
+from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,3 +86,45 @@ async def test_every_benchmark_server_answers_the_same(kind: str) -> None:
     assert json.loads(data.text) == {"message": "Hello, World!"}
     assert "42" in item.text
     assert item.status_code == 200
+
+
+def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
+    """Each ``## heading``'s first Markdown table, as rows keyed by the header's cells."""
+    tables: dict[str, list[dict[str, str]]] = {}
+    for section in ("\n" + text).split("\n## ")[1:]:
+        heading, _, body = section.partition("\n")
+        lines = [line for line in body.splitlines() if line.startswith("|")]
+        if len(lines) < 2:
+            continue
+        header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+        tables[heading] = [
+            dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
+            for line in lines[2:]
+        ]
+    return tables
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
+def test_streams_quick_every_server_streams_and_actorhttp_holds_no_body_in_memory() -> None:
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/streams.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    tables = markdown_tables(completed.stdout)
+    payloads = {"Streamed response": QUICK_STREAM_MIB, "Multipart upload": QUICK_UPLOAD_MIB}
+    for prefix, payload_mib in payloads.items():
+        [heading] = [name for name in tables if name.startswith(prefix)]
+        rows = {row["server"]: row for row in tables[heading]}
+        assert set(rows) == set(stream_servers.KINDS), heading
+        for kind, row in rows.items():
+            assert row["rounds"] == "1/1", (heading, row)
+            assert row.get("received", row.get("saved file", "")).endswith("intact"), row
+            if kind.startswith("actorhttp-"):
+                # A server that held the whole body would grow by about the payload.
+                growth = float(row["peak growth (MiB)"])
+                assert growth < payload_mib / 2, (heading, row)

@@ -61,24 +61,47 @@ async def test_corpus_has_74_requests() -> None:
     assert len(CASES) == 74
 
 
+# What hypercorn's parser changes before the ASGI scope shows it, so our layer cannot see
+# it: a folded header line (h11 unfolds it), trailers (h11 drops them), and a repeated
+# Content-Length list ("5, 5") that h11 collapses to one value. See README, Transports.
+HYPERCORN_OUT_OF_REACH = {
+    "obs_fold_01.http",
+    "rfc9110_trailer_forbidden_cl_01.http",
+    "rfc9110_trailer_forbidden_host_01.http",
+    "rfc9110_trailer_forbidden_te_01.http",
+    "rfc9112_smuggle_cl_list_form_01.http",
+}
+
+
+def refused_by_hypercorn(result: tuple[int, bool]) -> bool:
+    # h11 answers a transfer coding it does not know with 501 and a close (RFC 9112 6.1).
+    # And hypercorn takes the client's half-close (how these requests are replayed) for a
+    # disconnect: when its EOF overtakes our refusal, the connection closes unanswered.
+    # Either way the request was not served.
+    status, closed = result
+    return refused(result) or (status in (0, 501) and closed)
+
+
 async def test_corpus_replayed_against_both_transports(capsys: pytest.CaptureFixture[str]) -> None:
     plain = [c for c in CASES if not c.needs_size_limit_setting]
     sized = [c for c in CASES if c.needs_size_limit_setting]
     with trio.fail_after(TIMEOUT):
         fast = await refusals("httptools", plain) | await refusals("httptools", sized, **LOWERED)
-        hyper = await refusals("hypercorn", CASES)
+        hyper = await refusals("hypercorn", plain) | await refusals("hypercorn", sized, **LOWERED)
     fast_refused = sorted(name for name, r in fast.items() if refused(r))
-    hyper_refused = sorted(name for name, r in hyper.items() if refused(r))
+    hyper_refused = sorted(name for name, r in hyper.items() if refused_by_hypercorn(r))
     with capsys.disabled():
         print(
             f"\ncorpus: httptools refuses {len(fast_refused)}/{len(CASES)}, "
-            f"hypercorn refuses {len(hyper_refused)}/{len(CASES)} (4xx and closed)"
+            f"hypercorn refuses {len(hyper_refused)}/{len(CASES)} (4xx, or 501, and closed)"
         )
     accepted = {name: fast[name] for name in fast if name not in fast_refused}
     assert accepted == {}
     for case in sized:
         expected = 400 if case.name in MALFORMED_ANYWAY else 431
         assert fast[case.name][0] == expected, (case.name, fast[case.name])
+    hyper_accepted = {name for name in hyper if name not in hyper_refused}
+    assert hyper_accepted == HYPERCORN_OUT_OF_REACH, {n: hyper[n] for n in hyper_accepted}
 
 
 async def test_corpus_leaves_the_server_serving() -> None:

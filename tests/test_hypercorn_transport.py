@@ -13,7 +13,7 @@ import trustme
 from actorhttp import Application, Request, Response, json_response
 from actorhttp.testing import serve_app
 
-from .rawhttp import exchange, status_of
+from .rawhttp import exchange, exchange_until_closed, status_of
 
 TIMEOUT = 10
 
@@ -114,3 +114,36 @@ async def test_slow_client_is_cut_by_keep_alive_timeout() -> None:
                 took = trio.current_time() - begun
     assert took < 3
     assert data == b"" or status_of(data) >= 400
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (
+            b"POST /version HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            b"GET /version HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: v\r\n" % i for i in range(2000))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /version HTTP/1.1\r\nHost: x\r\nX-Bell: a\x07b\r\n\r\n", 400),
+        (b"GET /version HTTP/1.1\r\nHost: x\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n", 400),
+        (b"POST /version HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"GET /" + b"x" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ],
+    ids=["cl-with-te", "2000-fields", "control-char", "two-content-types", "te-in-1.0", "uri"],
+)
+async def test_hypercorn_refuses_at_our_layer_what_the_scope_shows(
+    request_bytes: bytes, status: int
+) -> None:
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(make_app(), transport="hypercorn") as client:
+            answer, closed = await exchange_until_closed(client.server.port, request_bytes)
+            after = await client.get("/version")
+    assert status_of(answer) == status
+    assert closed  # RFC 9112 6.1: after CL with TE the server MUST close
+    assert after.status_code == 200

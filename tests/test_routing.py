@@ -14,6 +14,7 @@ from actorhttp._routing import (
     MethodNotAllowed,
     NotFound,
     Resolution,
+    Resource,
     UrlDispatcher,
     compose,
     middleware,
@@ -346,13 +347,16 @@ def test_get_then_post_on_same_path_share_one_resource() -> None:
     assert router.resources()[0].allowed_methods == frozenset({"GET", "HEAD", "POST"})
 
 
-def test_dynamic_resource_added_first_wins_over_plain() -> None:
+def test_plain_resource_wins_over_earlier_dynamic_with_a_shorter_key() -> None:
+    # aiohttp's order: "/about" is filed under "/about", "/{name}" under "/"; the
+    # longer key is tried first whatever the order of adding.
     router: UrlDispatcher[str] = UrlDispatcher()
     router.add_get("/{name}", "dynamic")
     router.add_get("/about", "plain")
-    match = _match(router.resolve("GET", "/about"))
+    assert _match(router.resolve("GET", "/about")).route.target == "plain"
+    match = _match(router.resolve("GET", "/other"))
     assert match.route.target == "dynamic"
-    assert match.match_info == {"name": "about"}
+    assert match.match_info == {"name": "other"}
 
 
 def test_plain_resource_added_first_wins_over_dynamic() -> None:
@@ -377,15 +381,18 @@ def test_later_resource_with_the_method_is_used_when_first_lacks_it() -> None:
     assert _match(router.resolve("POST", "/about")).route.target == "dynamic-post"
 
 
-def test_route_added_later_on_earlier_path_does_not_jump_the_queue() -> None:
-    # aiohttp reuses only the *last* added resource for a repeated path, so a
-    # POST on "/a" added after "/{x}" lives in a new resource tried after "/{x}":
-    # the first POST route added that matches ("/{x}") must win.
+def test_route_added_later_under_a_longer_key_is_tried_first() -> None:
+    # aiohttp reuses only the *last* added resource for a repeated path, so the
+    # POST on "/a" added after "/{x}" lives in a second "/a" resource. Both "/a"
+    # resources are filed under the key "/a", which is tried before "/{x}"'s "/":
+    # the first "/a" lacks POST, the second has it and answers.
     router: UrlDispatcher[str] = UrlDispatcher()
     router.add_get("/a", "get-a")
     router.add_post("/{x}", "post-any")
     router.add_post("/a", "post-a")
-    assert _match(router.resolve("POST", "/a")).route.target == "post-any"
+    assert len(router.resources()) == 3
+    assert _match(router.resolve("POST", "/a")).route.target == "post-a"
+    assert _match(router.resolve("POST", "/b")).route.target == "post-any"
 
 
 def test_meth_any_route_matches_any_method() -> None:
@@ -509,7 +516,7 @@ def test_good_names_are_accepted(name: str) -> None:
 
 
 def test_url_for_plain_resource() -> None:
-    assert _named_router()["index"].url_for() == "/"
+    assert str(_named_router()["index"].url_for()) == "/"
 
 
 def test_url_for_plain_resource_refuses_parts() -> None:
@@ -518,33 +525,34 @@ def test_url_for_plain_resource_refuses_parts() -> None:
 
 
 def test_url_for_dynamic_resource_fills_in_value() -> None:
-    assert _named_router()["hello"].url_for(name="bob") == "/hello/bob"
+    assert str(_named_router()["hello"].url_for(name="bob")) == "/hello/bob"
 
 
 def test_url_for_quotes_values() -> None:
     url = _named_router()["hello"].url_for(name="wörld & you")
-    assert url == "/hello/w%C3%B6rld%20%26%20you"
+    assert str(url) == "/hello/w%C3%B6rld%20%26%20you"
+    assert str(url.with_query(page=2)) == "/hello/w%C3%B6rld%20%26%20you?page=2"  # a yarl.URL
 
 
 def test_url_for_quotes_slash_in_default_part() -> None:
-    assert _named_router()["hello"].url_for(name="a/b") == "/hello/a%2Fb"
+    assert str(_named_router()["hello"].url_for(name="a/b")) == "/hello/a%2Fb"
 
 
 def test_url_for_result_resolves_back_to_the_same_value() -> None:
     router = _named_router()
     url = router["hello"].url_for(name="a/b ö%")
-    match = _match(router.resolve("GET", url))
+    match = _match(router.resolve("GET", str(url)))
     assert match.match_info == {"name": "a/b ö%"}
 
 
 def test_url_for_through_route() -> None:
     router: UrlDispatcher[str] = UrlDispatcher()
     route = router.add_get("/users/{user}", "user")
-    assert route.url_for(user="ann") == "/users/ann"
+    assert str(route.url_for(user="ann")) == "/users/ann"
 
 
 def test_url_for_regex_part() -> None:
-    assert _named_router()["shop.item"].url_for(id="42") == "/items/42"
+    assert str(_named_router()["shop.item"].url_for(id="42")) == "/items/42"
 
 
 def test_url_for_refuses_value_not_matching_regex() -> None:
@@ -608,18 +616,33 @@ def _requests_for(route_path: str) -> st.SearchStrategy[str]:
     return st.tuples(*choices).map(lambda segments: "/" + "/".join(segments))
 
 
-def _linear_scan(router: UrlDispatcher[str], method: str, raw_path: str) -> Resolution[str]:
-    """What ``resolve`` must give: every resource tried in registration order."""
+def _aiohttp_key(resource: Resource[str]) -> str:
+    """aiohttp's ``_get_resource_index_key``, in routing form."""
+    text = routing_path(resource.canonical)
+    if "{" in text:
+        text = text.partition("{")[0].rpartition("/")[0]
+    return text.rstrip("/") or "/"
+
+
+def _aiohttp_order(router: UrlDispatcher[str], method: str, raw_path: str) -> Resolution[str]:
+    """What ``resolve`` must give, by brute force: each key from the longest prefix of
+    the path to "/", and under each key every resource in registration order."""
     path = routing_path(raw_path)
+    keys = [path]
+    while keys[-1] != "/":
+        keys.append(keys[-1].rpartition("/")[0] or "/")
     allowed: set[str] = set()
-    for resource in router.resources():
-        match_info = resource.match(path)
-        if match_info is None:
-            continue
-        route = resource.route_for(method)
-        if route is not None:
-            return Match(route, match_info)
-        allowed |= resource.allowed_methods
+    for key in keys:
+        for resource in router.resources():
+            if _aiohttp_key(resource) != key:
+                continue
+            match_info = resource.match(path)
+            if match_info is None:
+                continue
+            route = resource.route_for(method)
+            if route is not None:
+                return Match(route, match_info)
+            allowed |= resource.allowed_methods
     if allowed:
         return MethodNotAllowed(method, frozenset(allowed))
     return NotFound()
@@ -627,7 +650,7 @@ def _linear_scan(router: UrlDispatcher[str], method: str, raw_path: str) -> Reso
 
 @settings(max_examples=200, deadline=None)
 @given(routes=routes, data=st.data())
-def test_resolve_agrees_with_linear_scan_in_registration_order(
+def test_resolve_agrees_with_aiohttps_order_by_brute_force(
     routes: list[tuple[str, str]], data: st.DataObject
 ) -> None:
     router: UrlDispatcher[str] = UrlDispatcher()
@@ -642,7 +665,7 @@ def test_resolve_agrees_with_linear_scan_in_registration_order(
     requests = st.tuples(st.sampled_from(REQUEST_METHODS), paths)
     for method, raw_path in data.draw(st.lists(requests, min_size=1, max_size=20)):
         got = router.resolve(method, raw_path)
-        want = _linear_scan(router, method, raw_path)
+        want = _aiohttp_order(router, method, raw_path)
         if isinstance(want, Match):
             assert isinstance(got, Match), (method, raw_path, got, want)
             assert got.route is want.route, (method, raw_path, got, want)

@@ -55,7 +55,7 @@ async def test_route_table_def_decorators_register_every_verb(actorhttp_client: 
     app = web.Application()
     added = app.add_routes(routes)
     assert len(added) == 8
-    assert app.router["item"].url_for(id="7") == "/items/7"
+    assert str(app.router["item"].url_for(id="7")) == "/items/7"
     with trio.fail_after(TIMEOUT):
         client = await actorhttp_client(app)
         got = await client.get("/items/7")

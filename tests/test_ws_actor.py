@@ -219,7 +219,7 @@ async def test_route_table_def_and_argument_checks() -> None:
     routes.websocket("/chat/{room}", mailbox, name="chat", heartbeat=5.0)
     app = Application()
     app.add_routes(routes)
-    assert app.router["chat"].url_for(room="lobby") == "/chat/lobby"
+    assert str(app.router["chat"].url_for(room="lobby")) == "/chat/lobby"
     assert "WebSocketDef /chat/{room}" in repr(routes[0])
     with pytest.raises(TypeError, match="an actor's mailbox"):
         app.router.add_websocket("/bad", inbox)  # type: ignore[arg-type]

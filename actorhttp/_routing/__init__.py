@@ -1,5 +1,9 @@
 """Sans-IO routing: patterns, resources and routes, the route index, middlewares.
 
+``UrlDispatcher`` resolves in aiohttp's order (see ``_dispatcher``'s docstring)
+through a segment trie (``_index``), so the cost of a request does not grow
+with the number of routes.
+
 Imports no trio and no transport: everything here is plain data and
 functions, tested without a network.
 """
@@ -7,6 +11,7 @@ functions, tested without a network.
 from ._dispatcher import Match, MethodNotAllowed, NotFound, Resolution, UrlDispatcher
 from ._middleware import Middleware, compose, compose_layers, is_new_style, middleware
 from ._pattern import Pattern, parse_pattern, routing_path
+from ._prefix import PrefixResource
 from ._resources import (
     METH_ANY,
     DynamicResource,
@@ -35,6 +40,7 @@ __all__ = [
     "NotFound",
     "Pattern",
     "PlainResource",
+    "PrefixResource",
     "Resolution",
     "Resource",
     "ResourceRoute",

@@ -1,26 +1,42 @@
-"""UrlDispatcher: the route table and its index; ``resolve`` returns misses as values.
+"""UrlDispatcher: the route table, its index, and which route answers a request.
 
-Resources are tried in the order they were added, as in aiohttp. The index
-only narrows the candidates (by exact path for plain resources, by literal
-first segment for dynamic ones) without changing that order.
+Which route answers when several could (aiohttp 3.14's rule, kept exactly):
+
+1. Every resource has an *index key*: the literal text of its path up to the
+   last ``/`` before its first ``{`` (``/users/{id}`` -> ``/users``,
+   ``/files/v{n}/{name}`` -> ``/files``); for a path with no ``{}`` parts, or a
+   prefix resource (static folder, sub-application), the whole path; in
+   every case without trailing slashes, and ``/`` if nothing is left.
+2. To resolve a request, its path is cut back one segment at a time:
+   ``/users/7/posts``, then ``/users/7``, ``/users``, ``/``. At each step, the
+   resources whose key is that text are tried, in the order they were added.
+3. The first resource that matches the whole path *and* has the method (or
+   ``*``) answers. If some resources matched the path but none had the
+   method, the answer is 405, allowing every method those resources have.
+   Otherwise it is 404.
+
+So a longer literal start beats the order of adding: ``/users/{id}`` answers
+``/users/7`` even when ``/{anything}`` was added first, and ``/about`` beats
+``/{page}`` for ``/about``. Between resources with the same key, the one
+added first wins, and a later one gets its turn when the first lacks the
+method. A sub-application owns every path under its prefix: once the search
+reaches it, its answer (404 and 405 too) is final.
+
+The index (:mod:`._index`) finds each step's candidates without trying the
+others, so resolving costs the same with 10 routes or 10,000.
 """
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
+from ._index import RouteIndex
 from ._pattern import routing_path
-from ._resources import (
-    DynamicResource,
-    PlainResource,
-    Resource,
-    ResourceRoute,
-    make_resource,
-)
+from ._prefix import PrefixResource
+from ._resolution import NOT_FOUND, Match, MethodNotAllowed, NotFound, Resolution
+from ._resources import Resource, ResourceRoute, make_resource
 
 __all__ = ["Match", "MethodNotAllowed", "NotFound", "Resolution", "UrlDispatcher"]
 
@@ -28,35 +44,30 @@ T = TypeVar("T")
 _ROUTE_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*([.:-][_a-zA-Z][_a-zA-Z0-9]*)*\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[T]):
-    route: ResourceRoute[T]
-    match_info: Mapping[str, str]
+def _first_answer(
+    candidates: Iterable[Resource[T]], method: str, path: str, allowed: set[str]
+) -> Resolution[T] | None:
+    """The answer of the first of ``candidates`` to match ``path`` with ``method``, if any.
 
-
-@dataclass(frozen=True, slots=True)
-class MethodNotAllowed:
-    """Some resource has the path but not the method; ``allowed`` is what it has."""
-
-    method: str
-    allowed: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class NotFound:
-    """No resource has the path."""
-
-
-Resolution = Match[T] | MethodNotAllowed | NotFound
-_NOT_FOUND = NotFound()
-
-
-def _ORDER(resource: Resource[Any]) -> int:
-    return resource.order
-
-
-def _first_segment(path: str) -> str:
-    return path[1:].partition("/")[0]
+    Adds to ``allowed`` the methods of those that match the path but lack the
+    method. A prefix resource that owns its prefix answers whatever it finds.
+    """
+    for resource in candidates:
+        if isinstance(resource, PrefixResource):
+            outcome: Resolution[T] = resource.resolve(method, path)
+            if isinstance(outcome, Match) or resource.owns_prefix:
+                return outcome
+            if isinstance(outcome, MethodNotAllowed):
+                allowed |= outcome.allowed
+            continue
+        match_info = resource.match(path)
+        if match_info is None:
+            continue
+        route = resource.route_for(method)
+        if route is not None:
+            return Match(route, match_info)
+        allowed |= resource.allowed_methods
+    return None
 
 
 class UrlDispatcher(Generic[T]):
@@ -65,37 +76,43 @@ class UrlDispatcher(Generic[T]):
     def __init__(self) -> None:
         self._resources: list[Resource[T]] = []
         self._named: dict[str, Resource[T]] = {}
-        self._plain: dict[str, list[Resource[T]]] = {}
-        self._by_segment: dict[str, list[Resource[T]]] = {}
-        self._anywhere: list[Resource[T]] = []  # dynamic, first segment not literal
+        self._index: RouteIndex[T] = RouteIndex()
 
     # -- building --------------------------------------------------------
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource[T]:
         """The resource for ``path``: the last one added when it has the same path and name.
 
-        As in aiohttp only the *last* resource is reused, so a route added
-        after other resources never jumps ahead of them: first added, first tried.
+        As in aiohttp only the *last* resource is reused, and only when both
+        its path and its name (``None`` included) are the same; otherwise a
+        new resource is added after the others.
         """
-        if name is not None and (not isinstance(name, str) or not _ROUTE_NAME.match(name)):
-            raise ValueError(f"bad route name {name!r}: use identifiers joined by . : -")
         if self._resources:
             last = self._resources[-1]
-            if last.canonical == path and (name is None or last.name == name):
+            if (
+                last.name == name
+                and not isinstance(last, PrefixResource)
+                and last.canonical == path
+            ):
                 return last
+        return self.register_resource(make_resource(path, name=name))
+
+    def register_resource(self, resource: Resource[T]) -> Resource[T]:
+        """Add ``resource`` (built elsewhere, such as a prefix resource) after the others.
+
+        ``ValueError`` for a bad or duplicate name. The index is updated for
+        this resource alone, so this is fine while requests are being resolved.
+        """
+        name = resource.name
+        if name is not None and (not isinstance(name, str) or not _ROUTE_NAME.match(name)):
+            raise ValueError(f"bad route name {name!r}: use identifiers joined by . : -")
         if name is not None and name in self._named:
             raise ValueError(f"duplicate route name {name!r}: already {self._named[name]!r}")
-        resource: Resource[T] = make_resource(path, name=name)
         resource.order = len(self._resources)
+        self._index.add(resource)  # before the list: a resource it cannot file is not added
         self._resources.append(resource)
         if name is not None:
             self._named[name] = resource
-        if isinstance(resource, PlainResource):
-            self._plain.setdefault(resource.key, []).append(resource)
-        elif isinstance(resource, DynamicResource):
-            first = resource.pattern.first_segment
-            bucket = self._anywhere if first is None else self._by_segment.setdefault(first, [])
-            bucket.append(resource)
         return resource
 
     def add_route(
@@ -128,31 +145,47 @@ class UrlDispatcher(Generic[T]):
     def add_delete(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
         return self.add_route("DELETE", path, target, name=name)
 
-    # -- resolving -------------------------------------------------------
+    def add_prefix(self, prefix: str) -> None:
+        """Mount this table under ``prefix``: every resource's path gets it, and is re-indexed.
 
-    def _candidates(self, path: str) -> Iterable[Resource[T]]:
-        plain = self._plain.get(path)
-        dynamic = self._by_segment.get(_first_segment(path)) if self._by_segment else None
-        present = [lst for lst in (plain, dynamic, self._anywhere) if lst]
-        if len(present) <= 1:
-            return present[0] if present else ()
-        return heapq.merge(*present, key=_ORDER)
+        What ``app.add_subapp(prefix, subapp)`` does to the sub-application's
+        table, as aiohttp does: its routes then resolve (and build URLs) with
+        the full path.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+            raise ValueError(f"a prefix starts with '/' and does not end with it: {prefix!r}")
+        self._index = RouteIndex()
+        for resource in self._resources:
+            resource.add_prefix(prefix)
+            self._index.add(resource)
+
+    # -- resolving -------------------------------------------------------
 
     def resolve(self, method: str, raw_path: str) -> Resolution[T]:
         """The route and ``match_info`` for a request, or why there is none."""
-        path = routing_path(raw_path)
+        return self.resolve_routing_path(method, routing_path(raw_path))
+
+    def resolve_routing_path(self, method: str, path: str) -> Resolution[T]:
+        """:meth:`resolve` for a ``path`` already in routing form (see ``routing_path``).
+
+        What a sub-application's prefix resource calls, so that nothing is
+        decoded twice.
+        """
         allowed: set[str] = set()
-        for resource in self._candidates(path):
-            match_info = resource.match(path)
-            if match_info is None:
-                continue
-            route = resource.route_for(method)
-            if route is not None:
-                return Match(route, match_info)
-            allowed |= resource.allowed_methods
+        buckets = self._index.buckets
+        key = path
+        while key:  # the path, then cut back one segment at a time down to "/"
+            bucket = buckets.get(key)
+            if bucket is not None:
+                answer = _first_answer(bucket.candidates(path, key), method, path, allowed)
+                if answer is not None:
+                    return answer
+            if key == "/":
+                break
+            key = key.rpartition("/")[0] or "/"
         if allowed:
             return MethodNotAllowed(method, frozenset(allowed))
-        return _NOT_FOUND
+        return NOT_FOUND
 
     # -- looking up ------------------------------------------------------
 

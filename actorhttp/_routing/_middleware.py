@@ -40,13 +40,37 @@ async def compose_layers(
     Within a layer the first middleware is outermost. Old-style factories
     are awaited here with their app and the handler they wrap.
     """
+    nested = len(layers) > 1
     for owner, middlewares in reversed(layers):
         for mw in reversed(middlewares):
             if is_new_style(mw):
                 handler = _bind(mw, handler)
             else:
                 handler = await mw(owner, handler)
+        if nested:
+            handler = _in_app(owner, handler)
     return handler
+
+
+def _in_app(
+    app: object, handler: Callable[[Req], Awaitable[Resp]]
+) -> Callable[[Req], Awaitable[Resp]]:
+    """``handler`` with ``request.match_info.current_app`` set to ``app`` while it runs.
+
+    So that in a sub-application's middlewares and handler ``request.app`` is
+    the sub-application, and in the parent's the parent (aiohttp's rule).
+    """
+
+    async def call(request: Req) -> Resp:
+        match_info: Any = getattr(request, "match_info")  # noqa: B009 - Req is any request type
+        previous = match_info.current_app
+        match_info.current_app = app
+        try:
+            return await handler(request)
+        finally:
+            match_info.current_app = previous
+
+    return call
 
 
 def compose(

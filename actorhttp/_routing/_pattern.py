@@ -3,7 +3,9 @@
 ``{name}`` matches one path segment (``[^{}/]+``); ``{name:regex}`` uses the
 regex. Paths are matched in their *routing form*: percent-decoded except for
 ``%2F`` and ``%25``, so an encoded slash never splits a segment; the values
-put in ``match_info`` are then decoded fully.
+put in ``match_info`` are then decoded fully. A route's literal text is
+matched in routing form too, so ``/caf%C3%A9/{x}`` and ``/café/{x}`` are the
+same route.
 """
 
 from __future__ import annotations
@@ -50,13 +52,15 @@ class Pattern:
     path: str
     regex: re.Pattern[str]
     names: tuple[str, ...]
+    # Literal text as written, or (name, regex, is the default part) for a part.
     pieces: tuple[str | tuple[str, re.Pattern[str], bool], ...]
-    first_segment: str | None  # the literal first segment, for the route index
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.fullmatch(path)
         if found is None:
             return None
+        if "%" not in path:  # nothing left to decode
+            return found.groupdict()
         return {key: finish_decoding(value) for key, value in found.groupdict().items()}
 
     def format(self, parts: dict[str, str]) -> str:
@@ -79,8 +83,14 @@ class Pattern:
                 quoted = quote(value, safe="")
             else:
                 quoted = quote(value, safe="/" if not default else "")
-            if not regex.fullmatch(value) and not regex.fullmatch(quoted):
-                raise ValueError(f"url_for: {name}={value!r} does not match {regex.pattern!r}")
+            # The resolver will see the routing form of what is written here, so that
+            # is what must match: "a{b}" quotes to "a%7Bb", which is "a{b}" again.
+            routed = routing_path(quoted)
+            if not regex.fullmatch(routed):
+                raise ValueError(
+                    f"url_for: {name}={value!r} does not match {regex.pattern!r} "
+                    f"(it reads {routed!r} in the URL)"
+                )
             out.append(quoted)
         return "".join(out)
 
@@ -135,7 +145,7 @@ def parse_pattern(path: str) -> Pattern | None:
     pieces: list[str | tuple[str, re.Pattern[str], bool]] = []
     for part in parts:
         if isinstance(part, str):
-            regex_src.append(re.escape(part))
+            regex_src.append(re.escape(routing_path(part)))
             pieces.append(part)
             continue
         name, regex = part
@@ -150,15 +160,9 @@ def parse_pattern(path: str) -> Pattern | None:
         names.append(name)
         regex_src.append(f"(?P<{name}>{regex})")
         pieces.append((name, compiled, regex == DEFAULT_PART))
-    head = parts[0]
-    first: str | None = None
-    if isinstance(head, str):
-        segment, slash, _ = head[1:].partition("/")
-        first = segment if slash else None
     return Pattern(
         path=path,
         regex=re.compile("".join(regex_src)),
         names=tuple(names),
         pieces=tuple(pieces),
-        first_segment=first,
     )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Generic, TypeVar
 
+from yarl import URL
+
 from ._pattern import Pattern, parse_pattern, routing_path
 
 __all__ = [
+    "AbstractResource",
+    "AbstractRoute",
     "METH_ANY",
     "DynamicResource",
     "PlainResource",
@@ -47,7 +51,7 @@ class ResourceRoute(Generic[T]):
     def name(self) -> str | None:
         return self.resource.name
 
-    def url_for(self, **parts: str) -> str:
+    def url_for(self, **parts: str) -> URL:
         return self.resource.url_for(**parts)
 
     def __repr__(self) -> str:
@@ -72,7 +76,15 @@ class Resource(Generic[T]):
         """``match_info`` for a routing-form path, or ``None``."""
         raise NotImplementedError
 
-    def url_for(self, **parts: str) -> str:
+    def url_for(self, **parts: str) -> URL:
+        """The URL of this resource with ``parts`` filled in (a yarl.URL: ``.with_query`` works).
+
+        ``ValueError`` for a missing, unexpected or non-matching part.
+        """
+        raise NotImplementedError
+
+    def add_prefix(self, prefix: str) -> None:
+        """Put ``prefix`` in front of this resource's path (mounting a sub-application)."""
         raise NotImplementedError
 
     def add_route(self, method: str, target: T) -> ResourceRoute[T]:
@@ -120,10 +132,14 @@ class PlainResource(Resource[T]):
     def match(self, path: str) -> Mapping[str, str] | None:
         return {} if path == self.key else None
 
-    def url_for(self, **parts: str) -> str:
+    def url_for(self, **parts: str) -> URL:
         if parts:
             raise ValueError(f"url_for({self._path!r}) takes no parts, got {sorted(parts)}")
-        return self._path
+        return URL.build(path=self._path, encoded=True)
+
+    def add_prefix(self, prefix: str) -> None:
+        self._path = prefix + self._path
+        self.key = routing_path(self._path)
 
 
 class DynamicResource(Resource[T]):
@@ -142,8 +158,19 @@ class DynamicResource(Resource[T]):
     def match(self, path: str) -> Mapping[str, str] | None:
         return self.pattern.match(path)
 
-    def url_for(self, **parts: str) -> str:
-        return self.pattern.format(parts)
+    def url_for(self, **parts: str) -> URL:
+        return URL.build(path=self.pattern.format(parts), encoded=True)
+
+    def add_prefix(self, prefix: str) -> None:
+        pattern = parse_pattern(prefix + self.pattern.path)
+        assert pattern is not None  # the prefix is literal: still dynamic
+        self.pattern = pattern
+
+
+AbstractResource = Resource
+"""aiohttp's name for the base of every resource."""
+AbstractRoute = ResourceRoute
+"""aiohttp's name for the base of every route."""
 
 
 def make_resource(path: str, *, name: str | None = None) -> Resource[T]:

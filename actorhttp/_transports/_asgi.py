@@ -16,13 +16,16 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, S
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
-from .._web._exceptions import HTTPRequestHeaderFieldsTooLarge, RequestPayloadError
+from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
+from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
 from ._framing import Wire, frame
+from ._h1 import H1Limits, Refusal
+from ._scope_rules import refusal_for
 
 __all__ = ["AsgiBridge"]
 
@@ -44,11 +47,12 @@ class AsgiBridge:
         deliver: Deliver,
         *,
         client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
-        max_header_size: int | None = None,
+        limits: H1Limits | None = None,
     ) -> None:
+        """``limits``: refuse what the scope shows breaks them (our hypercorn transport)."""
         self._deliver = deliver
         self._client_max_size = client_max_size
-        self._max_header_size = max_header_size
+        self._limits = limits
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -66,13 +70,14 @@ class AsgiBridge:
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         raw_headers = list(scope["headers"])
-        if self._max_header_size is not None:
-            # h11's incomplete-event limit misses headers that arrive in one read: count them.
-            size = sum(len(name) + len(value) + 4 for name, value in raw_headers)
-            if size > self._max_header_size:
-                too_large = HTTPRequestHeaderFieldsTooLarge()
-                too_large._hand_over()
-                wire = frame(too_large, "GET", framed_below=True)
+        if self._limits is not None:
+            refusal = refusal_for(
+                scope["method"], scope["raw_path"], scope["http_version"], raw_headers, self._limits
+            )
+            if refusal is not None:
+                answer = refusal_response(refusal)
+                answer._hand_over()
+                wire = frame(answer, scope["method"], framed_below=True)
                 wire.close = True
                 await _send_wire(send, wire)
                 return
@@ -119,6 +124,11 @@ class AsgiBridge:
         if scope["http_version"] in ("1.0", "1.1") and not body_done:
             wire.close = True
         await _send_wire(send, wire)
+
+
+def refusal_response(refusal: Refusal) -> Response:
+    """The answer to a refused request: its status and reason, as plain text."""
+    return Response(status=refusal.status, text=refusal.reason)
 
 
 async def _send_wire(send: ASGISendCallable, wire: Wire) -> None:

@@ -43,7 +43,7 @@ from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
 from ._wsproto import serve_websocket
 
-__all__ = ["serve_httptools"]
+__all__ = ["serve_httptools", "serve_stream"]
 
 logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
@@ -67,7 +67,7 @@ class _Connection:
 
     def __init__(
         self,
-        stream: trio.SocketStream,
+        stream: trio.abc.Stream,
         peer: Peer,
         settings: StartServer,
         limits: H1Limits,
@@ -108,7 +108,7 @@ class _Connection:
     async def _read(self) -> None:
         """Feed the state machine one read (``b""`` at EOF or a broken connection)."""
         try:
-            data = await self.stream.receive_some(READ_SIZE)
+            data = bytes(await self.stream.receive_some(READ_SIZE))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
         self.conn.receive_data(data, trio.current_time())
@@ -137,6 +137,8 @@ class _Connection:
         Closing with unread input makes the kernel reset the connection, which
         can destroy the answer just sent before the client reads it.
         """
+        if not isinstance(self.stream, trio.abc.HalfCloseableStream):
+            return  # nothing to half-close (a TLS stream): the answer is out, close now
         try:
             await self.stream.send_eof()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -254,6 +256,48 @@ class _Connection:
         return True
 
 
+def reaper_tick(settings: StartServer) -> float:
+    """How often deadlines are checked: a tenth of the shortest, within 10 ms .. 1 s."""
+    shortest = min(settings.keep_alive_timeout, settings.header_timeout)
+    return min(max(shortest / 10, 0.01), 1.0)
+
+
+async def reap(live: set[_Connection], tick: float) -> None:
+    """Cancel the connections whose state-machine deadline has passed, every ``tick`` s."""
+    while True:
+        await trio.sleep(tick)
+        now = trio.current_time()
+        for connection in live:
+            if connection.conn.deadline <= now:
+                connection.scope.cancel()
+
+
+async def serve_stream(
+    stream: trio.abc.Stream,
+    deliver: Deliver,
+    settings: StartServer,
+    *,
+    peer: Peer = None,
+) -> None:
+    """Serve one connection over any trio stream until it ends (deadlines included).
+
+    What ``serve_httptools`` does for each accepted socket, for a stream of
+    your own: a ``trio.testing.memory_stream_pair`` half, a TLS stream.
+    """
+    live: set[_Connection] = set()
+    connection = _Connection(
+        stream, peer, settings, _limits(settings), _timeouts(settings), deliver
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reap, live, reaper_tick(settings))
+        await connection.run(live)
+        nursery.cancel_scope.cancel()
+
+
+def _timeouts(settings: StartServer) -> H1Timeouts:
+    return H1Timeouts(keep_alive=settings.keep_alive_timeout, header=settings.header_timeout)
+
+
 def _header(head: Head, name: bytes) -> str | None:
     for field, value in head.headers:
         if field.lower() == name:
@@ -285,24 +329,15 @@ async def serve_httptools(
     )
     urls = tuple(f"http://{listener_address(listener)}" for listener in listeners)
     limits = _limits(settings)
-    timeouts = H1Timeouts(keep_alive=settings.keep_alive_timeout, header=settings.header_timeout)
+    timeouts = _timeouts(settings)
     live: set[_Connection] = set()
-    tick = min(max(min(settings.keep_alive_timeout, settings.header_timeout) / 10, 0.01), 1.0)
-
-    async def reap() -> None:
-        while True:
-            await trio.sleep(tick)
-            now = trio.current_time()
-            for connection in live:
-                if connection.conn.deadline <= now:
-                    connection.scope.cancel()
 
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
         return _Connection(stream, peer, settings, limits, timeouts, deliver).run(live)
 
     async with trio.open_nursery() as reaping:
-        reaping.start_soon(reap)
+        reaping.start_soon(reap, live, reaper_tick(settings))
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
                 for listener in listeners:

@@ -22,6 +22,7 @@ from hypercorn.utils import wrap_app
 from ..messages import StartServer
 from ._asgi import AsgiBridge
 from ._base import Deliver, Peer, StopSignal, accept_connections, listener_address
+from ._h1 import H1Limits
 
 __all__ = [
     "HARD_STOP_MARGIN",
@@ -63,7 +64,12 @@ async def serve_hypercorn(
     bridge = AsgiBridge(
         deliver,
         client_max_size=settings.client_max_size,
-        max_header_size=settings.max_header_size,
+        limits=H1Limits(
+            max_request_line=settings.max_request_line,
+            max_header_line=settings.max_header_line,
+            max_headers=settings.max_headers,
+            max_header_size=settings.max_header_size,
+        ),
     )
     app = wrap_app(bridge, 0, "asgi")
     ssl_context = config.create_ssl_context()

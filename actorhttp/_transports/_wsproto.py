@@ -60,7 +60,7 @@ _REMOTE_CLOSING = ConnectionState.REMOTE_CLOSING
 
 
 async def serve_websocket(
-    stream: trio.abc.HalfCloseableStream, head: bytes, trailing: bytes, link: WSLink
+    stream: trio.abc.Stream, head: bytes, trailing: bytes, link: WSLink
 ) -> None:
     """Send the 101 ``head``, then carry ``link``'s messages until the WebSocket ends.
 
@@ -84,7 +84,7 @@ async def serve_websocket(
 class _Session:
     """The reader, writer and heartbeat tasks of one WebSocket, around one wsproto Connection."""
 
-    def __init__(self, stream: trio.abc.HalfCloseableStream, link: WSLink, trailing: bytes) -> None:
+    def __init__(self, stream: trio.abc.Stream, link: WSLink, trailing: bytes) -> None:
         self.stream = stream
         self.link = link
         extensions: list[Extension] | None = [link.extension] if link.extension else None
@@ -184,7 +184,7 @@ class _Session:
                 if not await self._deliver(message):
                     return False
             try:
-                data = await stream.receive_some(READ_SIZE)
+                data = bytes(await stream.receive_some(READ_SIZE))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             if not data:
@@ -212,9 +212,12 @@ class _Session:
 
     async def _linger(self) -> None:
         """Half-close and drain for a moment, so the close frame is read, not reset away."""
+        stream = self.stream
+        if not isinstance(stream, trio.abc.HalfCloseableStream):
+            return  # nothing to half-close (a TLS stream): the close frame is out, close now
         try:
             async with self.lock:
-                await self.stream.send_eof()
+                await stream.send_eof()
             drained = 0
             with trio.move_on_after(LINGER_SECONDS):
                 while drained < LINGER_BYTES:

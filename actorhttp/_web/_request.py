@@ -493,8 +493,12 @@ class Request(BaseRequest):
 
     @property
     def app(self) -> Any:
-        """The application whose route is handling this request (``None`` in the bare driver)."""
-        return self._app
+        """The application running now: a sub-application in its own middlewares and handler.
+
+        ``None`` in the bare driver, which has no application.
+        """
+        current = getattr(self._match_info, "current_app", None)
+        return current if current is not None else self._app
 
     @property
     def config_dict(self) -> Mapping[Any, Any]:
