@@ -280,8 +280,16 @@ class WebSocketResponse(StreamResponse):
         link = self._ready()
         if self._closed:
             raise ClientDisconnectedError("Cannot write to closing transport")
+        # With room in the channel, hand over without a scheduler round trip: the
+        # connection's writer then sends what queued meanwhile in one write. Waiting
+        # happens only when the channel is full (or cancelled: checked first).
+        await trio.lowlevel.checkpoint_if_cancelled()
+        outbound = link.outbound_send
         try:
-            await link.outbound_send.send(message)
+            try:
+                outbound.send_nowait(message)
+            except trio.WouldBlock:
+                await outbound.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ClientDisconnectedError("Cannot write to closing transport") from exc
 
@@ -439,20 +447,29 @@ class WebSocketResponse(StreamResponse):
             failure = link.failure  # a local: link.failure changes while we wait below
             if failure is not None:
                 return self._failed(failure)
-            deadline = trio.current_time() + receive_timeout if receive_timeout else math.inf
-            scope = self._waiting = trio.CancelScope(deadline=deadline)
-            self._receive_done = trio.Event()
             message: WSMessage | None = None
+            scope: trio.CancelScope | None = None
+            # A message already waiting is taken without a scheduler round trip (as
+            # _send hands over); a cancel scope is needed only to wait.
+            await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                with scope:
-                    message = await link.inbound_receive.receive()
+                message = link.inbound_receive.receive_nowait()
             except trio.EndOfChannel:
                 pass
-            finally:
-                self._waiting = None
-                self._receive_done.set()
+            except trio.WouldBlock:
+                deadline = trio.current_time() + receive_timeout if receive_timeout else math.inf
+                scope = self._waiting = trio.CancelScope(deadline=deadline)
+                self._receive_done = trio.Event()
+                try:
+                    with scope:
+                        message = await link.inbound_receive.receive()
+                except trio.EndOfChannel:
+                    pass
+                finally:
+                    self._waiting = None
+                    self._receive_done.set()
             if message is None:
-                if scope.cancelled_caught:
+                if scope is not None and scope.cancelled_caught:
                     if self.closed:  # close() in another task woke us
                         return WS_CLOSING_MESSAGE
                     raise TimeoutError(f"no message in {receive_timeout} s")
