@@ -16,6 +16,8 @@ from benchmarks import stream_servers
 from benchmarks.http import parse_wrk
 from benchmarks.servers import KINDS
 from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
+from benchmarks.websocket import Measurement, table
+from benchmarks.ws_servers import KINDS as WS_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,3 +130,43 @@ def test_streams_quick_every_server_streams_and_actorhttp_holds_no_body_in_memor
                 # A server that held the whole body would grow by about the payload.
                 growth = float(row["peak growth (MiB)"])
                 assert growth < payload_mib / 2, (heading, row)
+
+
+def test_websocket_table_takes_medians_and_ratios_within_rounds() -> None:
+    rounds = [
+        {
+            "aiohttp": Measurement("aiohttp", 1000, 1.0, 0.010),  # 1,000/s, 10 us
+            "actorhttp-httptools": Measurement("actorhttp-httptools", 1000, 2.0, 0.030),
+        },
+        {
+            "aiohttp": Measurement("aiohttp", 1000, 0.5, 0.005),  # a faster round for both
+            "actorhttp-httptools": Measurement("actorhttp-httptools", 1000, 1.0, 0.015),
+        },
+        {"actorhttp-httptools": Measurement("actorhttp-httptools", 1000, 4.0, 0.060)},
+    ]
+    lines = table(["actorhttp-httptools", "actorhttp-hypercorn", "aiohttp"], rounds).splitlines()
+    # medians: 500/s and 30 us; ratios per round (0.5x, 0.5x; 3x, 3x), the lone round unpaired
+    assert lines[2] == "| actorhttp-httptools | 500 | 30.0 | 0.50x | 3.00x |"
+    assert lines[3] == "| actorhttp-hypercorn | failed | failed | | |"
+    assert lines[4] == "| aiohttp | 1,500 | 7.5 | 1.00x | 1.00x |"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
+def test_websocket_quick_has_a_row_for_every_server() -> None:
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/websocket.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    [rows] = markdown_tables("## WebSocket echo\n" + completed.stdout).values()
+    by_server = {row["server"]: row for row in rows}
+    assert set(by_server) == set(WS_KINDS)
+    for row in by_server.values():
+        assert float(row["messages/s"].replace(",", "")) > 0, row
+        assert float(row["CPU us/message"]) > 0, row
+        assert row["messages/s vs aiohttp"].endswith("x"), row
+    assert by_server["aiohttp"]["CPU vs aiohttp"] == "1.00x"
