@@ -223,14 +223,20 @@ def table(kinds: Sequence[str], results: list[dict[str, Measurement]]) -> str:
     return "\n".join(lines)
 
 
+def note(pinning: Pinning) -> str:
+    """The pinning note, naming our load generator where benchmarks/http.py's names wrk."""
+    return pinning.note.replace("wrk", "the load generator")
+
+
 def machine(pinning: Pinning, load: Load, rounds: int) -> str:
     versions = ", ".join(
         f"{name} {importlib.metadata.version(name)}"
         for name in ("trio", "hypercorn", "wsproto", "aiohttp")
     )
+    cpu = " ".join(filter(None, (platform.machine(), platform.processor())))
     return (
         f"{datetime.date.today()}, Python {platform.python_version()}, {versions}; "
-        f"{platform.machine()} {platform.processor() or ''}; {pinning.note}; "
+        f"{cpu}; {note(pinning)}; "
         f"{rounds} round(s) of {load.connections} connections x {load.messages} messages of "
         f"{load.size} bytes, {load.window} in flight per connection"
     )
@@ -255,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     kinds = [k for k in KINDS if args.only is None or k in args.only.split(",")]
     pinning = choose_pinning()
-    log(pinning.note)
+    log(note(pinning))
     warmup = Load(load.connections, max(100, messages // 10), load.size, load.window)
     results, failures = run_rounds(kinds, rounds, load, warmup, pinning)
     report = table(kinds, results)
