@@ -37,8 +37,6 @@ hides close frames): see ``actorhttp._transports._asgiws``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
@@ -46,14 +44,11 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import trio
-from wsproto.extensions import PerMessageDeflate
-from wsproto.handshake import server_extensions_handshake
-from wsproto.utilities import generate_accept_token, split_comma_header
 
 from .._pipe import ClientDisconnectedError
-from ._exceptions import HTTPBadRequest, HTTPException
-from ._helpers import HttpVersion11
+from ._exceptions import HTTPException
 from ._response import StreamResponse, _send_on_reply
+from ._wshandshake import handshake
 from ._wslink import WSLink
 from ._wsmodels import (
     WS_CLOSED_MESSAGE,
@@ -67,13 +62,14 @@ from ._wsmodels import (
 )
 
 if TYPE_CHECKING:
+    from wsproto.extensions import PerMessageDeflate
+
     from ._request import BaseRequest
 
 __all__ = ["WebSocketResponse"]
 
 logger = logging.getLogger("actorhttp")
 THRESHOLD_CONNLOST_ACCESS: Final = 5  # receive() after the end, this often: RuntimeError
-_VERSIONS = frozenset({"13", "8", "7"})
 _CONTROL_PAYLOAD = 125  # bytes a ping, pong (or close, with its code) may carry
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
@@ -130,67 +126,7 @@ class WebSocketResponse(StreamResponse):
     def _handshake(
         self, request: BaseRequest
     ) -> tuple[dict[str, str], str | None, PerMessageDeflate | None]:
-        if request.method != "GET" or request.version < HttpVersion11:
-            raise HTTPBadRequest(
-                text=f"A WebSocket handshake is an HTTP/1.1 GET, not {request.method} "
-                f"HTTP/{request.version.major}.{request.version.minor}"
-            )
-        headers = request.headers
-        upgrade = headers.get("Upgrade")
-        if (upgrade or "").lower().strip() != "websocket":
-            raise HTTPBadRequest(
-                text=f'No WebSocket UPGRADE hdr: {upgrade}\n Can "Upgrade" only to "WebSocket".'
-            )
-        tokens = {
-            token.strip().lower()
-            for value in headers.getall("Connection", ())
-            for token in value.split(",")
-        }
-        if "upgrade" not in tokens:
-            raise HTTPBadRequest(text=f"No CONNECTION upgrade hdr: {headers.get('Connection')}")
-
-        protocol: str | None = None
-        if "Sec-WebSocket-Protocol" in headers:
-            asked = [p.strip() for p in headers["Sec-WebSocket-Protocol"].split(",")]
-            protocol = next((p for p in asked if p in self._protocols), None)
-            if protocol is None:
-                logger.warning(
-                    "%s: Client protocols %r don't overlap server-known ones %r",
-                    request.remote,
-                    asked,
-                    self._protocols,
-                )
-
-        version = headers.get("Sec-WebSocket-Version", "")
-        if version not in _VERSIONS:
-            raise HTTPBadRequest(text=f"Unsupported version: {version}")
-        key = headers.get("Sec-WebSocket-Key")
-        try:
-            if not key or len(base64.b64decode(key)) != 16:
-                raise HTTPBadRequest(text=f"Handshake error: {key!r}")
-        except binascii.Error:
-            raise HTTPBadRequest(text=f"Handshake error: {key!r}") from None
-
-        answer = {
-            "Upgrade": "websocket",
-            "Connection": "upgrade",
-            "Sec-WebSocket-Accept": generate_accept_token(key.encode("latin-1")).decode("ascii"),
-        }
-        extension: PerMessageDeflate | None = None
-        if self._compress:
-            offers = [
-                offer
-                for value in headers.getall("Sec-WebSocket-Extensions", ())
-                for offer in split_comma_header(value.encode("latin-1"))
-            ]
-            deflate = PerMessageDeflate()
-            accepted = server_extensions_handshake(offers, [deflate]) if offers else None
-            if accepted is not None:
-                answer["Sec-WebSocket-Extensions"] = accepted.decode("ascii")
-                extension = deflate
-        if protocol:
-            answer["Sec-WebSocket-Protocol"] = protocol
-        return answer, protocol, extension
+        return handshake(request, self._protocols, compress=bool(self._compress))
 
     def can_prepare(self, request: BaseRequest) -> WebSocketReady:
         """Whether ``prepare(request)`` would succeed, and the subprotocol it would pick."""
