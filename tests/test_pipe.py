@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 
 from actorhttp._pipe import DEFAULT_PIPE_LIMIT, BodyPipe, ClientDisconnectedError, PipeAborted
@@ -92,7 +93,7 @@ async def test_order_is_kept_and_memory_stays_bounded() -> None:
             if not data:
                 return bytes(out)
             out += data
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:

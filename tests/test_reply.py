@@ -19,6 +19,10 @@ async def receive_later(
         into.append(exc)
 
 
+def parked(reply: Reply) -> bool:
+    return reply._waiter is not None
+
+
 async def test_send_wakes_a_parked_receiver() -> None:
     reply, receiver = open_reply()
     got: list[StreamResponse | BaseException] = []
@@ -143,9 +147,9 @@ async def test_cancelled_waiter_leaves_nothing_parked() -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(receiver.receive)
         await trio.testing.wait_all_tasks_blocked()
-        assert reply._waiter is not None
+        assert parked(reply)
         nursery.cancel_scope.cancel()
-    assert reply._waiter is None
+    assert not parked(reply)
     # The answer still works: nothing is rescheduled, nobody crashes, a new wait gets it.
     response = Response(text="after")
     await reply.send(response)
