@@ -217,6 +217,7 @@ class Router:
             self._abort_sent(request, exc)
         finally:
             reply.close()
+            request._finish()  # the temporary files of post(), as aiohttp releases them
 
     async def finish(self, request: Request, response: StreamResponse) -> None:
         """Hand ``response`` over on the request's reply, or end the stream it started."""

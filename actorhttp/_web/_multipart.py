@@ -280,6 +280,19 @@ async def _read_multipart_form(request: BaseRequest, out: MultiDict[PostValue]) 
             raise HTTPRequestEntityTooLarge(limit, content.total_bytes)
 
     reader = await request.multipart()
+    try:
+        await _read_parts(reader, out, check_size)
+    except BaseException:
+        # Refused part-way (413, a malformed part, a cancel): nobody gets these files.
+        for value in out.values():
+            if isinstance(value, FileField):
+                value.file.close()
+        raise
+
+
+async def _read_parts(
+    reader: MultipartReader, out: MultiDict[PostValue], check_size: Callable[[], None]
+) -> None:
     while (part := await reader.next()) is not None:
         check_size()
         if part.name is None:

@@ -373,6 +373,15 @@ class BaseRequest:
         result: MultiDictProxy[PostValue] = cached
         return result
 
+    def _finish(self) -> None:
+        """The request is over: close the files ``post()`` spooled, as aiohttp does."""
+        form = self._cache.get("post")
+        if form:
+            for value in form.values():
+                file = getattr(value, "file", None)
+                if file is not None:
+                    file.close()
+
     async def multipart(self) -> MultipartReader:
         """A streaming reader of a ``multipart/*`` body, part by part."""
         from ._multipart import MultipartReader
