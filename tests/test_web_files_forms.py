@@ -284,6 +284,14 @@ async def test_post_of_a_multipart_upload(actorhttp_client: Client) -> None:
     }
 
 
+async def test_upload_with_a_non_ascii_filename(actorhttp_client: Client) -> None:
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app_with(("POST", "/form", describe_form)))
+        response = await client.post("/form", files={"doc": ("日本 naïve.txt", b"x", "text/plain")})
+    assert response.status_code == 200
+    assert response.json()["doc"][0]["filename"] == "日本 naïve.txt"
+
+
 async def test_post_of_an_urlencoded_form(actorhttp_client: Client) -> None:
     with trio.fail_after(TIMEOUT):
         client = await actorhttp_client(app_with(("POST", "/form", describe_form)))

@@ -9,6 +9,7 @@ from tempfile import SpooledTemporaryFile
 from typing import Any
 
 import pytest
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from actorhttp import web
 from actorhttp._web._multipart import FILE_SPOOL_MAX_SIZE
@@ -221,3 +222,36 @@ async def test_malformed_multipart_is_a_400(content_type: str, data: bytes) -> N
     with pytest.raises(web.RequestPayloadError) as caught:
         await post_request(data, content_type).post()
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("disposition_value", "name", "filename"),
+    [
+        ('form-data; name="f"; filename="naïve.txt"', "f", "naïve.txt"),
+        ('form-data; name="f"; filename="日本.txt"', "f", "日本.txt"),
+        ("form-data; name=f; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt", "f", "日本.txt"),
+        ("form-data; name=f; filename=plain.txt; filename*=UTF-8''%E6%97%A5.txt", "f", "日.txt"),
+        ("form-data; name=f; filename*=iso-8859-1'en'%E9t%E9.txt", "f", "été.txt"),
+        ('form-data; name="a;b"; filename="x\\"y.txt"', "a;b", 'x"y.txt'),
+        ('form-data; name="f"; filename="C:\\\\dir\\\\x.txt"', "f", "C:\\dir\\x.txt"),
+        ('form-data; Name="upper"', "upper", None),
+    ],
+)
+async def test_part_names_and_filenames_as_aiohttp(
+    disposition_value: str, name: str, filename: str | None
+) -> None:
+    data = multipart(({"Content-Disposition": disposition_value}, b"contents"))
+    reader = await post_request(data, FORM_TYPE).multipart()
+    part = await reader.next()
+    assert part is not None
+    theirs = parse_content_disposition(disposition_value)[1]
+    assert (part.name, part.filename) == (name, filename)
+    assert part.name == content_disposition_filename(theirs, "name")
+    assert part.filename == content_disposition_filename(theirs, "filename")
+    await part.release()
+    if filename is not None:
+        request = post_request(data, FORM_TYPE)
+        field = (await request.post())[name]
+        assert isinstance(field, web.FileField)
+        assert field.filename == filename
+        request._finish()
