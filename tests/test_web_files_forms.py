@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trio
@@ -149,6 +149,26 @@ async def test_conditional_requests(
     if status == 304:
         assert response.headers["etag"] == etag
         assert response.headers["last-modified"] == http_date(1_600_000_000)
+
+
+async def test_validators_echoed_back_match_a_fractional_mtime(
+    actorhttp_client: Client, files: Path
+) -> None:
+    os.utime(files / "data.bin", (1_600_000_000.5, 1_600_000_000.5))
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(file_app(files))
+        first = await client.get("/files/data.bin")
+        by_date = await client.get(
+            "/files/data.bin", headers={"If-Modified-Since": first.headers["last-modified"]}
+        )
+        by_tag = await client.get(
+            "/files/data.bin", headers={"If-None-Match": first.headers["etag"]}
+        )
+        unchanged = await client.get(
+            "/files/data.bin", headers={"If-Unmodified-Since": first.headers["last-modified"]}
+        )
+    assert first.headers["last-modified"] == http_date(1_600_000_001)  # rounded up
+    assert (by_date.status_code, by_tag.status_code, unchanged.status_code) == (304, 304, 200)
 
 
 @pytest.mark.parametrize(
@@ -440,3 +460,30 @@ async def test_json_body_and_bad_json(actorhttp_client: Client) -> None:
         bad = await client.post("/json", content=b"{oops")
     assert good.json() == {"got": {"a": [1, 2]}}
     assert (bad.status_code, bad.text) == (422, "caught at 1")
+
+
+async def test_app_config_dict_and_request_state(actorhttp_client: Client) -> None:
+    greeting = web.AppKey("greeting", str)
+    seen = web.RequestKey("seen", str)
+
+    @web.middleware
+    async def mark(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        request[seen] = "by the middleware"
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "same_app": request.app is app,
+                "greeting": request.config_dict[greeting],
+                "state": request[seen],
+            }
+        )
+
+    app = app_with(("GET", "/", handler), middlewares=[mark])
+    cast(Any, app)[greeting] = "hello"  # Application is typed for str keys only, for now
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app)
+        response = await client.get("/")
+    assert response.json() == {"same_app": True, "greeting": "hello", "state": "by the middleware"}
