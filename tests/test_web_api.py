@@ -252,6 +252,23 @@ async def test_set_cookie_lines(actorhttp_client: Client) -> None:
     ]
 
 
+async def test_a_cookie_with_crlf_is_never_sent(
+    actorhttp_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def inject(request: web.Request) -> web.Response:
+        response = web.Response(text="x")
+        response.cookies["c"] = "v"
+        response.cookies["c"]["domain"] = "a\r\nSet-Cookie: stolen=1"  # past set_cookie's check
+        return response
+
+    with trio.fail_after(TIMEOUT), caplog.at_level(logging.ERROR, logger="actorhttp"):
+        client = await actorhttp_client(app_with(("GET", "/", inject)))
+        raw = await exchange(client.server.port, get("/"))
+    assert status_of(raw) == 500
+    assert b"stolen" not in raw
+    assert any(r.exc_info and r.exc_info[0] is ValueError for r in caplog.records)
+
+
 async def test_login_logout_flow_with_cookies_on_http_found(actorhttp_client: Client) -> None:
     async def login(request: web.Request) -> web.Response:
         exc = web.HTTPFound(location="/")
