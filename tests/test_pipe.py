@@ -172,6 +172,21 @@ async def test_break_fails_pending_and_later_writes_as_connection_reset() -> Non
         await pipe.write(b"x")
 
 
+async def test_break_wakes_a_parked_reader() -> None:
+    pipe = BodyPipe()
+
+    async def reader() -> None:
+        with pytest.raises(PipeAborted, match="client reset"):
+            await pipe.read()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reader)
+        await trio.testing.wait_all_tasks_blocked()
+        pipe.break_("client reset")
+    with pytest.raises(PipeAborted):
+        await pipe.read()
+
+
 async def test_wait_finished_on_close_abort_and_break() -> None:
     for end in ("close", "abort", "break"):
         pipe = BodyPipe()
