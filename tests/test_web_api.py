@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import logging
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -436,6 +436,33 @@ async def test_writing_to_a_client_that_went_away_is_connection_reset(
         after = await client.get("/missing")
     assert len(caught) == 1
     assert after.status_code == 404
+    assert errors(caplog) == []
+
+
+async def test_a_streamed_body_whose_client_went_away_ends_everything(
+    actorhttp_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = trio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"y" * 65536
+        finally:
+            closed.set()
+
+    async def streamed(request: web.Request) -> web.Response:
+        return web.Response(body=endless())
+
+    with trio.fail_after(TIMEOUT), caplog.at_level(logging.DEBUG, logger="actorhttp"):
+        client = await actorhttp_client(app_with(("GET", "/", streamed)))
+        stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+        await stream.send_all(get("/"))
+        assert await stream.receive_some(1000)
+        await stream.aclose()
+        await closed.wait()  # the source was closed: the write failed, not blocked
+    with trio.fail_after(3):  # nothing is left in flight, so no part of the grace is used
+        await client.server.stop(grace=TIMEOUT)
     assert errors(caplog) == []
 
 
