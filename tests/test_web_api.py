@@ -214,6 +214,27 @@ async def test_compression_by_accept_encoding(
         assert fields["content-length"] == [str(len(split(raw)[1]))]  # the compressed length
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_head_of_a_compressed_response_has_the_get_headers(
+    actorhttp_client: Client, stream: bool
+) -> None:
+    app = web.Application()
+    app.router.add_get("/c", compressed(stream))
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app)
+        got = await exchange(client.server.port, get("/c", "Accept-Encoding: gzip"))
+        head = await exchange(
+            client.server.port,
+            b"HEAD /c HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+        )
+    got_fields, _ = split(got)
+    head_fields, head_body = split(head)
+    assert head_body == b""
+    for name in ("content-encoding", "content-length", "content-type"):
+        assert head_fields.get(name) == got_fields.get(name), name
+    assert head_fields["content-encoding"] == ["gzip"]
+
+
 async def test_forced_compression_ignores_accept_encoding(actorhttp_client: Client) -> None:
     app = app_with(
         ("GET", "/gzip", compressed(False, web.ContentCoding.gzip)),
