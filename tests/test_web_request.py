@@ -13,10 +13,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
+from unittest import mock
 
 import aiohttp.test_utils
 import pytest
 import trio
+from aiohttp.http_parser import HttpRequestParserPy
 from multidict import CIMultiDict
 
 from actorhttp import web
@@ -99,6 +101,24 @@ def test_target_as_aiohttp(
     assert not request.rel_url.is_absolute()
     assert str(request.url) == f"http://example.com:8080{request.path_qs}"
     assert request.url.path == path
+    theirs = aiohttp_parsed(target)  # what aiohttp's server-side parser makes of it
+    assert (request.path, request.raw_path, request.query_string, request.path_qs) == (
+        theirs.url.path,
+        theirs.path,
+        theirs.url.query_string,
+        str(theirs.url),
+    )
+    assert list(request.query.items()) == list(theirs.url.query.items())
+
+
+def aiohttp_parsed(target: str) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        parser = HttpRequestParserPy(mock.Mock(), loop, 2**16)
+        messages, _, _ = parser.feed_data(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return messages[0][0]
+    finally:
+        loop.close()
 
 
 def test_headers_are_a_case_insensitive_multidict() -> None:
