@@ -551,8 +551,8 @@ class Response(StreamResponse):
                     raise TypeError(f"text argument must be str ({type(text)!r})")
                 charset = charset or "utf-8"
                 value = f"{content_type or 'text/plain'}; charset={charset}"
-                if content_type is not None:
-                    check_field("Content-Type", value)  # not ours: it could split the head
+                if content_type is not None and _UNSAFE.search(content_type):
+                    check_field("Content-Type", value)  # raises: it could split the head
                 real._put("Content-Type", value)
                 body, text = text.encode(charset), None
         elif "Content-Type" in real:
