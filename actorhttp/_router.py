@@ -229,6 +229,7 @@ class Router:
             self._abort_sent(request, exc)
         finally:
             reply.close()
+            request._finish()  # the temporary files of post(), as aiohttp releases them
 
     async def finish(self, request: Request, response: StreamResponse) -> None:
         """Hand ``response`` over on the request's reply, or end the stream it started."""
@@ -325,12 +326,11 @@ class Router:
             # The client went away mid-request: not the application's error. The answer
             # below goes nowhere, or is cut with the connection.
             logger.debug("%s %s: client went away: %s", request.method, request.path, exc)
-            self._abort_sent(request, exc)
-            return HTTPInternalServerError()
+            return self._abort_sent(request, exc) or HTTPInternalServerError()
         except Exception as exc:
             logger.exception("Error handling request %s %s", request.method, request.path)
-            self._abort_sent(request, exc)
-            return HTTPInternalServerError()
+            # A head already out is cut, and stays the answer: finish() has nothing to add.
+            return self._abort_sent(request, exc) or HTTPInternalServerError()
         if not isinstance(response, StreamResponse):
             logger.error(
                 "handler %s returned %r for %s %s, not a web.StreamResponse",
@@ -350,8 +350,12 @@ class Router:
         return response
 
     @staticmethod
-    def _abort_sent(request: Request, exc: BaseException) -> None:
-        """A handler failed after its head went out: cut the stream so the client sees it."""
+    def _abort_sent(request: Request, exc: BaseException) -> StreamResponse | None:
+        """A handler failed after its head went out: cut the stream so the client sees it.
+
+        Returns the response whose head went out, if one did.
+        """
         sent = request.reply._response if request.reply.answered else None
         if sent is not None:
             sent._abort(exc)
+        return sent
