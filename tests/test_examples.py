@@ -339,3 +339,25 @@ async def test_static_example_serves_versioned_files_and_a_listing() -> None:
     assert "content-encoding" not in archive.headers
     assert archive.headers["content-type"] == "application/gzip"
     assert escape.status_code in (403, 404)
+
+
+async def test_sse_example_streams_events_as_they_come_and_ends_them_on_stop() -> None:
+    events: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("sse")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            async with http.stream("GET", "/clock", params={"interval": "0.1"}) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("id: "):
+                        events.append(line)
+                        if len(events) == 3:
+                            started = trio.current_time()
+                            run.process.send_signal(signal.SIGINT)  # a graceful stop
+                    if line == "event: bye":
+                        events.append(line)
+            code = await run.finish()
+            took = trio.current_time() - started
+    assert response.headers["content-type"] == "text/event-stream"
+    assert events[:3] == ["id: 0", "id: 1", "id: 2"]
+    assert events[-1] == "event: bye"
+    assert code == 0
+    assert took < 5  # the streams ended themselves: the 60 s shutdown_timeout was not waited
