@@ -211,6 +211,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._on_startup.append(self._cleanup_ctx._on_startup)
         self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
         self._asgi: AsgiBridge | None = None
+        self._stopping = trio.Event()
 
     # -- properties ------------------------------------------------------------
 
@@ -252,6 +253,16 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     @property
     def cleanup_ctx(self) -> CleanupContext:
         return self._cleanup_ctx
+
+    @property
+    def stopping(self) -> trio.Event:
+        """Set when a stop of the server begins (before ``on_shutdown`` runs).
+
+        For long-lived handlers: a server-sent-event stream or a WebSocket loop
+        can wait on it (or check it) and end on its own, so a stop finishes
+        promptly instead of waiting out the grace period. Not in aiohttp.
+        """
+        return self._stopping
 
     def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
         """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""

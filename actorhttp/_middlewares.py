@@ -41,7 +41,7 @@ def normalize_path_middleware(
     @middleware
     async def impl(request: Request, handler: Handler) -> StreamResponse:
         if isinstance(getattr(request.match_info, "route", None), SystemRoute):
-            path, query = request.raw_target_path, request.query_string
+            path, query = request.raw_target_path, request.raw_query_string
             candidates: list[str] = []
             if merge_slashes:
                 candidates.append(_SLASHES.sub("/", path))

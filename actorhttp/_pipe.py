@@ -14,7 +14,8 @@ Endings:
   :class:`PipeAborted` and must cut the connection so the client sees an
   incomplete body;
 * ``break_()`` (the reader's side: the client went away, the stop's grace
-  ran out): every write, pending or later, raises ``ConnectionResetError``.
+  ran out): every write, pending or later, raises ``ConnectionResetError``,
+  and a read, pending or later, :class:`PipeAborted`.
 """
 
 from __future__ import annotations
@@ -123,8 +124,14 @@ class BodyPipe:
     # -- the reader's side -------------------------------------------------
 
     async def read(self) -> bytes:
-        """Everything waiting, joined; ``b""`` at the end; :class:`PipeAborted` if aborted."""
+        """Everything waiting, joined; ``b""`` at the end.
+
+        :class:`PipeAborted` if the writer aborted, or if the pipe was broken
+        (by another task of the reader's side: a reader must not wait forever).
+        """
         while not self._chunks:
+            if self._broken is not None:
+                raise PipeAborted(f"the pipe was broken: {self._broken}")
             if self._aborted is not None:
                 raise PipeAborted("the response body was aborted part-way") from self._aborted
             if self._eof:
@@ -145,6 +152,7 @@ class BodyPipe:
             self._chunks = []
             self._size = 0
             self._writers.unpark_all()
+            self._reader.unpark_all()
             self._done.unpark_all()
 
     async def wait_finished(self) -> None:

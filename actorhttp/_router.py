@@ -229,6 +229,7 @@ class Router:
             self._abort_sent(request, exc)
         finally:
             reply.close()
+            request._finish()  # the temporary files of post(), as aiohttp releases them
 
     async def finish(self, request: Request, response: StreamResponse) -> None:
         """Hand ``response`` over on the request's reply, or end the stream it started."""
@@ -330,6 +331,11 @@ class Router:
             logger.exception("Error handling request %s %s", request.method, request.path)
             # A head already out is cut, and stays the answer: finish() has nothing to add.
             return self._abort_sent(request, exc) or HTTPInternalServerError()
+        if response is None and request.reply.answered:
+            # The handler answered on its reply itself, as an actor does: that is its answer.
+            sent = request.reply._response
+            assert sent is not None
+            return sent
         if not isinstance(response, StreamResponse):
             logger.error(
                 "handler %s returned %r for %s %s, not a web.StreamResponse",

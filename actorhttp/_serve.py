@@ -198,6 +198,7 @@ async def _stop_when_asked(
 ) -> None:
     await server._stop_requested.wait()
     await commands.send(StopServer(server._grace))  # the listeners close now
+    app._stopping.set()  # long-lived handlers (streams, WebSockets) may end themselves
     try:
         await app.shutdown()  # meanwhile in-flight requests have their grace
     except Exception:

@@ -1,7 +1,7 @@
 """The actor layer with no Application: an echo server driven by messages.
 
 Commands go in (AddRoute, StartServer, StopServer); request items come out,
-each answered on its own reply channel. GET /echo/{what} echoes; GET /stop
+each answered on its own one-shot reply. GET /echo/{what} echoes; GET /stop
 stops the server, which ends the program.
 
     python examples/driver.py [--port 8080]

@@ -661,3 +661,18 @@ async def test_stream_failing_part_way_cuts_the_connection_and_is_logged(
     assert after.status_code == 200
     failures = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
     assert failures, "the stream's error was not logged"
+
+
+async def test_a_handler_may_answer_on_its_reply_and_return_nothing(
+    actorhttp_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def actor_style(request: Request) -> None:
+        await request.reply.send(Response(text="sent on the reply"))
+
+    app = Application()
+    app.router.add_get("/", actor_style)  # type: ignore[arg-type]
+    with trio.fail_after(TIMEOUT), caplog.at_level(logging.ERROR, logger="actorhttp"):
+        client = await actorhttp_client(app)
+        response = await client.get("/")
+    assert response.text == "sent on the reply"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -273,3 +273,91 @@ async def test_python_m_actorhttp_web_explains_a_bad_entry_point() -> None:
     )
     assert process.returncode == 2
     assert b"'entry-func' not in 'module:function' syntax" in process.stderr
+
+
+async def test_views_example_is_a_notes_api() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("views")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            created = await http.post("/notes", json={"text": "buy milk"})
+            listed = await http.get("/notes")
+            location = created.headers["location"]
+            changed = await http.put(location, json={"text": "buy oat milk"})
+            one = await http.get(location)
+            refused = await http.patch(location, json={})
+            empty = await http.post("/notes", json={"text": ""})
+            deleted = await http.delete(location)
+            gone = await http.get(location)
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert created.status_code == 201
+    assert location == "/notes/1"
+    assert listed.json() == [{"id": 1, "text": "buy milk"}]
+    assert changed.json() == one.json() == {"id": 1, "text": "buy oat milk"}
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "DELETE,GET,PUT"
+    assert empty.status_code == 422
+    assert (deleted.status_code, gone.status_code) == (204, 404)
+
+
+async def test_subapp_example_guards_only_the_admin_routes() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("subapp")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            home = await http.get("/")
+            refused = await http.get("/admin/")
+            dashboard = await http.get("/admin/", headers={"X-Token": "letmein"})
+            users = await http.get("/admin/users", headers={"X-Token": "letmein"})
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert home.text == "example site; admin at /admin/\n"
+    assert refused.status_code == 401
+    assert dashboard.json() == {"site": "example site", "users": "/admin/users"}
+    assert users.json() == ["ada", "grace"]
+    for response in (home, dashboard, users):
+        assert int(response.headers["x-elapsed-us"]) >= 0  # the root's middleware wraps all
+    assert "x-elapsed-us" not in refused.headers  # raised through it, as in aiohttp
+
+
+async def test_static_example_serves_versioned_files_and_a_listing() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("static")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            page = await http.get("/")
+            css_url = re.search(r'href="([^"]+)"', page.text)
+            assert css_url is not None
+            css = await http.get(css_url.group(1))
+            cached = await http.get(
+                css_url.group(1), headers={"If-None-Match": css.headers["etag"]}
+            )
+            listing = await http.get("/files/")
+            archive = await http.get("/files/archive.tar.gz")
+            escape = await http.get("/files/%2e%2e/%2e%2e/etc/passwd")
+            run.process.send_signal(signal.SIGINT)
+            await run.finish()
+    assert css_url.group(1).startswith("/files/style.css?v=")
+    assert css.text == "h1 { color: teal; }\n"
+    assert cached.status_code == 304
+    assert 'href="/files/docs">docs/</a>' in listing.text
+    assert "content-encoding" not in archive.headers
+    assert archive.headers["content-type"] == "application/gzip"
+    assert escape.status_code in (403, 404)
+
+
+async def test_sse_example_streams_events_as_they_come_and_ends_them_on_stop() -> None:
+    events: list[str] = []
+    with trio.fail_after(TIMEOUT):
+        async with example(*script("sse")) as run, httpx.AsyncClient(base_url=run.url) as http:
+            async with http.stream("GET", "/clock", params={"interval": "0.1"}) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("id: "):
+                        events.append(line)
+                        if len(events) == 3:
+                            started = trio.current_time()
+                            run.process.send_signal(signal.SIGINT)  # a graceful stop
+                    if line == "event: bye":
+                        events.append(line)
+            code = await run.finish()
+            took = trio.current_time() - started
+    assert response.headers["content-type"] == "text/event-stream"
+    assert events[:3] == ["id: 0", "id: 1", "id: 2"]
+    assert events[-1] == "event: bye"
+    assert code == 0
+    assert took < 5  # the streams ended themselves: the 60 s shutdown_timeout was not waited

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
 
 from .._pipe import BodyPipe, PipeAborted
@@ -123,7 +124,23 @@ class AsgiBridge:
         # Over HTTP/1 a body left unread cannot be skipped safely: say the connection ends.
         if scope["http_version"] in ("1.0", "1.1") and not body_done:
             wire.close = True
-        await _send_wire(send, wire)
+        if wire.pipe is None or not body_done:
+            await _send_wire(send, wire)
+            return
+        # A stream: hypercorn drops what is sent after the client has gone, so its
+        # http.disconnect must break the pipe, or the writer would write into nothing.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_break_on_disconnect, receive, wire.pipe)
+            await _send_wire(send, wire)
+            nursery.cancel_scope.cancel()
+
+
+async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> None:
+    """Break ``pipe`` when the client goes away (the request body is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    if not pipe.closed:
+        pipe.break_("the client went away")
 
 
 def refusal_response(refusal: Refusal) -> Response:

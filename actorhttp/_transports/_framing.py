@@ -125,7 +125,11 @@ def frame(
         headers.append(("Set-Cookie", line))
     empty = must_be_empty_body(method, status)
     pipe = response._pipe
-    coding = _coding(response, accept_encoding) if response._compression and not empty else None
+    # A HEAD gets the Content-Encoding (and compressed length) a GET would (RFC 9110 9.3.2).
+    no_content = status < 200 or status in (204, 304)
+    coding = (
+        _coding(response, accept_encoding) if response._compression and not no_content else None
+    )
     if coding is not None:
         headers.append(("Content-Encoding", coding.value))
 

@@ -23,6 +23,8 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from tempfile import SpooledTemporaryFile
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qsl
@@ -30,7 +32,7 @@ from urllib.parse import parse_qsl
 import trio
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser
 
 from ._exceptions import HTTPRequestEntityTooLarge, RequestPayloadError
 from ._helpers import parse_media_type
@@ -176,9 +178,7 @@ class BodyPartReader:
         self._pending = deque(pending)
         self._buffer = b""
         self._at_eof = False
-        _, disposition = parse_options_header(headers.get("Content-Disposition", ""))
-        self.name: str | None = _param(disposition, b"name")
-        self.filename: str | None = _param(disposition, b"filename")
+        self.name, self.filename = _disposition(headers.get("Content-Disposition", ""))
 
     async def read_chunk(self, size: int = READ_CHUNK) -> bytes:
         """Up to ``size`` bytes of this part, as sent (not decoded); ``b""`` at its end."""
@@ -245,9 +245,26 @@ class BodyPartReader:
         return data
 
 
-def _param(params: dict[bytes, bytes], name: bytes) -> str | None:
-    value = params.get(name)
-    return value.decode("utf-8", "surrogateescape") if value is not None else None
+def _disposition(value: str) -> tuple[str | None, str | None]:
+    """The ``name`` and ``filename`` of a Content-Disposition, as aiohttp reads them.
+
+    Quoted values may hold UTF-8, as browsers send them; an RFC 6266
+    ``filename*=UTF-8''...`` wins over a plain ``filename``. Parsed by the
+    standard library's ``email`` (python-multipart's parser takes latin-1
+    only and knows no ``filename*``).
+    """
+    message = Message()
+    message["Content-Disposition"] = value
+    plain: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    # typeshed says str values only; RFC 2231 ones (filename*) come as (charset, lang, text).
+    params: list[tuple[str, object]] = list(message.get_params((), header="content-disposition"))
+    for key, param in params[1:]:
+        if isinstance(param, tuple):
+            extended.setdefault(key, collapse_rfc2231_value(param))
+        elif isinstance(param, str):
+            plain.setdefault(key, param)
+    return extended.get("name", plain.get("name")), extended.get("filename", plain.get("filename"))
 
 
 async def read_post(request: BaseRequest) -> MultiDictProxy[PostValue]:
@@ -280,6 +297,19 @@ async def _read_multipart_form(request: BaseRequest, out: MultiDict[PostValue]) 
             raise HTTPRequestEntityTooLarge(limit, content.total_bytes)
 
     reader = await request.multipart()
+    try:
+        await _read_parts(reader, out, check_size)
+    except BaseException:
+        # Refused part-way (413, a malformed part, a cancel): nobody gets these files.
+        for value in out.values():
+            if isinstance(value, FileField):
+                value.file.close()
+        raise
+
+
+async def _read_parts(
+    reader: MultipartReader, out: MultiDict[PostValue], check_size: Callable[[], None]
+) -> None:
     while (part := await reader.next()) is not None:
         check_size()
         if part.name is None:

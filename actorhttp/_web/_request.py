@@ -72,7 +72,7 @@ class InvalidJSONBody(HTTPBadRequest, json.JSONDecodeError):
 class BaseRequest:
     """One HTTP request and the reply to answer it on; aiohttp's request API on top.
 
-    ``raw_target_path`` and ``query_string`` are the request target as
+    ``raw_target_path`` and ``raw_query_string`` are the request target as
     sent (not decoded); ``raw_headers`` the header fields' bytes. Read the
     body through ``content`` (a stream) or ``read``/``text``/``json``/
     ``post``/``multipart``; ``read`` and ``post`` refuse past
@@ -82,7 +82,7 @@ class BaseRequest:
 
     method: str
     raw_target_path: str
-    query_string: str
+    raw_query_string: str
     raw_headers: RawHeaders
     content: StreamReader
     reply: Reply
@@ -112,7 +112,7 @@ class BaseRequest:
         url = self._cache.get("rel_url")
         if url is None:
             url = self._cache["rel_url"] = URL.build(
-                path=self.raw_target_path, query_string=self.query_string, encoded=True
+                path=self.raw_target_path, query_string=self.raw_query_string, encoded=True
             )
         return url
 
@@ -125,7 +125,7 @@ class BaseRequest:
     @property
     def raw_path(self) -> str:
         """The path and query exactly as sent (``/my%20path?x=1``)."""
-        qs = self.query_string
+        qs = self.raw_query_string
         return f"{self.raw_target_path}?{qs}" if qs else self.raw_target_path
 
     @property
@@ -133,9 +133,14 @@ class BaseRequest:
         return str(self.rel_url)
 
     @property
+    def query_string(self) -> str:
+        """The query string, percent-decoded as aiohttp gives it (``a=/`` for ``a=%2F``)."""
+        return self.rel_url.query_string if self.raw_query_string else ""
+
+    @property
     def query(self) -> MultiDictProxy[str]:
         """The query string parsed (``+`` is a space, blank values kept)."""
-        if not self.query_string:
+        if not self.raw_query_string:
             return _EMPTY_QUERY
         return self.rel_url.query
 
@@ -368,6 +373,15 @@ class BaseRequest:
         result: MultiDictProxy[PostValue] = cached
         return result
 
+    def _finish(self) -> None:
+        """The request is over: close the files ``post()`` spooled, as aiohttp does."""
+        form = self._cache.get("post")
+        if form:
+            for value in form.values():
+                file = getattr(value, "file", None)
+                if file is not None:
+                    file.close()
+
     async def multipart(self) -> MultipartReader:
         """A streaming reader of a ``multipart/*`` body, part by part."""
         from ._multipart import MultipartReader
@@ -388,7 +402,7 @@ class BaseRequest:
         client_max_size: int | None = None,
     ) -> Request:
         """A new request with some of its parts replaced; the body and reply are shared."""
-        target_path, query = self.raw_target_path, self.query_string
+        target_path, query = self.raw_target_path, self.raw_query_string
         if rel_url is not None:
             url = URL(str(rel_url))
             if url.absolute:

@@ -22,6 +22,7 @@ import datetime
 import enum
 import json
 import math
+import re
 import warnings
 from collections.abc import AsyncIterable, Callable, Iterator, MutableMapping
 from http.cookies import SimpleCookie
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError
-from ._headers import Headers, LooseHeaders
+from ._headers import Headers, LooseHeaders, check_field
 from ._helpers import (
     ETAG_ANY,
     QUOTED_ETAG_RE,
@@ -59,6 +60,21 @@ __all__ = [
 T = TypeVar("T")
 _SENT = "Cannot change the response {what} after the headers have been sent"
 _MISSING: Any = object()
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_UNSAFE = re.compile(r"[\r\n\x00]")
+
+
+def _param(name: str, value: str) -> str:
+    """``name=value``, the value quoted (RFC 9110 5.6.4) unless it is a token."""
+    if _TOKEN.match(value):
+        return f"{name}={value}"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name}="{escaped}"'
+
+
+def _check_cookie(name: str, line: str) -> None:
+    if _UNSAFE.search(line):
+        raise ValueError(f"cookie {name!r} has a CR, LF or NUL in {line!r}")
 
 
 class ContentCoding(enum.Enum):
@@ -200,7 +216,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._set_content_type(media, dict(params) if params else dict(old))
 
     def _set_content_type(self, media: str, params: dict[str, str]) -> None:
-        value = "; ".join([media, *(f"{k}={v}" for k, v in params.items())])
+        value = "; ".join([media, *(_param(k, v) for k, v in params.items())])
         self._headers["Content-Type"] = value
 
     @property
@@ -314,8 +330,14 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         samesite: str | None = None,
         partitioned: bool | None = None,
     ) -> None:
-        """Set or update a cookie (aiohttp's semantics: ``None`` leaves an attribute alone)."""
+        """Set or update a cookie (aiohttp's semantics: ``None`` leaves an attribute alone).
+
+        ``ValueError`` for an attribute with CR, LF or NUL: it could split the response.
+        """
         self._check_not_sent("cookies")
+        for attribute in (expires, domain, max_age, path, version, samesite):
+            if isinstance(attribute, str):
+                _check_cookie(name, attribute)
         cookies = self.cookies
         cookies[name] = value
         morsel = cookies[name]
@@ -376,12 +398,16 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         """Become the server's: freeze the headers, snapshot what could still change."""
         if self._sent:
             return  # passed on again (an actor's answer forwarded by the router)
-        self._sent = True
         if self._cookies:
-            self._wire_cookies = tuple(
+            # Checked here too: a morsel changed through ``cookies`` skipped set_cookie.
+            lines = tuple(
                 m.OutputString() + ("; Partitioned" if key in self._partitioned else "")
                 for key, m in self._cookies.items()
             )
+            for key, line in zip(self._cookies, lines, strict=True):
+                _check_cookie(key, line)
+            self._wire_cookies = lines
+        self._sent = True
         self._headers._freeze()
 
     async def prepare(self, request: BaseRequest) -> None:
@@ -524,7 +550,10 @@ class Response(StreamResponse):
                 if not isinstance(text, str):
                     raise TypeError(f"text argument must be str ({type(text)!r})")
                 charset = charset or "utf-8"
-                real._put("Content-Type", f"{content_type or 'text/plain'}; charset={charset}")
+                value = f"{content_type or 'text/plain'}; charset={charset}"
+                if content_type is not None and _UNSAFE.search(content_type):
+                    check_field("Content-Type", value)  # raises: it could split the head
+                real._put("Content-Type", value)
                 body, text = text.encode(charset), None
         elif "Content-Type" in real:
             if content_type is not None or charset is not None:

@@ -124,9 +124,13 @@ class StreamReader:
         return self._take(n)
 
     async def readchunk(self) -> tuple[bytes, bool]:
-        """The next piece and whether it ends a chunk; ``(b"", True)`` at the end."""
-        chunk = await self.readany()
-        return chunk, not chunk or self.at_eof()
+        """The next piece, and False: ``(b"", False)`` at the end, as aiohttp.
+
+        The flag would mark the end of an HTTP chunk; the transports do not
+        pass chunk boundaries on, so it is always False, as aiohttp's is for
+        a body that is not chunked. aiohttp's loops end on ``(b"", False)``.
+        """
+        return await self.readany(), False
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly ``n`` bytes; ``asyncio.IncompleteReadError`` if the body ends first."""
@@ -173,7 +177,7 @@ class StreamReader:
             yield chunk, end
 
     async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
-        """Pieces of exactly ``n`` bytes (the last may be shorter)."""
+        """Pieces of at most ``n`` bytes, as they arrive (aiohttp's ``iter_chunked``)."""
         if n <= 0:
             raise ValueError(f"chunk size must be positive, not {n}")
         while chunk := await self.read(n):
