@@ -2,19 +2,23 @@
 # The whole check: lint, strict types, then the test suite.
 source "$(dirname "$0")/venv.sh"
 
-# The chat example's browser test drives Debian's chromium with chromium-driver.
-# Install them when missing and we can (root, apt-get); otherwise the test skips
-# and says which one is missing.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# System tools some tests drive: Debian's chromium and chromium-driver (the chat
+# example's browser test) and wrk (the end-to-end benchmark's smoke test). Install
+# the missing ones when we can (root, apt-get); otherwise those tests skip and say why.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing chromium and chromium-driver for the browser test..." >&2
+        echo "installing ${missing[*]} for the tests that need them..." >&2
         if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
             >/dev/null 2>&1; then
-            echo "could not install chromium: the browser test will skip" >&2
+            echo "could not install ${missing[*]}: the tests that need them will skip" >&2
         fi
     else
-        echo "chromium or chromedriver missing (needs root and apt-get): the browser test will skip" >&2
+        echo "${missing[*]} missing (installing needs root and apt-get): those tests will skip" >&2
     fi
 fi
 
