@@ -313,7 +313,10 @@ class Router:
                 self._match_info(match_info, apps)
                 request._route(match_info, self._app)
                 chain = handler = await self._miss_chain(apps)
-            response: object = await chain(request)
+            if request.disconnected is None:
+                response: object = await chain(request)
+            else:
+                response = await self._cancellable(chain, request, request.disconnected)
         except HTTPException as exc:
             return exc
         except GracefulExit:
@@ -353,6 +356,35 @@ class Router:
                 stacklevel=1,
             )
         return response
+
+    @staticmethod
+    async def _cancellable(chain: Handler, request: Request, gone: trio.Event) -> object:
+        """Run ``chain``, cancelled if the client goes away first (``handler_cancellation``)."""
+        result: list[object] = []
+        failure: list[Exception] = []
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                await gone.wait()
+                logger.debug(
+                    "%s %s: client went away: handler cancelled", request.method, request.path
+                )
+                nursery.cancel_scope.cancel()
+
+            async def run() -> None:
+                try:
+                    result.append(await chain(request))
+                except Exception as exc:  # raised as is below, not in an ExceptionGroup
+                    failure.append(exc)
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            nursery.start_soon(run)
+        if failure:
+            raise failure[0]
+        if not result:
+            raise ClientDisconnectedError("the client went away: its handler was cancelled")
+        return result[0]
 
     @staticmethod
     def _abort_sent(request: Request, exc: BaseException) -> StreamResponse | None:

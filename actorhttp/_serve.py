@@ -166,7 +166,9 @@ async def _serve_started(
         async with trio.open_nursery() as nursery:
             router = app.make_router()
             await nursery.start(router.run, router_receive)
-            await nursery.start(ServerActor(router_send, events_send).run, commands_receive)
+            going_away = trio.Event()  # set once on_shutdown has run: then WebSockets get 1001
+            actor = ServerActor(router_send, events_send, going_away=going_away)
+            await nursery.start(actor.run, commands_receive)
             async with commands_send, events_receive:
                 await commands_send.send(start)
                 first = await events_receive.receive()
@@ -178,7 +180,7 @@ async def _serve_started(
                 router.on_graceful_exit = server._request_stop
                 task_status.started(server)
                 async with trio.open_nursery() as stopping:
-                    stopping.start_soon(_stop_when_asked, app, server, commands_send)
+                    stopping.start_soon(_stop_when_asked, app, server, commands_send, going_away)
                     async for event in events_receive:
                         if isinstance(event, ServerStopped):
                             break
@@ -194,7 +196,10 @@ async def _serve_started(
 
 
 async def _stop_when_asked(
-    app: Application, server: Server, commands: trio.MemorySendChannel[object]
+    app: Application,
+    server: Server,
+    commands: trio.MemorySendChannel[object],
+    going_away: trio.Event,
 ) -> None:
     await server._stop_requested.wait()
     await commands.send(StopServer(server._grace))  # the listeners close now
@@ -203,6 +208,8 @@ async def _stop_when_asked(
         await app.shutdown()  # meanwhile in-flight requests have their grace
     except Exception:
         logger.exception("on_shutdown failed")
+    finally:
+        going_away.set()  # WebSockets on_shutdown left open get close 1001 now
 
 
 def run_app(
@@ -215,6 +222,7 @@ def run_app(
     print: Callable[..., None] | None = print,
     backlog: int = 128,
     handle_signals: bool = True,
+    handler_cancellation: bool = False,
     loop: object = None,
     **settings: Any,
 ) -> None:
@@ -230,7 +238,12 @@ def run_app(
     """
     if loop is not None:
         raise TypeError("run_app(loop=...) has no meaning on trio: it runs its own trio.run")
-    settings = {"keep_alive_timeout": keepalive_timeout, "backlog": backlog, **settings}
+    settings = {
+        "keep_alive_timeout": keepalive_timeout,
+        "backlog": backlog,
+        "handler_cancellation": handler_cancellation,
+        **settings,
+    }
     if isinstance(app, Application):
         start_command(app, host or "0.0.0.0", port or 8080, dict(settings))  # fail fast
     trio.run(

@@ -55,7 +55,10 @@ class ServerActor:
         events: trio.MemorySendChannel[Event],
         *,
         transports: Mapping[str, Transport] = TRANSPORTS,
+        going_away: trio.Event | None = None,
     ) -> None:
+        """``going_away``: when to close open WebSockets with 1001 (default: with the stop)."""
+        self._going_away = going_away
         self._router = router
         self._events = events
         self._transports = transports
@@ -108,7 +111,7 @@ class ServerActor:
         if transport is None:
             await self._fail(command, f"unknown transport {command.transport_name!r}")
             return
-        stop = StopSignal()
+        stop = StopSignal(self._going_away)
         try:
             urls = await nursery.start(self._serve, transport, command, stop)
         except OSError as exc:

@@ -127,7 +127,9 @@ class StartServer:
     ``max_headers`` (431), ``header_timeout`` for a request's head and
     ``body_timeout`` for its whole body (408); hypercorn has its
     ``read_timeout`` and ``h2_max_concurrent_streams``.
-    ``certfile``/``keyfile`` switch on TLS.
+    ``certfile``/``keyfile`` switch on TLS. ``handler_cancellation`` (aiohttp's
+    run_app option) cancels a handler whose client goes away before its answer
+    is out; off by default, as in aiohttp.
     """
 
     host: str = "127.0.0.1"
@@ -143,6 +145,7 @@ class StartServer:
     read_timeout: float | None = None
     h2_max_concurrent_streams: int = 100
     backlog: int = 100
+    handler_cancellation: bool = False
     certfile: str | None = None
     keyfile: str | None = None
     transport: TransportName = "auto"

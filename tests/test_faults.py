@@ -19,7 +19,7 @@ import trio.testing
 from actorhttp import Application, Request, Response
 from actorhttp._transports._hypercorn import SerialSendStream
 from actorhttp.messages import TransportName
-from actorhttp.testing import TestClient
+from actorhttp.testing import TestClient, serve_app
 
 from .rawhttp import exchange, status_of
 
@@ -220,3 +220,36 @@ async def test_serial_send_stream_puts_send_eof_behind_a_pending_send() -> None:
     assert received == data  # every byte, then the EOF
     await stream.aclose()
     await peer.aclose()
+
+
+@pytest.mark.parametrize("cancel", [True, False], ids=["handler_cancellation", "default"])
+async def test_handler_cancellation_when_the_client_goes(
+    transport: TransportName, cancel: bool
+) -> None:
+    started, finished = trio.Event(), trio.Event()
+    outcome: list[str] = []
+
+    async def slow(request: Request) -> Response:
+        started.set()
+        try:
+            await trio.sleep(0.3)
+        except trio.Cancelled:
+            outcome.append("cancelled")
+            raise
+        finally:
+            finished.set()
+        outcome.append("ran to its end")
+        return Response(text="late")
+
+    app = Application()
+    app.router.add_get("/slow", slow)
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport=transport, handler_cancellation=cancel) as client:
+            sock = await connect(client.server.port)
+            await sock.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            await started.wait()
+            sock.close()  # the client goes away before the answer
+            await finished.wait()
+            after = await client.get("/slow")
+    assert outcome[0] == ("cancelled" if cancel else "ran to its end")
+    assert after.text == "late"

@@ -30,7 +30,7 @@ from actorhttp import (
     WSMsgType,
 )
 from actorhttp.messages import TransportName
-from actorhttp.testing import TestClient
+from actorhttp.testing import TestClient, serve_app
 
 from .wsclient import Rejected, WSClient
 
@@ -505,3 +505,32 @@ async def test_text_is_sent_as_text_frames(actorhttp_client: Client) -> None:
             event = await client.next_event()
             await client.receive_close()
     assert event == TextMessage("ééé", frame_finished=True, message_finished=True)
+
+
+async def test_a_stop_closes_open_websockets_with_1001_and_finishes_promptly(
+    transport: TransportName,
+) -> None:
+    ended: list[object] = []
+
+    async def hold(request: Request) -> WebSocketResponse:
+        ws = WebSocketResponse()
+        await ws.prepare(request)
+        async for _ in ws:  # a handler that only ends when the socket does
+            pass
+        ended.append(ws.close_code)
+        return ws
+
+    app = Application()
+    app.router.add_get("/ws", hold)
+    with trio.fail_after(20):
+        async with serve_app(app, transport=transport) as http:
+            client = await WSClient.connect(http.server.port, "/ws")
+            async with client, trio.open_nursery() as nursery:
+                nursery.start_soon(http.server.stop, 30)  # a long grace, not waited out
+                close = await client.receive_close()  # answers it
+                started = trio.current_time()
+            await http.server.wait_stopped()
+            took = trio.current_time() - started
+    assert close.code == 1001
+    assert ended  # the handler's loop ended with the socket
+    assert took < 5

@@ -49,11 +49,18 @@ class AsgiBridge:
         *,
         client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
         limits: H1Limits | None = None,
+        going_away: trio.Event | None = None,
+        handler_cancellation: bool = False,
     ) -> None:
-        """``limits``: refuse what the scope shows breaks them (our hypercorn transport)."""
+        """``limits``: refuse what the scope shows breaks them (our hypercorn transport).
+
+        ``going_away``: set when the server's stop begins; open WebSockets get close 1001.
+        """
         self._deliver = deliver
         self._client_max_size = client_max_size
         self._limits = limits
+        self._going_away = going_away
+        self._handler_cancellation = handler_cancellation
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -62,7 +69,12 @@ class AsgiBridge:
             # Lifespan belongs to Application.
             if scope["type"] == "websocket":
                 await serve_websocket_scope(
-                    self._deliver, scope, receive, send, client_max_size=self._client_max_size
+                    self._deliver,
+                    scope,
+                    receive,
+                    send,
+                    client_max_size=self._client_max_size,
+                    going_away=self._going_away,
                 )
             return
         await self.http(scope, receive, send)
@@ -112,8 +124,15 @@ class AsgiBridge:
             (client[0], client[1]) if client else None,
             True,
             self._client_max_size,
+            disconnected=trio.Event() if self._handler_cancellation else None,
         )
-        response = await exchange(self._deliver, request, receiver)
+        if request.disconnected is None or not body_done:
+            response = await exchange(self._deliver, request, receiver)
+        else:
+            async with trio.open_nursery() as watching:
+                watching.start_soon(_watch, receive, request.disconnected)
+                response = await exchange(self._deliver, request, receiver)
+                watching.cancel_scope.cancel()
         accept = _header(raw_headers, b"accept-encoding") if response._compression else None
         wire = frame(
             response,
@@ -146,6 +165,13 @@ async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> 
 def refusal_response(refusal: Refusal) -> Response:
     """The answer to a refused request: its status and reason, as plain text."""
     return Response(status=refusal.status, text=refusal.reason)
+
+
+async def _watch(receive: ASGIReceiveCallable, disconnected: trio.Event) -> None:
+    """The body has been read: the next ASGI message can only say the client left."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    disconnected.set()
 
 
 async def _send_wire(send: ASGISendCallable, wire: Wire) -> None:

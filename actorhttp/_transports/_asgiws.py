@@ -77,8 +77,12 @@ async def serve_websocket_scope(
     send: ASGISendCallable,
     *,
     client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
+    going_away: trio.Event | None = None,
 ) -> None:
-    """Deliver a ``websocket`` scope as a Request; accept and carry it, or refuse it."""
+    """Deliver a ``websocket`` scope as a Request; accept and carry it, or refuse it.
+
+    When ``going_away`` is set (the server is stopping) the socket is closed with 1001.
+    """
     if (await receive())["type"] != "websocket.connect":
         return  # gone before the handshake reached us
     raw_headers = list(scope["headers"])
@@ -108,7 +112,7 @@ async def serve_websocket_scope(
                 logger.error("%s: reply closed without a response", request.raw_path)
                 response = HTTPInternalServerError()
         if isinstance(response, WebSocketResponse) and response._link is not None:
-            await _carry(response, response._link, raw_headers, receive, send)
+            await _carry(response, response._link, raw_headers, receive, send, going_away)
         else:
             await _refuse(send, response)
 
@@ -169,6 +173,7 @@ async def _carry(
     raw_headers: list[tuple[bytes, bytes]],
     receive: ASGIReceiveCallable,
     send: ASGISendCallable,
+    going_away: trio.Event | None = None,
 ) -> None:
     """Accept, then carry messages both ways until hypercorn says the connection is over."""
     wire = frame(response, "GET", framed_below=True)
@@ -189,11 +194,21 @@ async def _carry(
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_write, send, link, closing, nursery.cancel_scope)
+            if going_away is not None:
+                nursery.start_soon(_go_away, send, closing, going_away)
             await _read(receive, send, link, closing)
     finally:
         link.finish()
     # Returning ends the stream: hypercorn closes a connection it may still hold open
     # for a client that never answered our close frame.
+
+
+async def _go_away(send: ASGISendCallable, closing: _Closing, going_away: trio.Event) -> None:
+    """A stop has begun: close 1001 unless a close went out already."""
+    await going_away.wait()
+    if not closing.sent:
+        closing.sent = True
+        await send({"type": "websocket.close", "code": 1001, "reason": "server shutdown"})
 
 
 class _Closing:

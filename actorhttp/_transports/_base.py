@@ -124,11 +124,17 @@ async def _accept_loop(
 
 
 class StopSignal:
-    """Set once by the server actor with the grace period; the transport waits on it."""
+    """Set once by the server actor with the grace period; the transport waits on it.
 
-    def __init__(self) -> None:
+    ``going_away`` is when open WebSockets are closed with 1001: with the stop
+    itself, unless the owner of the server gives an event of its own and sets
+    it later (``serve`` sets it once the app's ``on_shutdown`` has run).
+    """
+
+    def __init__(self, going_away: trio.Event | None = None) -> None:
         self._event = trio.Event()
         self.grace = 0.0
+        self._going_away = going_away if going_away is not None else self._event
 
     def set(self, grace: float) -> None:
         if not self._event.is_set():
@@ -138,6 +144,11 @@ class StopSignal:
     async def wait(self) -> float:
         await self._event.wait()
         return self.grace
+
+    @property
+    def going_away(self) -> trio.Event:
+        """Set when open WebSockets are to be closed with 1001 (see the class docstring)."""
+        return self._going_away
 
 
 class Transport(Protocol):

@@ -60,6 +60,8 @@ class _Connection:
         "client_max_size",
         "conn",
         "deliver",
+        "disconnected",
+        "going_away",
         "scope",
         "settings",
         "stream",
@@ -73,8 +75,11 @@ class _Connection:
         limits: H1Limits,
         timeouts: H1Timeouts,
         deliver: Deliver,
+        going_away: trio.Event | None = None,
     ) -> None:
         self.stream = stream
+        self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
+        self.disconnected: trio.Event | None = None  # the request in flight's, if watched
         self.client = peer
         self.settings = settings
         self.client_max_size = settings.client_max_size
@@ -104,6 +109,8 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            if self.disconnected is not None:
+                self.disconnected.set()  # the connection is over: so is any handler for it
 
     async def _read(self) -> None:
         """Feed the state machine one read (``b""`` at EOF or a broken connection)."""
@@ -150,6 +157,23 @@ class _Connection:
                 if not data:
                     return
                 drained += len(data)
+
+    async def _watch(self, disconnected: trio.Event) -> None:
+        """While a handler runs, notice the client leaving (``handler_cancellation``).
+
+        Only once its body has been read whole: until then the handler reads the
+        socket itself, and learns of the end there. Bytes that arrive instead (a
+        pipelined request) go to the state machine, and the watch ends.
+        """
+        if not self.conn.body_done:
+            return
+        try:
+            data = bytes(await self.stream.receive_some(READ_SIZE))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            data = b""
+        self.conn.receive_data(data, trio.current_time())
+        if not data:
+            disconnected.set()
 
     async def receive_body(self) -> bytes:
         """The next piece of the current request's body (``b""`` at its end).
@@ -204,8 +228,16 @@ class _Connection:
             self.client,
             head.keep_alive,
             self.client_max_size,
+            disconnected=trio.Event() if self.settings.handler_cancellation else None,
         )
-        response = await exchange(self.deliver, request, receiver)
+        if request.disconnected is None:
+            response = await exchange(self.deliver, request, receiver)
+        else:
+            self.disconnected = request.disconnected
+            async with trio.open_nursery() as watching:
+                watching.start_soon(self._watch, request.disconnected)
+                response = await exchange(self.deliver, request, receiver)
+                watching.cancel_scope.cancel()
         if isinstance(response, WebSocketResponse):
             return await self._switch(head, response)
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
@@ -230,7 +262,7 @@ class _Connection:
         # an upgrade (Connection: upgrade and an Upgrade field), so the parser saw one.
         assert self.conn.upgrade_requested
         data = self.conn.switch_protocols(frame(response, head.method))
-        await serve_websocket(self.stream, data, self.conn.upgrade_data, link)
+        await serve_websocket(self.stream, data, self.conn.upgrade_data, link, self.going_away)
         return False
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
@@ -334,7 +366,9 @@ async def serve_httptools(
 
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
-        return _Connection(stream, peer, settings, limits, timeouts, deliver).run(live)
+        return _Connection(stream, peer, settings, limits, timeouts, deliver, stop.going_away).run(
+            live
+        )
 
     async with trio.open_nursery() as reaping:
         reaping.start_soon(reap, live, reaper_tick(settings))

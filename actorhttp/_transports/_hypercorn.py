@@ -63,6 +63,8 @@ async def serve_hypercorn(
     config = hypercorn_config(settings)
     bridge = AsgiBridge(
         deliver,
+        going_away=stop.going_away,
+        handler_cancellation=settings.handler_cancellation,
         client_max_size=settings.client_max_size,
         limits=H1Limits(
             max_request_line=settings.max_request_line,

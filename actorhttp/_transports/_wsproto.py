@@ -60,13 +60,19 @@ _REMOTE_CLOSING = ConnectionState.REMOTE_CLOSING
 
 
 async def serve_websocket(
-    stream: trio.abc.Stream, head: bytes, trailing: bytes, link: WSLink
+    stream: trio.abc.Stream,
+    head: bytes,
+    trailing: bytes,
+    link: WSLink,
+    going_away: trio.Event | None = None,
 ) -> None:
     """Send the 101 ``head``, then carry ``link``'s messages until the WebSocket ends.
 
     ``trailing`` is what the client sent after its request's head. Returns
     once the connection is over (the caller closes ``stream``); the link is
     finished by then, so the handler's receive ends and its sends fail.
+    When ``going_away`` is set (the server is stopping) the client gets a
+    close 1001, and the handler the client's answer to it.
     """
     try:
         await stream.send_all(head)
@@ -76,7 +82,7 @@ async def serve_websocket(
     extension = link.extension
     link.accept(can_ping=True, compress=extension.server_max_window_bits if extension else 0)
     try:
-        await _Session(stream, link, trailing).run()
+        await _Session(stream, link, trailing).run(going_away)
     finally:
         link.finish()
 
@@ -94,10 +100,12 @@ class _Session:
         self.lock = trio.Lock()
         self.last_received = trio.current_time()
 
-    async def run(self) -> None:
+    async def run(self, going_away: trio.Event | None = None) -> None:
         async with trio.open_nursery() as nursery:
             scope = nursery.cancel_scope
             nursery.start_soon(self._write, scope)
+            if going_away is not None:
+                nursery.start_soon(self._go_away, going_away)
             if self.link.heartbeat is not None:
                 nursery.start_soon(self._heartbeat, self.link.heartbeat, scope)
             if await self._read():
@@ -279,6 +287,15 @@ class _Session:
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             logger.debug("websocket: the client went away while we wrote: %s", exc)
         session.cancel()
+
+    async def _go_away(self, going_away: trio.Event) -> None:
+        """A stop has begun: close 1001 (the client's answer ends the session)."""
+        await going_away.wait()
+        if self.ws.state is _OPEN:
+            try:
+                await self._send(CloseConnection(WSCloseCode.GOING_AWAY, "server shutdown"))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the reader sees the end too
 
     # -- heartbeat -------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from http.cookies import SimpleCookie
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import trio
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
@@ -96,6 +97,9 @@ class BaseRequest:
     _overrides: Mapping[str, Any] | None = None  # clone(host=..., remote=...)
     _state: dict[Any, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
+    disconnected: trio.Event | None = None
+    """Set when the client goes away before the answer is out; ``None`` unless the server
+    watches for that (``handler_cancellation=True``, as aiohttp's run_app takes it)."""
 
     # -- what the router fills in -----------------------------------------------
 
@@ -435,6 +439,7 @@ class BaseRequest:
             self._app,
             MappingProxyType(overrides),
             self._state,
+            disconnected=self.disconnected,
         )
 
     # -- per-request state (request[key]) ------------------------------------------
