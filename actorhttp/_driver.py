@@ -11,10 +11,10 @@ from typing import TypeAlias
 
 import trio
 
-from ._router import Router
+from ._router import Router, open_router_mailbox
 from ._routing import UrlDispatcher
 from ._server import ServerActor
-from .messages import AddRoute, CancelRequests, Event, Request, Target
+from .messages import Event, Request, Target
 
 __all__ = ["Commands", "Outbox", "http_driver"]
 
@@ -34,9 +34,7 @@ async def http_driver(
     """
     commands_send, commands_receive = trio.open_memory_channel[object](buffer)
     outbox_send, outbox_receive = trio.open_memory_channel[Event | Request](buffer)
-    router_send, router_receive = trio.open_memory_channel[Request | AddRoute | CancelRequests](
-        buffer
-    )
+    router_send, router_receive = open_router_mailbox(buffer)
     router = Router(UrlDispatcher[Target]())
     server = ServerActor(router_send, outbox_send.clone())
     async with trio.open_nursery() as nursery:

@@ -24,6 +24,7 @@ import trio
 
 from ._lifecycle import GracefulExit
 from ._pipe import ClientDisconnectedError
+from ._pool import Mailbox, MailboxSender, open_mailbox
 from ._reply import open_reply
 from ._routing import (
     Match,
@@ -45,10 +46,16 @@ from ._web._request import Request
 from ._web._response import Response, StreamResponse
 from .messages import AddRoute, CancelRequests, CommandFailed, Handler, Target
 
-__all__ = ["NoReplyError", "Router", "RouterInbox"]
+__all__ = ["NoReplyError", "Router", "RouterInbox", "RouterMailbox", "open_router_mailbox"]
 
 logger = logging.getLogger("actorhttp")
-RouterInbox = trio.MemoryReceiveChannel[Request | AddRoute | CancelRequests]
+RouterInbox = Mailbox[Request | AddRoute | CancelRequests]
+RouterMailbox = MailboxSender[Request | AddRoute | CancelRequests]
+
+
+def open_router_mailbox(limit: int = 64) -> tuple[RouterMailbox, RouterInbox]:
+    """The router actor's mailbox (at most ``limit`` messages queued) and its first sender."""
+    return open_mailbox(limit)
 
 
 class NoReplyError(Exception):
@@ -100,21 +107,6 @@ async def _raise_system(request: Request) -> StreamResponse:
     raise exc
 
 
-class _Generation:
-    """A nursery for handler tasks that stays open until closed (or cancelled)."""
-
-    def __init__(self) -> None:
-        self._closing = trio.Event()
-
-    async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
-        async with trio.open_nursery() as nursery:
-            task_status.started(nursery)
-            await self._closing.wait()
-
-    def close(self) -> None:
-        self._closing.set()
-
-
 class Router:
     """The router actor. ``run`` serves its inbox until the inbox's senders all close.
 
@@ -135,54 +127,45 @@ class Router:
         self._chains: dict[ResourceRoute[Target], Handler] = {}
         self._miss_chains: dict[tuple[Any, ...], Handler] = {}
         self.on_graceful_exit: Callable[[], None] | None = None
+        self._mailbox: RouterInbox | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
 
     # -- the actor -------------------------------------------------------
 
     async def run(
         self,
-        inbox: RouterInbox,
+        mailbox: RouterInbox,
         outbox: trio.MemorySendChannel[Any] | None = None,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Handle requests and commands from ``inbox`` until it ends, then wait for handlers.
+        """Handle requests and commands from ``mailbox`` until its senders all close.
 
-        ``outbox`` (closed on return) gets CommandFailed events, and the
-        requests of routes added with no handler.
+        A pool of workers behind the mailbox (``_pool``) handles them: each
+        request in its own copy of the context. ``outbox`` (closed on return)
+        gets CommandFailed events, and the requests of routes added with no
+        handler.
         """
         self._outbox = outbox
-        async with trio.open_nursery() as generations:
-            # Handlers run in the current generation's nursery; CancelRequests
-            # cancels that whole generation at once and opens the next one, so
-            # no request pays for a cancel scope of its own.
-            generation = _Generation()
-            handlers: trio.Nursery = await generations.start(generation.run)
-            task_status.started()
-            async with inbox:
-                while True:
-                    # Take what is already queued without a scheduler round trip per
-                    # message; block only when the inbox is empty (bounded by its size).
-                    try:
-                        message = inbox.receive_nowait()
-                    except trio.WouldBlock:
-                        try:
-                            message = await inbox.receive()
-                        except trio.EndOfChannel:
-                            break
-                    except trio.EndOfChannel:
-                        break
-                    if isinstance(message, Request):
-                        handlers.start_soon(self.respond, message)
-                    elif isinstance(message, AddRoute):
-                        await self._add_route(message)
-                    elif isinstance(message, CancelRequests):
-                        handlers.cancel_scope.cancel()
-                        generation = _Generation()
-                        handlers = await generations.start(generation.run)
-            generation.close()  # the handlers still running finish; then we return
-        if outbox is not None:
-            await outbox.aclose()
+        self._mailbox = mailbox
+        try:
+            await mailbox.run(self._on_message, task_status=task_status)
+        finally:
+            if outbox is not None:
+                await outbox.aclose()
+
+    async def _on_message(self, message: Request | AddRoute | CancelRequests) -> None:
+        try:
+            if isinstance(message, Request):
+                await self.respond(message)
+            elif isinstance(message, AddRoute):
+                await self._add_route(message)
+            else:  # CancelRequests
+                assert self._mailbox is not None
+                self._mailbox.cancel_all()
+        except Exception:
+            # A bug of ours must not take the router actor down with it.
+            logger.exception("router actor: handling %r failed", message)
 
     async def _add_route(self, command: AddRoute) -> None:
         try:

@@ -25,13 +25,12 @@ from urllib.parse import urlsplit
 import trio
 
 from ._app import Application
+from ._router import open_router_mailbox
 from ._server import ServerActor
 from .messages import (
     AddRoute,
-    CancelRequests,
     CommandFailed,
     Event,
-    Request,
     ServerStarted,
     ServerStopped,
     StartServer,
@@ -159,7 +158,7 @@ async def _serve_started(
 ) -> None:
     commands_send, commands_receive = trio.open_memory_channel[object](16)
     events_send, events_receive = trio.open_memory_channel[Event](16)
-    router_send, router_receive = trio.open_memory_channel[Request | AddRoute | CancelRequests](64)
+    router_send, router_receive = open_router_mailbox(64)
     server: Server | None = None
     failure: str | None = None
     try:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import trio
 
+from ._pool import MailboxSender
 from ._transports import TRANSPORTS, StopSignal, Transport
 from .messages import (
     AddRoute,
@@ -51,7 +52,7 @@ class ServerActor:
 
     def __init__(
         self,
-        router: trio.MemorySendChannel[Request | AddRoute | CancelRequests],
+        router: MailboxSender[Request | AddRoute | CancelRequests],
         events: trio.MemorySendChannel[Event],
         *,
         transports: Mapping[str, Transport] = TRANSPORTS,

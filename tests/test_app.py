@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -676,3 +677,45 @@ async def test_a_handler_may_answer_on_its_reply_and_return_nothing(
         response = await client.get("/")
     assert response.text == "sent on the reply"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+async def test_each_request_runs_in_a_context_of_its_own(actorhttp_client: Client) -> None:
+    """Handlers run on pooled tasks: what one request sets must not reach the next, on
+    the same connection or another, while tasks a handler starts see its values."""
+    seen_at_start: list[str] = []
+
+    async def handler(request: Request) -> Response:
+        seen_at_start.append(REQUEST_ID.get())
+        REQUEST_ID.set(request.query["id"])
+        await trio.sleep(float(request.query.get("wait", "0")))
+        inherited: list[str] = []
+
+        async def child() -> None:
+            inherited.append(REQUEST_ID.get())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(child)
+        return Response(text=f"{REQUEST_ID.get()} {inherited[0]}")
+
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app_with(("GET", "/", handler)))
+        for i in range(10):  # one keep-alive connection
+            response = await client.get("/", params={"id": str(i)})
+            assert response.text == f"{i} {i}"
+        for i in range(10, 15):  # a connection each
+            response = await client.get("/", params={"id": str(i)}, headers={"Connection": "close"})
+            assert response.text == f"{i} {i}"
+        answers: dict[int, str] = {}
+
+        async def concurrently(i: int) -> None:
+            response = await client.get("/", params={"id": str(i), "wait": "0.01"})
+            answers[i] = response.text
+
+        async with trio.open_nursery() as nursery:
+            for i in range(20, 30):
+                nursery.start_soon(concurrently, i)
+    assert answers == {i: f"{i} {i}" for i in range(20, 30)}
+    assert seen_at_start == ["unset"] * 25

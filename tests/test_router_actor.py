@@ -8,7 +8,7 @@ import trio
 import actorhttp._router
 import actorhttp._routing
 from actorhttp import Response, StreamResponse, middleware
-from actorhttp._router import Router
+from actorhttp._router import Router, open_router_mailbox
 from actorhttp._routing import UrlDispatcher
 from actorhttp.messages import AddRoute, CancelRequests, ReplyReceiver, Request, Target, open_reply
 from actorhttp.testing import make_mocked_request
@@ -67,7 +67,7 @@ async def test_cancel_requests_cancels_handlers_in_flight() -> None:
     routes = UrlDispatcher[Target]()
     routes.add_get("/forever", forever)
     router = Router(routes)
-    inbox_send, inbox_receive = trio.open_memory_channel[Request | AddRoute | CancelRequests](4)
+    inbox_send, inbox_receive = open_router_mailbox(4)
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
             await nursery.start(router.run, inbox_receive)

@@ -1,0 +1,308 @@
+"""The router actor's mailbox and its balancing pool of long-lived workers.
+
+The router actor has one bounded mailbox and a pool of workers behind it,
+so a slow handler never blocks the next request and no task is spawned
+per request. How a message reaches a worker, as measured to be cheapest:
+
+* it goes straight to the most recently parked worker (LIFO: the one whose
+  memory is warmest), else into a bounded queue;
+* at most one worker is woken and not yet running at a time; a woken
+  worker takes what is queued without a scheduler round trip per message;
+* a worker whose handler yields to the scheduler (it waits for something)
+  first wakes one parked successor (or starts a new worker) if messages
+  remain queued, so a handler that blocks never strands the queue; a
+  handler that runs through without waiting leaves them to its own worker,
+  which takes the next at once;
+* workers above a floor retire on the reaper's tick, not on a deadline set
+  at every park;
+* every message runs in its own copy of the worker's context, so a
+  contextvar set while handling one request is invisible to the next.
+
+Not a trio memory channel shared by the workers: a channel gives each
+message to the receiver that has waited longest, so workers take turns and
+handle about two messages per wake, losing the batching a single receiving
+task has. The mailbox behaves as a channel for its senders: ``send``,
+``send_nowait`` (``trio.WouldBlock`` when full), ``clone``, and closing by
+each sender (``async with``); when the last sender closes, the workers
+finish what they are doing and what is queued, then the pool ends.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from types import TracebackType
+from typing import Any, Final, Generic, TypeVar
+
+import outcome
+import trio
+
+__all__ = ["Mailbox", "MailboxSender", "open_mailbox"]
+
+logger = logging.getLogger("actorhttp")
+M = TypeVar("M")
+
+RETIRE_TICK = 1.0
+"""Seconds between looks for idle workers above the floor."""
+MIN_WORKERS = 4
+"""Workers kept parked however idle the pool is."""
+_END: Final = object()  # woken with this: the mailbox is closed and empty, end
+_RETIRE: Final = object()  # woken with this: one of too many idle workers, end
+_TAKE: Final = object()  # woken with this: take what is queued
+
+
+class _InContext:
+    """Await ``coro`` with every step of it run in ``context``; call ``on_yield`` when it waits.
+
+    What keeps a pooled worker's requests apart: each gets a fresh copy of
+    the worker's context, and tasks it starts inherit that copy. Every time
+    the coroutine yields to the scheduler, ``on_yield`` runs first: the pool
+    uses it to hand what is queued to another worker.
+    """
+
+    __slots__ = ("context", "coro", "on_yield")
+
+    def __init__(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        context: contextvars.Context,
+        on_yield: Callable[[], None],
+    ) -> None:
+        self.coro = coro
+        self.context = context
+        self.on_yield = on_yield
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        run, coro, on_yield = self.context.run, self.coro, self.on_yield
+        send: Any = coro.send
+        value: Any = None
+        while True:
+            try:
+                yielded = run(send, value)
+            except StopIteration as stop:
+                return stop.value
+            on_yield()
+            try:
+                value = yield yielded
+                send = coro.send
+            except BaseException as exc:
+                value = exc
+                send = coro.throw
+
+
+class Mailbox(Generic[M]):
+    """The receiving side: the queue, the workers, and what they do with each message."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a mailbox holds at least one message, not {limit}")
+        self.limit = limit
+        self.queue: deque[M] = deque()
+        self.idle: list[trio.lowlevel.Task] = []
+        self.waking = False  # a worker woken (or started) that has not run yet
+        self.senders = 0
+        self.closed = False
+        self.workers: set[trio.CancelScope] = set()
+        self.space = trio.lowlevel.ParkingLot()  # senders waiting for room
+        self._nursery: trio.Nursery | None = None
+        self._handle: Callable[[M], Coroutine[Any, Any, None]] | None = None
+        self._floor = MIN_WORKERS
+        self._retiring = trio.CancelScope()
+
+    # -- the senders' side -----------------------------------------------------
+
+    def _put(self, message: M) -> None:
+        if self.closed:
+            raise trio.ClosedResourceError("the router actor's mailbox is closed")
+        idle = self.idle
+        if idle and not self.waking and not self.queue:
+            self.waking = True
+            trio.lowlevel.reschedule(idle.pop(), outcome.Value(message))
+            return
+        if len(self.queue) >= self.limit:
+            raise trio.WouldBlock
+        self.queue.append(message)
+        if not self.waking:
+            self._wake_one()
+
+    def _wake_one(self) -> None:
+        """Get one more worker going: a parked one, else a new one."""
+        self.waking = True
+        if self.idle:
+            trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_TAKE))
+        elif self._nursery is not None:
+            self._nursery.start_soon(self._worker)
+        else:
+            self.waking = False  # not running yet: run() starts the workers
+
+    def _sender_closed(self) -> None:
+        self.senders -= 1
+        if self.senders == 0:
+            self.closed = True
+            self.space.unpark_all()
+            while self.idle:  # nothing queued, or they would not be parked
+                trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_END))
+            self._keep_going()
+
+    def _keep_going(self) -> None:
+        """After a worker ended, or the mailbox closed: what is queued still gets a worker;
+        once the mailbox is closed and empty and no worker is left, the pool may end."""
+        if self.queue:
+            if not self.waking:
+                self._wake_one()
+        elif self.closed and not self.workers:
+            self._retiring.cancel()
+
+    # -- the workers -------------------------------------------------------------
+
+    async def run(
+        self,
+        handle: Callable[[M], Coroutine[Any, Any, None]],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run the pool until the mailbox is closed and everything queued is handled.
+
+        ``handle`` must not raise: a message's failures are its own business.
+        """
+        self._handle = handle
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for _ in range(self._floor):
+                nursery.start_soon(self._worker)
+            if self.queue and not self.waking:
+                self._wake_one()
+            task_status.started()
+            nursery.start_soon(self._retire_idle)
+        self._nursery = None
+
+    async def _retire_idle(self) -> None:
+        with self._retiring:  # cancelled by the last worker once the mailbox is closed
+            while True:
+                await trio.sleep(RETIRE_TICK)
+                while len(self.idle) > self._floor:
+                    trio.lowlevel.reschedule(self.idle.pop(0), outcome.Value(_RETIRE))
+
+    def _yielding(self) -> None:
+        """A handler is about to wait: what is queued must not wait for it."""
+        if self.queue and not self.waking:
+            self._wake_one()
+
+    def cancel_all(self) -> None:
+        """Cancel every message being handled (each worker's scope); their workers end."""
+        for scope in list(self.workers):
+            scope.cancel()
+
+    async def _park(self) -> object:
+        task = trio.lowlevel.current_task()
+        self.idle.append(task)
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            if task in self.idle:
+                self.idle.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        return await trio.lowlevel.wait_task_rescheduled(abort)
+
+    async def _worker(self) -> None:
+        handle = self._handle
+        assert handle is not None
+        queue = self.queue
+        with trio.CancelScope() as scope:
+            self.workers.add(scope)
+            try:
+                message: Any = _TAKE
+                while True:
+                    if message is _TAKE:
+                        if not queue:
+                            self.waking = False
+                            if self.closed:
+                                return
+                            message = await self._park()
+                            continue
+                        full = len(queue) >= self.limit
+                        message = queue.popleft()
+                        if full:
+                            self.space.unpark()
+                    elif message is _END or message is _RETIRE:
+                        self.waking = False
+                        return
+                    self.waking = False
+                    await _InContext(handle(message), contextvars.copy_context(), self._yielding)
+                    message = _TAKE
+            finally:
+                self.workers.discard(scope)
+                self._keep_going()
+
+
+class MailboxSender(Generic[M]):
+    """A sending handle on the router actor's mailbox, used as a trio send channel is."""
+
+    __slots__ = ("_closed", "_mailbox")
+
+    def __init__(self, mailbox: Mailbox[M]) -> None:
+        self._mailbox = mailbox
+        self._closed = False
+        mailbox.senders += 1
+
+    def send_nowait(self, message: M) -> None:
+        """Hand ``message`` over now; ``trio.WouldBlock`` when the mailbox is full."""
+        if self._closed:
+            raise trio.ClosedResourceError("this mailbox sender is closed")
+        self._mailbox._put(message)
+
+    async def send(self, message: M) -> None:
+        """Hand ``message`` over, waiting while the mailbox is full."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                self.send_nowait(message)
+            except trio.WouldBlock:
+                await self._mailbox.space.park()
+                continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+
+    def clone(self) -> MailboxSender[M]:
+        if self._closed:
+            raise trio.ClosedResourceError("this mailbox sender is closed")
+        return MailboxSender(self._mailbox)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._mailbox._sender_closed()
+
+    async def aclose(self) -> None:
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+    def __enter__(self) -> MailboxSender[M]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> MailboxSender[M]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_mailbox(limit: int) -> tuple[MailboxSender[Any], Mailbox[Any]]:
+    """A router actor's mailbox holding up to ``limit`` queued messages, and its first sender."""
+    mailbox: Mailbox[Any] = Mailbox(limit)
+    return MailboxSender(mailbox), mailbox
