@@ -7,11 +7,15 @@ come back, as h11's own tests drive its ``Connection``.
 from __future__ import annotations
 
 import math
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actorhttp import Response, StreamResponse
 from actorhttp._pipe import BodyPipe
+from actorhttp._transports import _h1conn as h1conn
 from actorhttp._transports._framing import Wire, frame
 from actorhttp._transports._h1 import END, H1Limits, Head, Refusal
 from actorhttp._transports._h1conn import (
@@ -343,3 +347,104 @@ def test_size_limits_are_refusals() -> None:
     refusal = conn.next_event()
     assert isinstance(refusal, Refusal)
     assert refusal.status == 414
+
+
+# -- the plain-answer fast path says exactly what the general framing says ----------
+
+
+class _FixedClock:
+    def date(self) -> bytes:
+        return b"Sun, 22 Nov 2026 00:00:00 GMT"
+
+
+_FIELD_NAMES = ["X-A", "Content-Type", "Server", "Date", "Connection", "content-length"]
+_FIELD_NAMES += ["Transfer-Encoding", "Cache-Control"]
+
+
+_seldom = st.sampled_from([False, False, False, True])  # mostly answers the fast path takes
+
+
+@st.composite
+def _answers(draw: st.DrawFn) -> dict[str, object]:
+    return {
+        "status": draw(st.sampled_from([200, 201, 204, 304, 404, 500])),
+        "reason": draw(st.sampled_from([None, "Fine"])),
+        "fields": draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(_FIELD_NAMES),
+                    st.sampled_from(["1", "close", "text/plain", "a b"]),
+                ),
+                max_size=2,
+            )
+        ),
+        "body": draw(st.binary(max_size=20)),
+        "method": draw(st.sampled_from(["GET", "POST", "HEAD"])),
+        "version": draw(st.sampled_from(["1.0", "1.1"])),
+        "client_close": draw(_seldom),
+        "force_close": draw(_seldom),
+        "cookie": draw(_seldom),
+        "compress": draw(_seldom),
+    }
+
+
+def _answer(spec: dict[str, object]) -> Response:
+    response = Response(
+        status=spec["status"],  # type: ignore[arg-type]
+        reason=spec["reason"],  # type: ignore[arg-type]
+        body=spec["body"],
+    )
+    for name, value in spec["fields"]:  # type: ignore[attr-defined]
+        response.headers.add(name, value)
+    if spec["force_close"]:
+        response.force_close()
+    if spec["cookie"]:
+        response.set_cookie("a", "b")
+    if spec["compress"]:
+        response.enable_compression()
+    response._hand_over()
+    return response
+
+
+def _asked(spec: dict[str, object]) -> tuple[H1Connection, Head]:
+    conn = connection()
+    close = b"Connection: close\r\n" if spec["client_close"] else b""
+    line = f"{spec['method']} /a HTTP/{spec['version']}\r\n".encode()
+    conn.receive_data(line + b"Host: x\r\n" + close + b"\r\n", now=100.0)
+    head = conn.next_event()
+    assert isinstance(head, Head)
+    return conn, head
+
+
+@settings(max_examples=300, deadline=None)
+@given(_answers())
+def test_a_plain_answer_is_the_bytes_the_general_framing_makes(spec: dict[str, object]) -> None:
+    with patch.object(h1conn, "_clock", _FixedClock()):
+        fast, _ = _asked(spec)
+        plain = fast.plain_response_bytes(_answer(spec))
+        general, head = _asked(spec)
+        wire = frame(_answer(spec), head.method, http10=head.http_version == "1.0")
+        expected = general.response_bytes(wire)
+    if plain is not None:
+        assert plain == expected
+        assert fast._keep_alive == general._keep_alive
+
+
+def test_the_common_answers_take_the_plain_path() -> None:
+    for spec in (
+        {"status": 200, "fields": [], "method": "GET", "version": "1.1"},
+        {"status": 404, "fields": [("Content-Type", "text/plain")], "method": "POST"},
+        {"status": 200, "fields": [("X-A", "1")], "method": "GET", "version": "1.0"},
+    ):
+        full: dict[str, object] = {
+            "reason": None,
+            "body": b"hi",
+            "version": "1.1",
+            "client_close": False,
+            "force_close": False,
+            "cookie": False,
+            "compress": False,
+            **spec,
+        }
+        conn, _ = _asked(full)
+        assert conn.plain_response_bytes(_answer(full)) is not None, spec

@@ -459,3 +459,23 @@ def test_request_state_keys_and_the_str_key_warning() -> None:
     assert len(request) == 2
     del request[key]
     assert list(request) == ["test_web_request plain key"]
+
+
+def test_the_transports_builder_makes_what_the_constructor_makes() -> None:
+    """new_request sets each field by hand: a field added to Request must be added there too."""
+    from dataclasses import fields
+
+    from actorhttp._reply import open_reply
+    from actorhttp._web._request import new_request
+    from actorhttp._web._streams import EMPTY_PAYLOAD
+
+    reply, _ = open_reply()
+    head: Any = ("GET", "/a", "q=1", ((b"Host", b"x"),), EMPTY_PAYLOAD, reply)
+    rest: dict[str, Any] = {"peer": ("127.0.0.1", 1), "keep_alive": False}
+    built = new_request(*head, **rest)
+    constructed = web.Request(*head, **rest)
+    assert type(built) is web.Request
+    for f in fields(web.Request):
+        assert getattr(built, f.name) == getattr(constructed, f.name), f.name
+    with pytest.raises(AttributeError):
+        built.method = "POST"  # type: ignore[misc]

@@ -19,7 +19,7 @@ from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
 from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from ._asgiws import serve_websocket_scope
@@ -112,7 +112,7 @@ class AsgiBridge:
 
         reply, receiver = open_reply()
         client = scope.get("client")
-        request = Request(
+        request = new_request(
             scope["method"],
             scope["raw_path"].decode("latin-1").partition("?")[0],
             scope["query_string"].decode("latin-1"),

@@ -55,7 +55,7 @@ from .._pipe import PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request, new_request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD
 from .._web._ws import WebSocketResponse
@@ -88,7 +88,7 @@ async def serve_websocket_scope(
     raw_headers = list(scope["headers"])
     client = scope.get("client")
     reply, receiver = open_reply()
-    request = Request(
+    request = new_request(
         "GET",
         scope["raw_path"].decode("latin-1").partition("?")[0],
         scope["query_string"].decode("latin-1"),

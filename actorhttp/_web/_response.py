@@ -97,23 +97,37 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         reason: str | None = None,
         headers: LooseHeaders | None = None,
     ) -> None:
-        self._headers = Headers(headers) if headers is not None else Headers()
+        self._headers = Headers(headers) if headers is not None else Headers._empty()
         self._init_state(status, reason)
 
+    # Class-level defaults: most responses change none of these, and an attribute set
+    # on every instance costs every response (aiohttp keeps them on the class too).
+    _state_dict: dict[str | ResponseKey[Any], Any] | None = None
+    _cookies: SimpleCookie | None = None
+    _partitioned: frozenset[str] | set[str] = frozenset()  # no Partitioned in http.cookies < 3.14
+    _keep_alive: bool | None = None
+    _chunked = False
+    _compression = False
+    _compression_force: ContentCoding | None = None
+    _compression_strategy: int | None = None
+    _sent = False
+    _eof_sent = False
+    _pipe: BodyPipe | None = None
+    _wire_cookies: tuple[str, ...] = ()
+
     def _init_state(self, status: int, reason: str | None) -> None:
-        self._state: dict[str | ResponseKey[Any], Any] = {}
-        self._cookies: SimpleCookie | None = None
-        self._partitioned: set[str] = set()  # http.cookies knows no Partitioned before 3.14
-        self._keep_alive: bool | None = None
-        self._chunked = False
-        self._compression = False
-        self._compression_force: ContentCoding | None = None
-        self._compression_strategy: int | None = None
-        self._sent = False
-        self._eof_sent = False
-        self._pipe: BodyPipe | None = None
-        self._wire_cookies: tuple[str, ...] = ()
-        self._set_status(status, reason)
+        if type(status) is int and 100 <= status <= 999 and reason is None:
+            self._status = status  # the common case: nothing to check or look up twice
+            self._reason = REASON_PHRASES.get(status, "")
+        else:
+            self._set_status(status, reason)
+
+    @property
+    def _state(self) -> dict[str | ResponseKey[Any], Any]:
+        state = self._state_dict
+        if state is None:
+            state = self._state_dict = {}
+        return state
 
     # -- status ----------------------------------------------------------------
 
@@ -361,9 +375,9 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         if samesite is not None:
             morsel["samesite"] = samesite
         if partitioned:
-            self._partitioned.add(name)
+            self._partitioned = {*self._partitioned, name}
         elif partitioned is not None:
-            self._partitioned.discard(name)
+            self._partitioned = set(self._partitioned) - {name}
 
     def del_cookie(
         self,
@@ -379,7 +393,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         self._check_not_sent("cookies")
         if self._cookies is not None:
             self._cookies.pop(name, None)
-        self._partitioned.discard(name)
+        self._partitioned = set(self._partitioned) - {name}
         self.set_cookie(
             name,
             "",
@@ -536,7 +550,7 @@ class Response(StreamResponse):
     ) -> None:
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
-        real = Headers(headers) if headers is not None else Headers()
+        real = Headers(headers) if headers is not None else Headers._empty()
         if content_type is not None and "charset" in content_type:
             raise ValueError("charset must not be in content_type argument")
         if text is not None:
@@ -568,6 +582,8 @@ class Response(StreamResponse):
         self._body: bytes | bytearray | memoryview | None = None
         if text is not None:
             self.text = text
+        elif type(body) is bytes:
+            self._body = body  # the common case, from text= too: the setter's checks hold
         else:
             self.body = body
 
