@@ -126,6 +126,7 @@ class Router:
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
         self._miss_chains: dict[tuple[Any, ...], Handler] = {}
+        self._stacks: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
         self.on_graceful_exit: Callable[[], None] | None = None
         self._mailbox: RouterInbox | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
@@ -268,10 +269,15 @@ class Router:
             chain = self._miss_chains.setdefault(apps, built)
         return chain
 
-    def _match_info(self, match_info: UrlMappingMatchInfo, apps: tuple[Any, ...]) -> None:
-        root = self._app
-        match_info._apps = apps if root is None else (root, *apps)
-        match_info._current_app = apps[-1] if apps else root
+    def _stack(self, apps: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+        """For the sub-applications a resolution went through: every app on the request's
+        way (the root first) and the current one. Kept: there are as many as sub-apps."""
+        stack = self._stacks.get(apps)
+        if stack is None:
+            root = self._app
+            full = apps if root is None else (root, *apps)
+            stack = self._stacks[apps] = (full, apps[-1] if apps else root)
+        return stack
 
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
@@ -281,8 +287,7 @@ class Router:
         try:
             if isinstance(resolution, Match):
                 route = resolution.route
-                match_info = UrlMappingMatchInfo(resolution.match_info, route)
-                self._match_info(match_info, apps)
+                match_info = UrlMappingMatchInfo(resolution.match_info, route, *self._stack(apps))
                 request._route(match_info, self._app)
                 handler = route.target
                 chain = self._chains.get(route) or await self._chain(route, apps)
@@ -292,8 +297,7 @@ class Router:
                     if isinstance(resolution, MethodNotAllowed)
                     else HTTPNotFound()
                 )
-                match_info = UrlMappingMatchInfo({}, SystemRoute(exc))
-                self._match_info(match_info, apps)
+                match_info = UrlMappingMatchInfo({}, SystemRoute(exc), *self._stack(apps))
                 request._route(match_info, self._app)
                 chain = handler = await self._miss_chain(apps)
             if request.disconnected is None:
@@ -322,6 +326,8 @@ class Router:
             sent = request.reply._response
             assert sent is not None
             return sent
+        if type(response) is Response:
+            return response  # the common answer: neither of the checks below can apply
         if not isinstance(response, StreamResponse):
             logger.error(
                 "handler %s returned %r for %s %s, not a web.StreamResponse",

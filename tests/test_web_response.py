@@ -596,3 +596,31 @@ async def test_response_writes_whole_only() -> None:
     assert response._pipe is None
     with pytest.raises(ValueError, match="data arg is not supported"):
         await web.Response().write_eof(b"x")
+
+
+@pytest.mark.parametrize("status", [200, 201, 404, 599])
+@pytest.mark.parametrize("text", ["", "hello", "héllo ☃", "\U0001f600"])
+def test_text_fast_path_builds_what_the_general_path_builds(status: int, text: str) -> None:
+    fast = web.Response(text=text, status=status)
+    general = web.Response(text=text, status=status, charset="utf-8")  # takes the long way
+    assert list(fast.headers.items()) == list(general.headers.items())
+    assert (fast.status, fast.reason, fast.body, fast.text) == (
+        general.status,
+        general.reason,
+        general.body,
+        general.text,
+    )
+    assert fast.content_type == "text/plain"
+    assert fast.charset == "utf-8"
+    fast.headers["X-Later"] = "1"  # still the response's own, changeable headers
+    fast.text = "changed"
+    assert fast.body == b"changed"
+
+
+def test_text_fast_path_refuses_what_the_general_path_refuses() -> None:
+    with pytest.raises(TypeError):
+        web.Response(text=b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="status"):
+        web.Response(text="x", status=1000)
+    with pytest.raises(UnicodeEncodeError):
+        web.Response(text="\ud800")

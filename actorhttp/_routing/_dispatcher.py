@@ -171,8 +171,18 @@ class UrlDispatcher(Generic[T]):
         What a sub-application's prefix resource calls, so that nothing is
         decoded twice.
         """
-        allowed: set[str] = set()
         buckets = self._index.buckets
+        bucket = buckets.get(path)
+        if bucket is not None and bucket.root is None and not bucket.prefixes:
+            # The path is a key whose bucket holds only plain resources: the common
+            # case of a plain route, settled without the general walk when its first
+            # resource has the method (the walk would try that resource first too).
+            plain = bucket.plain.get(path)
+            if plain:
+                route = plain[0].route_for(method)
+                if route is not None:
+                    return Match(route, {})
+        allowed: set[str] = set()
         key = path
         while key:  # the path, then cut back one segment at a time down to "/"
             bucket = buckets.get(key)

@@ -47,11 +47,17 @@ class UrlMappingMatchInfo(dict[str, str]):
 
     __slots__ = ("_apps", "_current_app", "_frozen", "_route")
 
-    def __init__(self, match_dict: Mapping[str, str], route: Any) -> None:
+    def __init__(
+        self,
+        match_dict: Mapping[str, str],
+        route: Any,
+        apps: tuple[Any, ...] = (),
+        current_app: Any = None,
+    ) -> None:
         super().__init__(match_dict)
         self._route = route
-        self._apps: tuple[Any, ...] = ()
-        self._current_app: Any = None
+        self._apps = apps
+        self._current_app = current_app
         self._frozen = False
 
     @property

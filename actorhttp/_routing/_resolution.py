@@ -7,8 +7,7 @@ Kept apart from the dispatcher so that a resource that resolves for itself
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ._resources import ResourceRoute
 
@@ -17,8 +16,11 @@ __all__ = ["NOT_FOUND", "Match", "MethodNotAllowed", "NotFound", "Resolution"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[T]):
+# NamedTuples, not frozen dataclasses: one is made for every request, and a frozen
+# dataclass's __init__ (a setattr per field through object.__setattr__) cost more.
+
+
+class Match(NamedTuple, Generic[T]):
     """The route that answers, and the path's parts (``match_info``), fully decoded.
 
     ``apps`` are the sub-applications the path went through, outermost first
@@ -30,8 +32,7 @@ class Match(Generic[T]):
     apps: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MethodNotAllowed:
+class MethodNotAllowed(NamedTuple):
     """Some resource has the path but not the method; ``allowed`` is what it has."""
 
     method: str
@@ -39,8 +40,7 @@ class MethodNotAllowed:
     apps: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class NotFound:
+class NotFound(NamedTuple):
     """No resource has the path (``apps``: the sub-applications that owned it)."""
 
     apps: tuple[Any, ...] = ()

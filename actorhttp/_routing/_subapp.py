@@ -11,7 +11,6 @@ middlewares and signals.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from ._dispatcher import UrlDispatcher
@@ -38,7 +37,7 @@ class PrefixedSubAppResource(PrefixResource[T]):
 
     def resolve(self, method: str, path: str) -> Resolution[T]:
         outcome = self.dispatcher.resolve_routing_path(method, path)
-        return replace(outcome, apps=(self.app, *outcome.apps))
+        return outcome._replace(apps=(self.app, *outcome.apps))
 
     def add_prefix(self, prefix: str) -> None:
         super().add_prefix(prefix)

@@ -70,10 +70,11 @@ Event = Head | bytes | _End | Refusal
 
 _SINGLETONS = frozenset({b"host", b"content-length", b"content-type", b"transfer-encoding"})
 _FRAMING_OR_EXPECT = frozenset({b"content-length", b"transfer-encoding", b"expect"})
-_NOTED = _SINGLETONS | _FRAMING_OR_EXPECT  # fields remembered while the head arrives
+_NOTED = _SINGLETONS | _FRAMING_OR_EXPECT  # fields whose presence the head's checks note
+_FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
+_CHECKED = _NOTED | _FRAMING_ALIASES
 _NOTHING_SEEN: frozenset[bytes] = frozenset()
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
-_FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _FORBIDDEN_TRAILERS = frozenset(
     {
         b"host",
@@ -132,9 +133,6 @@ class H1Parser:
         self._in_message = False  # between the first byte of a request and its end
         self._in_head = False  # between the first byte of a request and its headers' end
         self._head_bytes = 0
-        self._reset_head()
-
-    def _reset_head(self) -> None:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._trailers = False
@@ -193,12 +191,13 @@ class H1Parser:
     def on_message_begin(self) -> None:
         self._in_message = True
         self._in_head = True
-        self._reset_head()
+        self._trailers = False  # the head's own fields were handed to its Head: none held
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        line = len(self._url) + 12 + len(self._parser.get_method())  # "M URL HTTP/1.1\r\n"
-        if line > self._limits.max_request_line:
+        # The shortest method (one letter) gives the shortest possible line: past the
+        # limit even so, refuse now; the exact length is checked with the whole head.
+        if len(self._url) + 13 > self._limits.max_request_line:  # "M URL HTTP/1.1\r\n"
             raise _Refused(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -225,7 +224,7 @@ class H1Parser:
                 raise _Refused(431, f"header field {name[:64].decode('latin-1')} too large")
             total += size
             lowered = name.lower()
-            if lowered in _NOTED or lowered in _FRAMING_ALIASES:
+            if lowered in _CHECKED:
                 if lowered in _FRAMING_ALIASES:
                     raise _Refused(400, f"ambiguous header name {name.decode('latin-1')}")
                 if lowered in seen and lowered in _SINGLETONS:
@@ -241,6 +240,8 @@ class H1Parser:
         if version not in ("1.1", "1.0"):
             raise _Refused(400, f"HTTP/{version} is not HTTP/1.0 or HTTP/1.1")
         raw_method = parser.get_method()
+        if len(self._url) + 12 + len(raw_method) > self._limits.max_request_line:
+            raise _Refused(414, "request line too long")
         method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         target = _origin_form(method, self._url)
         seen = self._check_fields()

@@ -64,6 +64,7 @@ class _Connection:
         "disconnected",
         "going_away",
         "io",
+        "now",
         "scope",
         "settings",
         "stream",
@@ -87,7 +88,10 @@ class _Connection:
         self.settings = settings
         self.client_max_size = settings.client_max_size
         self.deliver = deliver
-        self.conn = H1Connection(limits, timeouts, now=trio.current_time())
+        # trio.current_time() looks the clock up on every call; a connection asks twice a
+        # request, so it keeps the clock's own method (the same clock, autojump's in tests).
+        self.now = trio.lowlevel.current_clock().current_time
+        self.conn = H1Connection(limits, timeouts, now=self.now())
         self.scope = trio.CancelScope()
         self.body_deadline = math.inf
 
@@ -121,7 +125,7 @@ class _Connection:
             data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
-        self.conn.receive_data(data, trio.current_time())
+        self.conn.receive_data(data, self.now())
 
     async def _serve(self) -> None:
         conn = self.conn
@@ -174,7 +178,7 @@ class _Connection:
             data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
-        self.conn.receive_data(data, trio.current_time())
+        self.conn.receive_data(data, self.now())
         if not data:
             disconnected.set()
 
@@ -215,7 +219,7 @@ class _Connection:
         if conn.body_done:
             content = EMPTY_PAYLOAD
         else:
-            self.body_deadline = trio.current_time() + self.settings.body_timeout
+            self.body_deadline = self.now() + self.settings.body_timeout
             content = StreamReader(self.receive_body, declared_length=head.content_length)
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
@@ -244,7 +248,7 @@ class _Connection:
         plain = conn.plain_response_bytes(response)
         if plain is not None:
             await self.io.send_all(plain)
-            return conn.cycle(trio.current_time())
+            return conn.cycle(self.now())
         if isinstance(response, WebSocketResponse):
             return await self._switch(head, response)
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
@@ -257,9 +261,9 @@ class _Connection:
         data = conn.response_bytes(wire)
         if wire.pipe is None:
             await self.io.send_all(data)
-            return conn.cycle(trio.current_time())
+            return conn.cycle(self.now())
         complete = await self._stream(wire, wire.pipe, data)
-        return complete and conn.cycle(trio.current_time())
+        return complete and conn.cycle(self.now())
 
     async def _switch(self, head: Head, response: WebSocketResponse) -> bool:
         """Answer 101 and serve the WebSocket on this connection until it ends; always False."""

@@ -537,6 +537,8 @@ class Response(StreamResponse):
     handled the request.
     """
 
+    _body: bytes | bytearray | memoryview | None
+
     def __init__(
         self,
         *,
@@ -548,6 +550,25 @@ class Response(StreamResponse):
         content_type: str | None = None,
         charset: str | None = None,
     ) -> None:
+        if (
+            type(text) is str
+            and body is None
+            and headers is None
+            and content_type is None
+            and charset is None
+            and type(status) is int
+            and 100 <= status <= 999
+            and reason is None
+        ):
+            # Response(text=...), perhaps with a status: what most handlers return. The
+            # same result as the general path below, without its questions.
+            real = Headers._empty()
+            real._put("Content-Type", "text/plain; charset=utf-8")
+            self._headers = real
+            self._status = status
+            self._reason = REASON_PHRASES.get(status, "")
+            self._body = text.encode()
+            return
         if body is not None and text is not None:
             raise ValueError("body and text are not allowed together")
         real = Headers(headers) if headers is not None else Headers._empty()
@@ -579,7 +600,7 @@ class Response(StreamResponse):
             real["Content-Type"] = f"{content_type}; charset={charset}" if charset else content_type
         self._headers = real
         self._init_state(status, reason)
-        self._body: bytes | bytearray | memoryview | None = None
+        self._body = None
         if text is not None:
             self.text = text
         elif type(body) is bytes:
