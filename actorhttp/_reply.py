@@ -18,6 +18,7 @@ answering and closing a channel cost about 7 us per request, this about 1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
@@ -47,12 +48,13 @@ class Reply:
     answer never leaves a connection waiting.
     """
 
-    __slots__ = ("_response", "_state", "_waiter")
+    __slots__ = ("_on_answer", "_response", "_state", "_waiter")
 
     def __init__(self) -> None:
         self._state = _OPEN
         self._response: StreamResponse | None = None
         self._waiter: trio.lowlevel.Task | None = None
+        self._on_answer: Callable[[StreamResponse], None] | None = None
 
     def send_nowait(self, response: StreamResponse) -> None:
         """Answer now; the response is handed over and refuses changes from here on.
@@ -81,6 +83,10 @@ class Reply:
         hand_over()
         self._response = response
         self._state = _ANSWERED
+        on_answer = self._on_answer
+        if on_answer is not None:
+            self._on_answer = None
+            on_answer(response)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -170,6 +176,15 @@ class ReplyReceiver:
         if reply._state == _ABANDONED:
             raise trio.ClosedResourceError("this receiver was closed")
         raise trio.EndOfChannel
+
+    def on_answer(self, callback: Callable[[StreamResponse], None]) -> None:
+        """Have ``callback(response)`` run at the hand-over, in the answering task.
+
+        It runs once the response is frozen and before this receiver's task
+        wakes: a transport uses it to put a whole answer on the wire at once.
+        It must not raise and cannot wait (it is not async).
+        """
+        self._reply._on_answer = callback
 
     def close(self) -> None:
         """Stop waiting: a later answer raises ``trio.BrokenResourceError`` to its sender."""

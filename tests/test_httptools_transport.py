@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -327,3 +328,87 @@ async def test_refused_upload_in_small_pieces_still_gets_its_answer() -> None:
         async with fast() as client:
             data = await upload(client.server.port, head, [b"x" * 512] * 150, pause=0.001)
     assert status_of(data) == 413
+
+
+# -- a plain answer goes on the wire at its hand-over, in the answering task ---------
+
+
+async def test_an_answer_larger_than_the_socket_buffer_arrives_whole() -> None:
+    """The kernel takes part of it at the hand-over; the connection sends the rest."""
+    body = bytes(range(256)) * (32 * 1024)  # 8 MiB
+    app = Application()
+
+    async def big(request: Request) -> Response:
+        return Response(body=body)
+
+    app.router.add_get("/big", big)
+    app.router.add_get("/hello", hello)
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport="httptools") as client:
+            stream = await trio.open_tcp_stream("127.0.0.1", client.server.port)
+            async with stream:
+                await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                await trio.sleep(0.2)  # not reading yet: the socket buffers fill up
+                received = bytearray()
+                while not received.endswith(body[-64:]) or len(received) < len(body):
+                    chunk = await stream.receive_some(1 << 20)
+                    assert chunk, "closed before the whole body"
+                    received += chunk
+                head, _, rest = bytes(received).partition(b"\r\n\r\n")
+                assert status_of(head) == 200
+                assert f"Content-Length: {len(body)}".encode() in head
+                assert rest == body
+                # The same connection carries the next request.
+                await stream.send_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                after = await stream.receive_some(4096)
+    assert status_of(after) == 200
+    assert after.endswith(b"hello")
+
+
+async def test_an_actor_answering_from_its_own_task(caplog: pytest.LogCaptureFixture) -> None:
+    """A mailbox route's actor answers on the reply in its own task: the same path."""
+    mailbox, inbox = trio.open_memory_channel[Request](4)
+
+    async def actor() -> None:
+        async with inbox:
+            async for request in inbox:
+                await request.reply.send(Response(text=f"actor {request.match_info['n']}"))
+
+    app = Application()
+    app.router.add_get("/a/{n}", mailbox)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery, mailbox:
+            nursery.start_soon(actor)
+            async with serve_app(app, transport="httptools") as client:
+                requests = b"".join(b"GET /a/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(20))
+                data = await exchange(client.server.port, requests, patience=1.0)
+    assert statuses(data) == [200] * 20
+    assert [int(n) for n in re.findall(rb"actor (\d+)", data)] == list(range(20))
+    assert not [r for r in caplog.records if r.levelno >= 40]
+
+
+async def test_a_client_reset_before_its_answer(caplog: pytest.LogCaptureFixture) -> None:
+    """The write at the hand-over meets a reset connection: no error, the server goes on."""
+    arrived, gone = trio.Event(), trio.Event()
+    app = Application()
+
+    async def slow(request: Request) -> Response:
+        arrived.set()
+        await gone.wait()
+        return Response(text="nobody is listening")
+
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/hello", hello)
+    with trio.fail_after(TIMEOUT):
+        async with serve_app(app, transport="httptools") as client:
+            sock = trio.socket.socket()
+            await sock.connect(("127.0.0.1", client.server.port))
+            await sock.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            await arrived.wait()
+            sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # a reset, not a FIN
+            await trio.sleep(0.05)  # the server's side has seen the RST
+            gone.set()
+            response = await client.get("/hello")
+    assert response.text == "hello"
+    assert not [r for r in caplog.records if r.levelno >= 40]

@@ -200,3 +200,36 @@ def test_open_reply_pairs_a_fresh_reply() -> None:
     assert other is not reply
     assert repr(reply) == "<Reply open>"
     assert not reply.answered
+
+
+async def test_on_answer_runs_at_the_hand_over_before_the_receiver_wakes() -> None:
+    reply, receiver = open_reply()
+    seen: list[tuple[StreamResponse, bool, bool]] = []
+    got: list[StreamResponse | BaseException] = []
+    receiver.on_answer(lambda response: seen.append((response, response.prepared, bool(got))))
+    response = Response(text="hi")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receive_later, receiver, got)
+        await trio.testing.wait_all_tasks_blocked()
+        reply.send_nowait(response)
+        assert seen == [(response, True, False)]  # frozen, and the receiver not yet woken
+    assert got == [response]
+    with pytest.raises(ReplyError):
+        reply.send_nowait(Response(text="again"))
+    assert len(seen) == 1  # once
+
+
+@pytest.mark.parametrize("how", ["closed", "abandoned"])
+async def test_on_answer_never_runs_without_an_answer(how: str) -> None:
+    reply, receiver = open_reply()
+    seen: list[StreamResponse] = []
+    receiver.on_answer(seen.append)
+    if how == "closed":
+        reply.close()
+        with pytest.raises(trio.EndOfChannel):
+            await receiver.receive()
+    else:
+        receiver.close()
+        with pytest.raises(trio.BrokenResourceError):
+            reply.send_nowait(Response(text="late"))
+    assert seen == []

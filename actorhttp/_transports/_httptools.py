@@ -8,6 +8,14 @@ the machine asks for them, which is the backpressure: a handler that does
 not read its body leaves the socket alone. A request body is read by the
 handler's own task, through :meth:`_Connection.receive_body`.
 
+A plain answer (a ``Response`` with a whole body, see
+``H1Connection.plain_response_bytes``) goes on the wire at its hand-over,
+in the task that answers (``ReplyReceiver.on_answer``): a synchronous write
+of the frozen response, nothing the handler's code can see. The client has
+its answer one scheduler round sooner, and by the time this connection's
+task wakes, the next request has often arrived to be read at once. The
+task then sends whatever the kernel did not take.
+
 Deadlines come from the state machine (``H1Connection.deadline``); a reaper
 task compares them with the clock a few times a second and cancels the
 connections whose deadline has passed, instead of moving a timer in trio's
@@ -34,6 +42,7 @@ from .._reply import open_reply
 from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import new_request
+from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
@@ -62,6 +71,7 @@ class _Connection:
         "conn",
         "deliver",
         "disconnected",
+        "early",
         "going_away",
         "io",
         "now",
@@ -84,6 +94,8 @@ class _Connection:
         self.io = StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
         self.disconnected: trio.Event | None = None  # the request in flight's, if watched
+        # What _answered left to do: the bytes the kernel did not take, or its error.
+        self.early: bytes | Exception | None = None
         self.client = peer
         self.settings = settings
         self.client_max_size = settings.client_max_size
@@ -238,6 +250,7 @@ class _Connection:
             disconnected=trio.Event() if self.settings.handler_cancellation else None,
         )
         if request.disconnected is None:
+            receiver.on_answer(self._answered)
             response = await exchange(self.deliver, request, receiver)
         else:
             self.disconnected = request.disconnected
@@ -245,6 +258,15 @@ class _Connection:
                 watching.start_soon(self._watch, request.disconnected)
                 response = await exchange(self.deliver, request, receiver)
                 watching.cancel_scope.cancel()
+        early = self.early
+        if early is not None:
+            # A plain answer went out at its hand-over (_answered): finish what it left.
+            self.early = None
+            if isinstance(early, Exception):
+                raise early
+            if early:
+                await self.io.send_all(early)
+            return conn.cycle(self.now())
         plain = conn.plain_response_bytes(response)
         if plain is not None:
             await self.io.send_all(plain)
@@ -264,6 +286,21 @@ class _Connection:
             return conn.cycle(self.now())
         complete = await self._stream(wire, wire.pipe, data)
         return complete and conn.cycle(self.now())
+
+    def _answered(self, response: StreamResponse) -> None:
+        """At the hand-over, in the answering task: a plain answer goes on the wire now.
+
+        One scheduler round less between the answer and the client: this
+        connection's task, once woken, only sends what the kernel did not take.
+        """
+        try:
+            plain = self.conn.plain_response_bytes(response)
+            if plain is not None:
+                self.early = self.io.write_some(plain)
+        except Exception as exc:
+            # Raised again in this connection's task (_handle), where it belongs: a
+            # vanished client ends the connection quietly, a bug of ours is logged.
+            self.early = exc
 
     async def _switch(self, head: Head, response: WebSocketResponse) -> bool:
         """Answer 101 and serve the WebSocket on this connection until it ends; always False."""

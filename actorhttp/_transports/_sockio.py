@@ -80,6 +80,26 @@ class StreamIO:
                 self._wait_first = False  # there was something to read at once
             return data
 
+    def write_some(self, data: bytes) -> bytes:
+        """Write what the kernel takes of ``data`` now, without waiting; return the rest.
+
+        All of ``data`` comes back for a stream that is not a plain socket.
+        Raises as :meth:`send_all` does.
+        """
+        sock = self._socket
+        if sock is None:
+            return data
+        fd = sock.fileno()
+        if fd < 0:
+            raise trio.ClosedResourceError("this socket was already closed")
+        try:
+            sent = os.write(fd, data)
+        except BlockingIOError:
+            return data
+        except OSError as exc:
+            raise _translate(exc) from exc
+        return data[sent:] if sent < len(data) else b""
+
     async def send_all(self, data: bytes) -> None:
         """Send every byte of ``data``; waits only while the kernel's buffer is full."""
         sock = self._socket
