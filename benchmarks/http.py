@@ -8,7 +8,8 @@ What it measures
   is pinned to one CPU and wrk to another (``taskset -c``). Rounds are interleaved: in
   each round, for each endpoint, each server is started fresh, warmed up (a discarded
   wrk run), measured and stopped. The table shows the median over rounds of req/s, p50
-  and p99 latency, and ratios computed within each round and then their median: every
+  and p99 latency (and p50/p99 at one connection: a short ``wrk -c1`` run right after),
+  and ratios computed within each round and then their median: every
   row against aiohttp, and actorhttp-hypercorn against raw-asgi-hypercorn (hypercorn's
   trio worker serving a bare ASGI callable: that transport's ceiling). wrk's non-2xx
   responses and socket errors are recorded, and a row that had any is flagged.
@@ -104,6 +105,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 WRK_THREADS = 1
 WRK_CONNECTIONS = 64
+SINGLE_SECONDS = 2  # the one-connection latency run after each measured run
 NOISY_SPREAD = 1.25  # a row whose max/min req/s over rounds exceeds this gets a note
 START_TIMEOUT = 10.0  # seconds for a server to accept connections
 STOP_TIMEOUT = 5.0  # seconds after SIGTERM before SIGKILL
@@ -469,21 +471,25 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def wrk_command(url: str, duration: int, pinning: Pinning) -> list[str]:
+def wrk_command(
+    url: str, duration: int, pinning: Pinning, connections: int = WRK_CONNECTIONS
+) -> list[str]:
     return [
         *pinning.wrk_prefix(),
         "wrk",
         f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
+        f"-c{connections}",
         f"-d{duration}s",
         "--latency",
         url,
     ]
 
 
-def run_wrk(url: str, duration: int, pinning: Pinning) -> WrkResult:
+def run_wrk(
+    url: str, duration: int, pinning: Pinning, connections: int = WRK_CONNECTIONS
+) -> WrkResult:
     completed = subprocess.run(
-        wrk_command(url, duration, pinning),
+        wrk_command(url, duration, pinning, connections),
         capture_output=True,
         text=True,
         timeout=duration + 60,
@@ -508,6 +514,7 @@ class Measurement:
     result: WrkResult | None
     problem: str | None = None
     cpu_seconds: float | None = None  # the server process's utime+stime over the measured run
+    single: WrkResult | None = None  # one connection, right after the measured run
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -529,6 +536,7 @@ def measure_once(
             cpu_before = cpu_seconds(pid)
             result = run_wrk(url, options.duration, pinning)
             cpu_after = cpu_seconds(pid)
+            single = run_wrk(url, SINGLE_SECONDS, pinning, connections=1)
             if not server.alive():
                 raise ServerFailed(
                     f"died during the run (status {server.process.returncode})", server.log_path
@@ -539,12 +547,15 @@ def measure_once(
         log_path = failure_log(error, server)
         problem = report_failure(kind, f"round {round_no} {endpoint.name}", error, log_path)
         return Measurement(round_no, kind, endpoint.name, None, problem)
-    measurement = Measurement(round_no, kind, endpoint.name, result, None, cpu_after - cpu_before)
+    measurement = Measurement(
+        round_no, kind, endpoint.name, result, None, cpu_after - cpu_before, single
+    )
     cpu = measurement.cpu_us_per_request
     log(
         f"round {round_no} {endpoint.name:8} {kind:20} {result.requests_per_s:10.0f} req/s"
         f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
         + (f"  CPU {cpu:6.1f} us/req" if cpu is not None else "")
+        + f"  1 conn p50 {single.p50_ms * 1000:5.0f} us"
         + (f"  ERRORS {result.errors}" if result.errors else "")
     )
     return measurement
@@ -598,10 +609,11 @@ def load_table(
 ) -> tuple[str, list[str]]:
     header = (
         "| endpoint | server | req/s (median) | req/s min-max | p50 ms | p99 ms "
+        "| 1 conn p50 us | 1 conn p99 us "
         f"| vs {BASELINE} | vs {TRANSPORT_PAIR[1]} | CPU us/req (median) "
         f"| CPU/req vs {BASELINE} | rounds | errors |"
     )
-    lines = [header, "|" + "---|" * 12]
+    lines = [header, "|" + "---|" * 14]
     flags: list[str] = []
     for endpoint in endpoints:
         for kind in servers:
@@ -609,7 +621,7 @@ def load_table(
             results = [m.result for m in rows if m.result is not None]
             if not results:
                 lines.append(
-                    f"| {endpoint.name} | {kind} | failed | | | | | | | | 0/{len(rows)} | |"
+                    f"| {endpoint.name} | {kind} | failed | | | | | | | | | | 0/{len(rows)} | |"
                 )
                 flags.append(f"{kind} {endpoint.name}: no successful round")
                 continue
@@ -624,6 +636,13 @@ def load_table(
                 ratio_medians(measurements, kind, TRANSPORT_PAIR[1], endpoint.name)
                 if kind in TRANSPORT_PAIR
                 else None
+            )
+            singles = [m.single for m in rows if m.single is not None]
+            single_p50 = (
+                f"{statistics.median(r.p50_ms for r in singles) * 1000:.0f}" if singles else ""
+            )
+            single_p99 = (
+                f"{statistics.median(r.p99_ms for r in singles) * 1000:.0f}" if singles else ""
             )
             cpu = [c for m in rows if (c := m.cpu_us_per_request) is not None]
             cpu_text = f"{statistics.median(cpu):.1f}" if cpu else ""
@@ -646,6 +665,7 @@ def load_table(
                 f"| {min(rates):,.0f}-{max(rates):,.0f} "
                 f"| {statistics.median(r.p50_ms for r in results):.2f} "
                 f"| {statistics.median(r.p99_ms for r in results):.2f} "
+                f"| {single_p50} | {single_p99} "
                 f"| {format_ratio(vs_base)} | {format_ratio(vs_raw)} "
                 f"| {cpu_text} | {format_ratio(cpu_vs_base)} "
                 f"| {len(results)}/{len(rows)} | {error_text or '0'} |"
@@ -933,6 +953,8 @@ def main(argv: Sequence[str]) -> int:
         "holding the listening socket) over the measured wrk run, divided by the requests "
         "wrk completed; `CPU/req vs aiohttp` is that figure's ratio to aiohttp's within each "
         "round, then the median (below 1.00x: less CPU than aiohttp per request). "
+        f"`1 conn` columns: `wrk -c1 -d{SINGLE_SECONDS}s --latency` right after the measured "
+        "run, on the same server (latency with no queueing). "
         "`dynamic` is `GET /items/42` in a 1,000-dynamic-route application "
         "(raw-asgi-hypercorn: a prefix check, not a router).",
     ]
