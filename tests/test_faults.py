@@ -17,6 +17,7 @@ import trio
 import trio.testing
 
 from actorhttp import Application, Request, Response
+from actorhttp._transports._base import Peer, accept_connections
 from actorhttp._transports._hypercorn import SerialSendStream
 from actorhttp.messages import TransportName
 from actorhttp.testing import TestClient, serve_app
@@ -105,6 +106,49 @@ async def assert_answers(client: TestClient) -> None:
     with trio.fail_after(5):
         response = await client.get("/")
     assert response.text == "hello"
+
+
+class _StepsOf(trio.abc.Instrument):
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.steps += 1
+
+
+async def test_the_accept_loop_takes_a_queued_burst_in_one_wake() -> None:
+    # trio's accept() alone takes one connection per scheduler round; under load
+    # that made the last of a burst of clients wait for every other connection's
+    # turn many times over before its first answer.
+    (listener,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener.socket.getsockname()[1]
+    clients = [await connect(port) for _ in range(20)]  # handshakes done by the kernel
+    accepted: list[Peer] = []
+
+    async def handler(stream: trio.SocketStream, peer: Peer) -> None:
+        accepted.append(peer)
+        await stream.aclose()
+
+    async def accept(task_status: trio.TaskStatus[trio.lowlevel.Task]) -> None:
+        task_status.started(trio.lowlevel.current_task())
+        await accept_connections(listener, handler, nursery)
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            steps = _StepsOf(await nursery.start(accept))
+            trio.lowlevel.add_instrument(steps)
+            try:
+                await trio.testing.wait_all_tasks_blocked()
+            finally:
+                trio.lowlevel.remove_instrument(steps)
+            assert len(accepted) == 20
+            assert steps.steps <= 3  # one per connection without the burst
+            nursery.cancel_scope.cancel()
+    for client in clients:
+        client.close()
+    assert listener.socket.fileno() == -1
 
 
 async def test_thousands_of_resets_in_a_row(

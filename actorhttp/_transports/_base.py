@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
@@ -51,6 +52,8 @@ _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK, errno.EINVAL})
 # Anything else accept() reports (ECONNABORTED for a peer that reset before we took it,
 # EPERM from a firewall, EPROTO, ...) belongs to that one connection attempt.
 _UNKNOWN_PAUSE = 0.01
+ACCEPT_BURST = 100
+"""Connections taken from the backlog per wake of the accept loop (asyncio's default backlog)."""
 
 
 NOTSENT_LOWAT = 256 * 1024
@@ -97,30 +100,60 @@ async def accept_connections(
 async def _accept_loop(
     sock: trio.socket.SocketType, handler: ConnectionHandler, nursery: trio.Nursery
 ) -> None:
-    while True:
-        try:
-            conn, address = await sock.accept()
-        except OSError as exc:
-            if exc.errno in _CLOSED_ERRNOS:
-                return
-            if exc.errno in _CAPACITY_ERRNOS:
-                logger.error(
-                    "accept: %s; pausing %.0f ms", os.strerror(exc.errno), _CAPACITY_PAUSE * 1000
-                )
-                await trio.sleep(_CAPACITY_PAUSE)
-            else:
-                logger.debug("accept: %s (one connection attempt lost)", exc)
-                await trio.sleep(_UNKNOWN_PAUSE)  # never a busy loop on a repeating error
-            continue
-        try:
-            # Sets TCP_NODELAY, ignoring an OSError from a socket the peer already reset.
-            stream = trio.SocketStream(conn)
-            _raise_notsent_lowat(stream)
-        except Exception:  # one connection's set-up failed; the loop goes on
-            logger.debug("connection from %s dropped during set-up", address, exc_info=True)
-            conn.close()
-            continue
-        nursery.start_soon(handler, stream, _peer(address))
+    # trio's accept() takes one connection per scheduler round. Under load a
+    # round serves every open connection, so the 64th of a burst of clients
+    # waited ~40 ms for its first answer (wrk's max and p99.9). Like asyncio,
+    # take what else is already queued at once, through a non-owning view of
+    # the same descriptor.
+    fd = sock.fileno()
+    queued = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+    try:
+        queued.setblocking(False)  # never wait here, whatever socket.setdefaulttimeout() says
+        while True:
+            try:
+                conn, address = await sock.accept()
+            except OSError as exc:
+                if exc.errno in _CLOSED_ERRNOS:
+                    return
+                await _after_accept_error(exc)
+                continue
+            _start(conn, address, handler, nursery)
+            for _ in range(ACCEPT_BURST):
+                if sock.fileno() != fd:  # closed while we were scheduled out
+                    break
+                try:
+                    raw, address = queued.accept()
+                except OSError:
+                    break  # nothing queued, or an error the awaited accept() will meet
+                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery)
+    finally:
+        queued.detach()  # the listener owns the descriptor
+
+
+async def _after_accept_error(exc: OSError) -> None:
+    if exc.errno in _CAPACITY_ERRNOS:
+        logger.error("accept: %s; pausing %.0f ms", os.strerror(exc.errno), _CAPACITY_PAUSE * 1000)
+        await trio.sleep(_CAPACITY_PAUSE)
+    else:
+        logger.debug("accept: %s (one connection attempt lost)", exc)
+        await trio.sleep(_UNKNOWN_PAUSE)  # never a busy loop on a repeating error
+
+
+def _start(
+    conn: trio.socket.SocketType,
+    address: object,
+    handler: ConnectionHandler,
+    nursery: trio.Nursery,
+) -> None:
+    try:
+        # Sets TCP_NODELAY, ignoring an OSError from a socket the peer already reset.
+        stream = trio.SocketStream(conn)
+        _raise_notsent_lowat(stream)
+    except Exception:  # one connection's set-up failed; the loop goes on
+        logger.debug("connection from %s dropped during set-up", address, exc_info=True)
+        conn.close()
+        return
+    nursery.start_soon(handler, stream, _peer(address))
 
 
 class StopSignal:
