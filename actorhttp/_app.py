@@ -20,7 +20,7 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
 from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
-from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher
+from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher, check_timeout
 from ._routing._subapp import PrefixedSubAppResource
 from ._static import StaticResource
 from ._transports import AsgiBridge
@@ -79,15 +79,25 @@ class AppRouter(UrlDispatcher[Target]):
             self._frozen = frozen
 
     def add_options(
-        self, path: str, handler: Target, *, name: str | None = None
+        self,
+        path: str,
+        handler: Target,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
     ) -> ResourceRoute[Target]:
-        return self.add_route("OPTIONS", path, handler, name=name)
+        return self.add_route("OPTIONS", path, handler, name=name, handler_timeout=handler_timeout)
 
     def add_view(
-        self, path: str, handler: Any, *, name: str | None = None
+        self,
+        path: str,
+        handler: Any,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
     ) -> ResourceRoute[Target]:
         """A class-based view (``web.View``) for every verb on ``path`` (a ``*`` route)."""
-        return self.add_route(METH_ANY, path, handler, name=name)
+        return self.add_route(METH_ANY, path, handler, name=name, handler_timeout=handler_timeout)
 
     def add_websocket(
         self,
@@ -164,6 +174,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     accepted with a DeprecationWarning as aiohttp 3.x does. ``client_max_size``
     bounds ``request.read()``/``post()`` (413 past it). ``app[key]`` holds
     shared state (``web.AppKey`` keys are typed; a ``str`` key warns once).
+    ``handler_timeout`` (seconds; aiohttp has none) bounds the time from a
+    request's delivery to its response's head: past it the handler is
+    cancelled and the client gets 504. ``None`` (the default) sets no bound;
+    a route's own ``handler_timeout`` overrides it, and a sub-application's
+    applies to its routes.
     """
 
     def __init__(
@@ -174,6 +189,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         middlewares: Iterable[Any] = (),
         handler_args: Mapping[str, Any] | None = None,
         client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
+        handler_timeout: float | None = None,
         loop: object = None,
         debug: Any = ...,
     ) -> None:
@@ -198,6 +214,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
                 raise TypeError(f"middleware {mw!r} is not callable")
         self._handler_args = dict(handler_args or {})
         self._client_max_size = client_max_size
+        self._handler_timeout = check_timeout("handler_timeout", handler_timeout)
         self._router = AppRouter()
         self._state: dict[str | AppKey[Any], Any] = {}
         self._frozen = False
@@ -226,6 +243,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     @property
     def client_max_size(self) -> int | None:
         return self._client_max_size
+
+    @property
+    def handler_timeout(self) -> float | None:
+        """Seconds a handler of this app may take to its response's head (``None``: no bound)."""
+        return self._handler_timeout
 
     @property
     def handler_args(self) -> Mapping[str, Any]:

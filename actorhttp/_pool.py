@@ -16,7 +16,13 @@ per request. How a message reaches a worker, as measured to be cheapest:
 * workers above a floor retire on the reaper's tick, not on a deadline set
   at every park;
 * every message runs in its own copy of the worker's context, so a
-  contextvar set while handling one request is invisible to the next.
+  contextvar set while handling one request is invisible to the next;
+* with ``max_running``, at most that many counted messages (requests) are
+  handled at once; the rest wait in the queue, and past ``limit`` queued
+  ``send_nowait`` refuses with ``trio.WouldBlock`` (the server actor answers
+  503). Messages that are not counted (commands) have a queue of their own
+  that no cap holds back, so a stop's CancelRequests is never stuck behind
+  the requests it is meant to cancel.
 
 Not a trio memory channel shared by the workers: a channel gives each
 message to the receiver that has waited longest, so workers take turns and
@@ -95,11 +101,23 @@ class _InContext:
 class Mailbox(Generic[M]):
     """The receiving side: the queue, the workers, and what they do with each message."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        max_running: int | None = None,
+        counted: Callable[[M], bool] = lambda message: True,
+    ) -> None:
         if limit < 1:
             raise ValueError(f"a mailbox holds at least one message, not {limit}")
+        if max_running is not None and max_running < 1:
+            raise ValueError(f"max_running must be at least 1 or None, not {max_running}")
         self.limit = limit
+        self.max_running = max_running
+        self.counted = counted
+        self.running = 0  # counted messages being handled (kept only under a max_running)
         self.queue: deque[M] = deque()
+        self.urgent: deque[M] = deque()  # messages not counted: never held back by the cap
         self.idle: list[trio.lowlevel.Task] = []
         self.waking = False  # a worker woken (or started) that has not run yet
         self.senders = 0
@@ -113,17 +131,40 @@ class Mailbox(Generic[M]):
 
     # -- the senders' side -----------------------------------------------------
 
+    def _counts(self, message: M) -> bool:
+        return self.max_running is not None and self.counted(message)
+
+    def _can_take(self) -> bool:
+        """Something queued that a worker may start now."""
+        if self.urgent:
+            return True
+        cap = self.max_running
+        return bool(self.queue) and (cap is None or self.running < cap)
+
     def _put(self, message: M) -> None:
         if self.closed:
             raise trio.ClosedResourceError("the router actor's mailbox is closed")
+        counts = self._counts(message)
+        if counts and self.running >= self.max_running:  # type: ignore[operator]
+            if len(self.queue) >= self.limit:
+                raise trio.WouldBlock
+            self.queue.append(message)  # a finishing handler's worker takes it
+            return
         idle = self.idle
-        if idle and not self.waking and not self.queue:
+        if idle and not self.waking and not self.queue and not self.urgent:
             self.waking = True
+            self.running += counts
             trio.lowlevel.reschedule(idle.pop(), outcome.Value(message))
             return
-        if len(self.queue) >= self.limit:
+        cap = self.max_running
+        if cap is not None and not counts:
+            self.urgent.append(message)
+        # Under the cap, the queue also holds what will start as soon as a worker gets
+        # to it (a burst delivered in one scheduler round): that is not waiting.
+        elif len(self.queue) >= self.limit + (cap - self.running if cap is not None else 0):
             raise trio.WouldBlock
-        self.queue.append(message)
+        else:
+            self.queue.append(message)
         if not self.waking:
             self._wake_one()
 
@@ -149,8 +190,8 @@ class Mailbox(Generic[M]):
     def _keep_going(self) -> None:
         """After a worker ended, or the mailbox closed: what is queued still gets a worker;
         once the mailbox is closed and empty and no worker is left, the pool may end."""
-        if self.queue:
-            if not self.waking:
+        if self.queue or self.urgent:
+            if not self.waking and self._can_take():
                 self._wake_one()
         elif self.closed and not self.workers:
             self._retiring.cancel()
@@ -187,13 +228,22 @@ class Mailbox(Generic[M]):
 
     def _yielding(self) -> None:
         """A handler is about to wait: what is queued must not wait for it."""
-        if self.queue and not self.waking:
+        if not self.waking and (self.queue or self.urgent) and self._can_take():
             self._wake_one()
 
-    def cancel_all(self) -> None:
-        """Cancel every message being handled (each worker's scope); their workers end."""
+    def cancel_all(self) -> list[M]:
+        """Cancel every message being handled (each worker's scope; their workers end),
+        and take back the counted messages still queued: they are returned, never handled."""
         for scope in list(self.workers):
             scope.cancel()
+        counted = self.counted
+        dropped = [message for message in self.queue if counted(message)]
+        if dropped:
+            kept = [message for message in self.queue if not counted(message)]
+            self.queue.clear()
+            self.queue.extend(kept)
+            self.space.unpark_all()
+        return dropped
 
     async def _park(self) -> object:
         task = trio.lowlevel.current_task()
@@ -212,27 +262,38 @@ class Mailbox(Generic[M]):
         queue = self.queue
         with trio.CancelScope() as scope:
             self.workers.add(scope)
+            counts = False
             try:
                 message: Any = _TAKE
                 while True:
                     if message is _TAKE:
-                        if not queue:
+                        if self.urgent:
+                            message = self.urgent.popleft()
+                        elif queue and self._can_take():
+                            full = len(queue) >= self.limit
+                            message = queue.popleft()
+                            if full:
+                                self.space.unpark()
+                            self.running += self._counts(message)
+                        else:
                             self.waking = False
-                            if self.closed:
+                            if self.closed and not queue:
                                 return
                             message = await self._park()
                             continue
-                        full = len(queue) >= self.limit
-                        message = queue.popleft()
-                        if full:
-                            self.space.unpark()
                     elif message is _END or message is _RETIRE:
                         self.waking = False
                         return
                     self.waking = False
+                    counts = self._counts(message)
                     await _InContext(handle(message), contextvars.copy_context(), self._yielding)
                     message = _TAKE
+                    if counts:
+                        counts = False
+                        self.running -= 1
             finally:
+                if counts:  # cancelled mid-message
+                    self.running -= 1
                 self.workers.discard(scope)
                 self._keep_going()
 
@@ -302,7 +363,15 @@ class MailboxSender(Generic[M]):
         self.close()
 
 
-def open_mailbox(limit: int) -> tuple[MailboxSender[Any], Mailbox[Any]]:
-    """A router actor's mailbox holding up to ``limit`` queued messages, and its first sender."""
-    mailbox: Mailbox[Any] = Mailbox(limit)
+def open_mailbox(
+    limit: int,
+    *,
+    max_running: int | None = None,
+    counted: Callable[[Any], bool] = lambda message: True,
+) -> tuple[MailboxSender[Any], Mailbox[Any]]:
+    """A mailbox holding up to ``limit`` queued messages, and its first sender.
+
+    ``max_running`` caps the ``counted`` messages handled at once (see the module).
+    """
+    mailbox: Mailbox[Any] = Mailbox(limit, max_running=max_running, counted=counted)
     return MailboxSender(mailbox), mailbox

@@ -18,6 +18,7 @@ answering and closing a channel cost about 7 us per request, this about 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
@@ -48,13 +49,16 @@ class Reply:
     answer never leaves a connection waiting.
     """
 
-    __slots__ = ("_on_answer", "_response", "_state", "_waiter")
+    __slots__ = ("_deadline", "_on_answer", "_response", "_state", "_waiter")
 
     def __init__(self) -> None:
         self._state = _OPEN
         self._response: StreamResponse | None = None
         self._waiter: trio.lowlevel.Task | None = None
         self._on_answer: Callable[[StreamResponse], None] | None = None
+        # The router's handler_timeout scope: it bounds the time to the answer, so the
+        # answer lifts it (a stream, once its head is out, may run as long as it likes).
+        self._deadline: trio.CancelScope | None = None
 
     def send_nowait(self, response: StreamResponse) -> None:
         """Answer now; the response is handed over and refuses changes from here on.
@@ -83,6 +87,10 @@ class Reply:
         hand_over()
         self._response = response
         self._state = _ANSWERED
+        deadline = self._deadline
+        if deadline is not None:
+            self._deadline = None
+            deadline.deadline = math.inf
         on_answer = self._on_answer
         if on_answer is not None:
             self._on_answer = None

@@ -37,6 +37,7 @@ from ._routing import (
 from ._routing._matchinfo import SystemRoute, UrlMappingMatchInfo
 from ._web._exceptions import (
     HTTPException,
+    HTTPGatewayTimeout,
     HTTPInternalServerError,
     HTTPMethodNotAllowed,
     HTTPNotFound,
@@ -53,9 +54,20 @@ RouterInbox = Mailbox[Request | AddRoute | CancelRequests]
 RouterMailbox = MailboxSender[Request | AddRoute | CancelRequests]
 
 
-def open_router_mailbox(limit: int = 64) -> tuple[RouterMailbox, RouterInbox]:
-    """The router actor's mailbox (at most ``limit`` messages queued) and its first sender."""
-    return open_mailbox(limit)
+def open_router_mailbox(
+    limit: int = 1000, *, max_concurrency: int | None = None
+) -> tuple[RouterMailbox, RouterInbox]:
+    """The router actor's mailbox and its first sender.
+
+    At most ``max_concurrency`` requests are handled at once (``None``: no
+    cap) and ``limit`` wait; ``send_nowait`` past that raises ``trio.WouldBlock``.
+    Commands (AddRoute, CancelRequests) are never held back by the cap.
+    """
+    return open_mailbox(limit, max_running=max_concurrency, counted=_is_request)
+
+
+def _is_request(message: object) -> bool:
+    return isinstance(message, Request)
 
 
 class NoReplyError(Exception):
@@ -127,6 +139,7 @@ class Router:
         self._chains: dict[ResourceRoute[Target], Handler] = {}
         self._miss_chains: dict[tuple[Any, ...], Handler] = {}
         self._stacks: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+        self._timeouts: dict[tuple[Any, ...], float | None] = {}
         self.on_graceful_exit: Callable[[], None] | None = None
         self._mailbox: RouterInbox | None = None
         self._outbox: trio.MemorySendChannel[Any] | None = None
@@ -163,7 +176,9 @@ class Router:
                 await self._add_route(message)
             else:  # CancelRequests
                 assert self._mailbox is not None
-                self._mailbox.cancel_all()
+                for dropped in self._mailbox.cancel_all():
+                    if isinstance(dropped, Request):
+                        dropped.reply.close()  # queued behind max_concurrency: never started
         except Exception:
             # A bug of ours must not take the router actor down with it.
             logger.exception("router actor: handling %r failed", message)
@@ -199,7 +214,7 @@ class Router:
                 f"methods {sorted(taken)} are already registered on {resource.canonical!r}"
             )
         for method in methods:
-            resource.add_route(method, target)
+            resource.add_route(method, target, handler_timeout=command.handler_timeout)
 
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply, which this always closes."""
@@ -279,6 +294,19 @@ class Router:
             stack = self._stacks[apps] = (full, apps[-1] if apps else root)
         return stack
 
+    def _app_timeout(self, apps: tuple[Any, ...]) -> float | None:
+        """The handler_timeout of the innermost app on the way that sets one."""
+        try:
+            return self._timeouts[apps]
+        except KeyError:
+            pass
+        full = self._stack(apps)[0]
+        timeout = next(
+            (t for app in reversed(full) if (t := getattr(app, "handler_timeout", None))), None
+        )
+        self._timeouts[apps] = timeout
+        return timeout
+
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
         resolution = self.routes.resolve(request.method, request.raw_target_path)
@@ -291,6 +319,7 @@ class Router:
                 request._route(match_info, self._app)
                 handler = route.target
                 chain = self._chains.get(route) or await self._chain(route, apps)
+                timeout = route.handler_timeout or self._app_timeout(apps)
             else:
                 exc = (
                     HTTPMethodNotAllowed(resolution.method, resolution.allowed)
@@ -300,10 +329,11 @@ class Router:
                 match_info = UrlMappingMatchInfo({}, SystemRoute(exc), *self._stack(apps))
                 request._route(match_info, self._app)
                 chain = handler = await self._miss_chain(apps)
-            if request.disconnected is None:
+                timeout = self._app_timeout(apps)
+            if timeout is None and request.disconnected is None:
                 response: object = await chain(request)
             else:
-                response = await self._cancellable(chain, request, request.disconnected)
+                response = await self._bounded(chain, request, timeout, handler)
         except HTTPException as exc:
             return exc
         except GracefulExit:
@@ -345,6 +375,34 @@ class Router:
                 stacklevel=1,
             )
         return response
+
+    async def _bounded(
+        self, chain: Handler, request: Request, limit: float | None, handler: object
+    ) -> object:
+        """Run ``chain`` within ``limit`` seconds of now, if given, and cancelled when the
+        client goes away if ``handler_cancellation`` asked for it.
+
+        Past the deadline the chain is cancelled and the answer is 504, unless the
+        response's head went out first: the answer lifts the deadline.
+        """
+        with trio.CancelScope() as scope:
+            if limit is not None:
+                scope.deadline = trio.current_time() + limit
+                request.reply._deadline = scope
+            try:
+                if request.disconnected is None:
+                    return await chain(request)
+                return await self._cancellable(chain, request, request.disconnected)
+            finally:
+                request.reply._deadline = None
+        logger.warning(
+            "%s %s: %s took longer than handler_timeout=%gs: cancelled, answered 504",
+            request.method,
+            request.path,
+            _describe(handler),
+            limit,
+        )
+        raise HTTPGatewayTimeout(text=f"no answer within {limit:g} s")
 
     @staticmethod
     async def _cancellable(chain: Handler, request: Request, gone: trio.Event) -> object:

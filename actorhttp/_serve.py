@@ -94,6 +94,7 @@ class Server:
         handler: Target,
         *,
         name: str | None = None,
+        handler_timeout: float | None = None,
     ) -> None:
         """Add a route while serving (the AddRoute command); raises what refused it."""
         outcome: list[Exception | None] = []
@@ -103,7 +104,9 @@ class Server:
             outcome.append(error)
             done.set()
 
-        command = AddRoute(methods, path, handler, name=name, done=taken)
+        command = AddRoute(
+            methods, path, handler, name=name, done=taken, handler_timeout=handler_timeout
+        )
         try:
             await self._commands.send(command)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -158,7 +161,9 @@ async def _serve_started(
 ) -> None:
     commands_send, commands_receive = trio.open_memory_channel[object](16)
     events_send, events_receive = trio.open_memory_channel[Event](16)
-    router_send, router_receive = open_router_mailbox(64)
+    router_send, router_receive = open_router_mailbox(
+        start.max_queued, max_concurrency=start.max_concurrency
+    )
     server: Server | None = None
     failure: str | None = None
     try:

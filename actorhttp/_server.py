@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections.abc import Mapping
 
 import trio
 
 from ._pool import MailboxSender
 from ._transports import TRANSPORTS, StopSignal, Transport
+from ._web._exceptions import HTTPServiceUnavailable
 from .messages import (
     AddRoute,
     CancelRequests,
@@ -34,6 +36,10 @@ from .messages import (
 __all__ = ["ServerActor", "ServerState"]
 
 logger = logging.getLogger("actorhttp")
+
+RETRY_AFTER = "1"
+"""Seconds a shed request's client is told to wait (the Retry-After of its 503)."""
+SHED_LOG_INTERVAL = 10.0
 
 
 class ServerState(enum.Enum):
@@ -66,6 +72,7 @@ class ServerActor:
         self.state = ServerState.IDLE
         self._stop: StopSignal | None = None
         self._settings: StartServer | None = None
+        self._last_shed_log = -math.inf
 
     async def run(
         self,
@@ -139,12 +146,30 @@ class ServerActor:
                 await self._emit(ServerStopped())
 
     async def _deliver(self, request: Request) -> None:
-        # With room in the router's inbox, hand over without a scheduler round trip;
-        # the transport's wait for the reply is the checkpoint.
+        # Hand over without a scheduler round trip; the transport's wait for the
+        # reply is the checkpoint. A full inbox means overload: shed the request at
+        # once (503) rather than queue it in the connection without bound.
         try:
             self._router.send_nowait(request)
         except trio.WouldBlock:
-            await self._router.send(request)
+            self._shed(request)
+
+    def _shed(self, request: Request) -> None:
+        now = trio.current_time()
+        if now - self._last_shed_log >= SHED_LOG_INTERVAL:
+            self._last_shed_log = now
+            logger.warning(
+                "overloaded: the router actor's inbox is full; answering 503 to %s %s "
+                "(logged at most once every %g s)",
+                request.method,
+                request.path,
+                SHED_LOG_INTERVAL,
+            )
+        request.reply.send_nowait(
+            HTTPServiceUnavailable(
+                headers={"Retry-After": RETRY_AFTER}, text="overloaded: try again shortly"
+            )
+        )
 
     async def _emit(self, event: Event) -> None:
         try:

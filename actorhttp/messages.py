@@ -112,6 +112,13 @@ def _positive(name: str, value: float | None, *, allow_none: bool = False) -> No
         raise ValueError(f"{name} must be a positive number, not {value!r}")
 
 
+def _count(name: str, value: int | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int{' or None' * allow_none}, not {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class StartServer:
     """Bind ``host:port`` (port 0 picks a free one) and start serving.
@@ -130,6 +137,14 @@ class StartServer:
     ``certfile``/``keyfile`` switch on TLS. ``handler_cancellation`` (aiohttp's
     run_app option) cancels a handler whose client goes away before its answer
     is out; off by default, as in aiohttp.
+
+    Overload: ``max_concurrency`` caps the requests handled at once (a
+    WebSocket or a stream counts while its handler runs; ``None``: no cap);
+    past it requests wait in the router actor's mailbox, and past
+    ``max_queued`` waiting a request is answered 503 with ``Retry-After`` at
+    once. ``max_connections`` caps open connections: past it new ones wait in
+    the listen backlog (``backlog``), and the kernel refuses them when that is
+    full.
     """
 
     host: str = "127.0.0.1"
@@ -146,6 +161,9 @@ class StartServer:
     h2_max_concurrent_streams: int = 100
     backlog: int = 100
     handler_cancellation: bool = False
+    max_concurrency: int | None = None
+    max_queued: int = 1000
+    max_connections: int | None = None
     certfile: str | None = None
     keyfile: str | None = None
     transport: TransportName = "auto"
@@ -168,6 +186,9 @@ class StartServer:
         _positive("read_timeout", self.read_timeout, allow_none=True)
         _positive("h2_max_concurrent_streams", self.h2_max_concurrent_streams)
         _positive("backlog", self.backlog)
+        _count("max_concurrency", self.max_concurrency, allow_none=True)
+        _count("max_queued", self.max_queued)
+        _count("max_connections", self.max_connections, allow_none=True)
         if (self.certfile is None) != (self.keyfile is None):
             raise ValueError("TLS needs both certfile and keyfile")
         if self.transport not in ("auto", "httptools", "hypercorn"):
@@ -204,7 +225,8 @@ class AddRoute:
 
     ``done``, if given, is called once the router actor has taken the
     command: with ``None``, or with the error that refused it (the error
-    also comes back as a ``CommandFailed`` event).
+    also comes back as a ``CommandFailed`` event). ``handler_timeout``
+    (seconds) overrides the application's for this route (504 past it).
     """
 
     methods: tuple[str, ...]
@@ -212,6 +234,7 @@ class AddRoute:
     handler: Target | None = None
     name: str | None = None
     done: Callable[[Exception | None], None] | None = field(default=None, compare=False)
+    handler_timeout: float | None = None
 
     def __init__(
         self,
@@ -220,6 +243,8 @@ class AddRoute:
         handler: Target | None = None,
         name: str | None = None,
         done: Callable[[Exception | None], None] | None = None,
+        *,
+        handler_timeout: float | None = None,
     ) -> None:
         names = (methods,) if isinstance(methods, str) else tuple(methods)
         if not names or not all(isinstance(m, str) and m for m in names):
@@ -229,6 +254,16 @@ class AddRoute:
         object.__setattr__(self, "handler", handler)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "done", done)
+        if handler_timeout is not None and (
+            isinstance(handler_timeout, bool)
+            or not isinstance(handler_timeout, int | float)
+            or not handler_timeout > 0
+        ):
+            raise ValueError(
+                f"handler_timeout must be a positive number of seconds or None, "
+                f"not {handler_timeout!r}"
+            )
+        object.__setattr__(self, "handler_timeout", handler_timeout)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from ._resources import (
     Resource,
     ResourceRoute,
     check_method,
+    check_timeout,
 )
 from ._routedef import (
     AbstractRouteDef,
@@ -46,6 +47,7 @@ __all__ = [
     "ResourceRoute",
     "UrlDispatcher",
     "check_method",
+    "check_timeout",
     "compose",
     "compose_layers",
     "is_new_style",

@@ -36,7 +36,7 @@ from ._index import RouteIndex
 from ._pattern import routing_path
 from ._prefix import PrefixResource
 from ._resolution import NOT_FOUND, Match, MethodNotAllowed, NotFound, Resolution
-from ._resources import Resource, ResourceRoute, make_resource
+from ._resources import Resource, ResourceRoute, check_timeout, make_resource
 
 __all__ = ["Match", "MethodNotAllowed", "NotFound", "Resolution", "UrlDispatcher"]
 
@@ -116,34 +116,62 @@ class UrlDispatcher(Generic[T]):
         return resource
 
     def add_route(
-        self, method: str, path: str, target: T, *, name: str | None = None
+        self,
+        method: str,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
     ) -> ResourceRoute[T]:
-        """Add one method on ``path``; ``RuntimeError`` if that resource already has it."""
-        return self.add_resource(path, name=name).add_route(method, target)
+        """Add one method on ``path``; ``RuntimeError`` if that resource already has it.
+
+        ``handler_timeout`` (seconds) overrides the application's for this route.
+        """
+        check_timeout("handler_timeout", handler_timeout)  # before the resource is added
+        resource = self.add_resource(path, name=name)
+        return resource.add_route(method, target, handler_timeout=handler_timeout)
 
     def add_get(
-        self, path: str, target: T, *, name: str | None = None, allow_head: bool = True
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        allow_head: bool = True,
+        handler_timeout: float | None = None,
     ) -> ResourceRoute[T]:
         """GET, and HEAD too unless ``allow_head=False``."""
+        check_timeout("handler_timeout", handler_timeout)
         resource = self.add_resource(path, name=name)
         if allow_head:
-            resource.add_route("HEAD", target)
-        return resource.add_route("GET", target)
+            resource.add_route("HEAD", target, handler_timeout=handler_timeout)
+        return resource.add_route("GET", target, handler_timeout=handler_timeout)
 
-    def add_head(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
-        return self.add_route("HEAD", path, target, name=name)
+    def add_head(
+        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
+        return self.add_route("HEAD", path, target, name=name, handler_timeout=handler_timeout)
 
-    def add_post(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
-        return self.add_route("POST", path, target, name=name)
+    def add_post(
+        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
+        return self.add_route("POST", path, target, name=name, handler_timeout=handler_timeout)
 
-    def add_put(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
-        return self.add_route("PUT", path, target, name=name)
+    def add_put(
+        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
+        return self.add_route("PUT", path, target, name=name, handler_timeout=handler_timeout)
 
-    def add_patch(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
-        return self.add_route("PATCH", path, target, name=name)
+    def add_patch(
+        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
+        return self.add_route("PATCH", path, target, name=name, handler_timeout=handler_timeout)
 
-    def add_delete(self, path: str, target: T, *, name: str | None = None) -> ResourceRoute[T]:
-        return self.add_route("DELETE", path, target, name=name)
+    def add_delete(
+        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
+        return self.add_route("DELETE", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_prefix(self, prefix: str) -> None:
         """Mount this table under ``prefix``: every resource's path gets it, and is re-indexed.

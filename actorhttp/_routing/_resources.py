@@ -18,6 +18,7 @@ __all__ = [
     "Resource",
     "ResourceRoute",
     "check_method",
+    "check_timeout",
 ]
 
 T = TypeVar("T")
@@ -33,15 +34,36 @@ def check_method(method: str) -> str:
     return upper
 
 
+def check_timeout(name: str, value: float | None) -> float | None:
+    """``value`` as seconds, or ``None``; ``ValueError`` naming ``name`` unless positive."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+    return float(value)
+
+
 class ResourceRoute(Generic[T]):
-    """One method of one resource, leading to ``target`` (a handler or an actor's mailbox)."""
+    """One method of one resource, leading to ``target`` (a handler or an actor's mailbox).
 
-    __slots__ = ("method", "resource", "target")
+    ``handler_timeout`` (seconds, or ``None`` for the application's) bounds the
+    time the target may take to answer.
+    """
 
-    def __init__(self, method: str, target: T, resource: Resource[T]) -> None:
+    __slots__ = ("handler_timeout", "method", "resource", "target")
+
+    def __init__(
+        self,
+        method: str,
+        target: T,
+        resource: Resource[T],
+        *,
+        handler_timeout: float | None = None,
+    ) -> None:
         self.method = method
         self.target = target
         self.resource = resource
+        self.handler_timeout = check_timeout("handler_timeout", handler_timeout)
 
     @property
     def handler(self) -> T:
@@ -87,15 +109,18 @@ class Resource(Generic[T]):
         """Put ``prefix`` in front of this resource's path (mounting a sub-application)."""
         raise NotImplementedError
 
-    def add_route(self, method: str, target: T) -> ResourceRoute[T]:
+    def add_route(
+        self, method: str, target: T, *, handler_timeout: float | None = None
+    ) -> ResourceRoute[T]:
         """Add ``method``; ``RuntimeError`` if this resource already has it."""
         method = check_method(method)
+        check_timeout("handler_timeout", handler_timeout)
         if method in self._routes:
             raise RuntimeError(
                 f"added route will never be executed: method {method} is already "
                 f"registered on {self.canonical!r}"
             )
-        route = ResourceRoute(method, target, self)
+        route = ResourceRoute(method, target, self, handler_timeout=handler_timeout)
         self._routes[method] = route
         return route
 

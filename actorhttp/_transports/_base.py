@@ -28,6 +28,7 @@ __all__ = [
     "Deliver",
     "Peer",
     "accept_connections",
+    "connection_slots",
     "StopSignal",
     "Transport",
     "exchange",
@@ -83,9 +84,16 @@ def _peer(address: object) -> Peer:
 
 
 async def accept_connections(
-    listener: trio.SocketListener, handler: ConnectionHandler, nursery: trio.Nursery
+    listener: trio.SocketListener,
+    handler: ConnectionHandler,
+    nursery: trio.Nursery,
+    slots: trio.Semaphore | None = None,
 ) -> None:
     """Accept on ``listener`` until it is closed, running ``handler(stream, peer)`` in ``nursery``.
+
+    With ``slots`` (``max_connections``, shared by every listener of a
+    server), a connection holds one until its handler returns, and none is
+    accepted while they are all taken: new ones wait in the listen backlog.
 
     The peer's address is the one ``accept()`` returns: asking the socket
     later (``getpeername``) fails with ENOTCONN for a client that has
@@ -93,12 +101,35 @@ async def accept_connections(
     connection attempt ends this loop; running out of descriptors pauses it.
     """
     sock = listener.socket
+    if slots is not None:
+        handler = _holding(slots, handler)
     async with listener:
-        await _accept_loop(sock, handler, nursery)
+        await _accept_loop(sock, handler, nursery, slots)
+
+
+def connection_slots(settings: StartServer) -> trio.Semaphore | None:
+    """``max_connections`` as one semaphore for all of a server's listeners (``None``: no cap)."""
+    cap = settings.max_connections
+    return None if cap is None else trio.Semaphore(cap)
+
+
+def _holding(slots: trio.Semaphore, handler: ConnectionHandler) -> ConnectionHandler:
+    """``handler``, releasing a slot taken by the accept loop when it returns."""
+
+    async def holding(stream: trio.SocketStream, peer: Peer) -> None:
+        try:
+            await handler(stream, peer)
+        finally:
+            slots.release()
+
+    return holding
 
 
 async def _accept_loop(
-    sock: trio.socket.SocketType, handler: ConnectionHandler, nursery: trio.Nursery
+    sock: trio.socket.SocketType,
+    handler: ConnectionHandler,
+    nursery: trio.Nursery,
+    slots: trio.Semaphore | None,
 ) -> None:
     # trio's accept() takes one connection per scheduler round. Under load a
     # round serves every open connection, so the 64th of a burst of clients
@@ -110,22 +141,37 @@ async def _accept_loop(
     try:
         queued.setblocking(False)  # never wait here, whatever socket.setdefaulttimeout() says
         while True:
+            if slots is not None:
+                await slots.acquire()
             try:
                 conn, address = await sock.accept()
             except OSError as exc:
+                if slots is not None:
+                    slots.release()
                 if exc.errno in _CLOSED_ERRNOS:
                     return
                 await _after_accept_error(exc)
                 continue
-            _start(conn, address, handler, nursery)
+            except BaseException:
+                if slots is not None:
+                    slots.release()
+                raise
+            _start(conn, address, handler, nursery, slots)
             for _ in range(ACCEPT_BURST):
                 if sock.fileno() != fd:  # closed while we were scheduled out
                     break
+                if slots is not None:
+                    try:
+                        slots.acquire_nowait()
+                    except trio.WouldBlock:
+                        break
                 try:
                     raw, address = queued.accept()
                 except OSError:
+                    if slots is not None:
+                        slots.release()
                     break  # nothing queued, or an error the awaited accept() will meet
-                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery)
+                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots)
     finally:
         queued.detach()  # the listener owns the descriptor
 
@@ -144,6 +190,7 @@ def _start(
     address: object,
     handler: ConnectionHandler,
     nursery: trio.Nursery,
+    slots: trio.Semaphore | None,
 ) -> None:
     try:
         # Sets TCP_NODELAY, ignoring an OSError from a socket the peer already reset.
@@ -152,6 +199,8 @@ def _start(
     except Exception:  # one connection's set-up failed; the loop goes on
         logger.debug("connection from %s dropped during set-up", address, exc_info=True)
         conn.close()
+        if slots is not None:
+            slots.release()
         return
     nursery.start_soon(handler, stream, _peer(address))
 

@@ -46,7 +46,15 @@ from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
-from ._base import Deliver, Peer, StopSignal, accept_connections, exchange, listener_address
+from ._base import (
+    Deliver,
+    Peer,
+    StopSignal,
+    accept_connections,
+    connection_slots,
+    exchange,
+    listener_address,
+)
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
@@ -422,8 +430,11 @@ async def serve_httptools(
         reaping.start_soon(reap, live, reaper_tick(settings))
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
+                slots = connection_slots(settings)
                 for listener in listeners:
-                    accepting.start_soon(accept_connections, listener, connection, connections)
+                    accepting.start_soon(
+                        accept_connections, listener, connection, connections, slots
+                    )
                 task_status.started(urls)
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections

@@ -21,7 +21,7 @@ from hypercorn.utils import wrap_app
 
 from ..messages import StartServer
 from ._asgi import AsgiBridge
-from ._base import Deliver, Peer, StopSignal, accept_connections, listener_address
+from ._base import Deliver, Peer, StopSignal, accept_connections, connection_slots, listener_address
 from ._h1 import H1Limits
 
 __all__ = [
@@ -107,8 +107,11 @@ async def serve_hypercorn(
     async with trio.open_nursery() as guard:
         async with trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
+                slots = connection_slots(settings)
                 for listener in sockets:
-                    accepting.start_soon(accept_connections, listener, connection, connections)
+                    accepting.start_soon(
+                        accept_connections, listener, connection, connections, slots
+                    )
                 task_status.started(tuple(urls))
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections
