@@ -12,7 +12,7 @@ import httpx
 import pytest
 import trio
 
-from benchmarks import stream_servers
+from benchmarks import instructions, stream_servers
 from benchmarks.http import parse_wrk
 from benchmarks.servers import KINDS
 from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
@@ -88,6 +88,25 @@ async def test_every_benchmark_server_answers_the_same(kind: str) -> None:
     assert json.loads(data.text) == {"message": "Hello, World!"}
     assert "42" in item.text
     assert item.status_code == 200
+
+
+def test_the_instruction_count_driver_reads_whole_answers() -> None:
+    assert instructions._complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    assert not instructions._complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
+    assert not instructions._complete(b"HTTP/1.1 200 OK\r\n\r\nhello")  # no length: not ours
+    port = free_port()
+    command = [sys.executable, "benchmarks/servers.py", "actorhttp-httptools", str(port)]
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL) as process:
+        try:
+            for _ in range(200):  # up to 10 s for the server to listen
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    trio.run(trio.sleep, 0.05)
+            instructions.drive(port, "/items/7", 3 * instructions.CONNECTIONS + 1)
+        finally:
+            process.kill()
 
 
 def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
