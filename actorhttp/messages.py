@@ -254,15 +254,7 @@ class AddRoute:
         object.__setattr__(self, "handler", handler)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "done", done)
-        if handler_timeout is not None and (
-            isinstance(handler_timeout, bool)
-            or not isinstance(handler_timeout, int | float)
-            or not handler_timeout > 0
-        ):
-            raise ValueError(
-                f"handler_timeout must be a positive number of seconds or None, "
-                f"not {handler_timeout!r}"
-            )
+        _positive("handler_timeout", handler_timeout, allow_none=True)
         object.__setattr__(self, "handler_timeout", handler_timeout)
 
 
