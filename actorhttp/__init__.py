@@ -2,7 +2,8 @@
 
 ``from actorhttp import web`` gives aiohttp.web's server names (see
 ``actorhttp.web``); the same objects are here at the top level, beside the
-actor layer: ``http_driver``, ``serve`` and ``Server``, and
+actor layer: ``http_driver``, ``serve`` and ``Server``, ``MinDataRate`` for
+the slow-client settings, and
 ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
@@ -141,6 +142,7 @@ from ._web._wsmodels import (
     WSMessageTypeError,
     WSMsgType,
 )
+from .messages import MinDataRate
 
 __all__ = [
     "AbstractResource",
@@ -148,6 +150,7 @@ __all__ = [
     "AbstractRouteDef",
     "AppKey",
     "AppRouter",
+    "MinDataRate",
     "Application",
     "BaseRequest",
     "CleanupError",

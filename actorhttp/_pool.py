@@ -174,7 +174,13 @@ class Mailbox(Generic[M]):
         if self.idle:
             trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_TAKE))
         elif self._nursery is not None:
-            self._nursery.start_soon(self._worker)
+            try:
+                self._nursery.start_soon(self._worker)
+            except RuntimeError:
+                # The pool is ending (cancelled from outside) and its nursery takes no
+                # new task: the message stays queued, for no worker. Nothing waits on it
+                # but a reply, and the ending pool's owner closes those.
+                self.waking = False
         else:
             self.waking = False  # not running yet: run() starts the workers
 
@@ -209,15 +215,17 @@ class Mailbox(Generic[M]):
         ``handle`` must not raise: a message's failures are its own business.
         """
         self._handle = handle
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            for _ in range(self._floor):
-                nursery.start_soon(self._worker)
-            if self.queue and not self.waking:
-                self._wake_one()
-            task_status.started()
-            nursery.start_soon(self._retire_idle)
-        self._nursery = None
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for _ in range(self._floor):
+                    nursery.start_soon(self._worker)
+                if self.queue and not self.waking:
+                    self._wake_one()
+                task_status.started()
+                nursery.start_soon(self._retire_idle)
+        finally:
+            self._nursery = None
 
     async def _retire_idle(self) -> None:
         with self._retiring:  # cancelled by the last worker once the mailbox is closed

@@ -36,6 +36,7 @@ __all__ = [
     "Event",
     "Handler",
     "Mailbox",
+    "MinDataRate",
     "Reply",
     "ReplyError",
     "ReplyReceiver",
@@ -120,6 +121,26 @@ def _count(name: str, value: int | None, *, allow_none: bool = False) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class MinDataRate:
+    """The slowest a client may send a request body or read a response (Kestrel's rule).
+
+    Time counts only while the server waits on the client (a handler reading
+    a body, a send the client's window holds up). After ``grace_period``
+    seconds of that waiting, the bytes moved must average at least
+    ``bytes_per_second`` over it, or the client is cut off: a request body
+    gets 408 and the connection closes; a response's connection closes and
+    its writer gets ``ConnectionResetError``. The defaults are Kestrel's.
+    """
+
+    bytes_per_second: float = 240.0
+    grace_period: float = 5.0
+
+    def __post_init__(self) -> None:
+        _positive("bytes_per_second", self.bytes_per_second)
+        _positive("grace_period", self.grace_period)
+
+
+@dataclass(frozen=True, slots=True)
 class StartServer:
     """Bind ``host:port`` (port 0 picks a free one) and start serving.
 
@@ -131,9 +152,12 @@ class StartServer:
     ``max_header_size`` the request line and headers together (431);
     ``keep_alive_timeout`` idle connections. The httptools transport also
     enforces ``max_request_line`` (414), ``max_header_line`` and
-    ``max_headers`` (431), ``header_timeout`` for a request's head and
-    ``body_timeout`` for its whole body (408); hypercorn has its
-    ``read_timeout`` and ``h2_max_concurrent_streams``.
+    ``max_headers`` (431) and ``header_timeout`` for a request's head;
+    hypercorn has its ``read_timeout`` and ``h2_max_concurrent_streams``.
+    Slow clients, on both transports: ``min_request_body_rate`` (408 and
+    close) and ``min_response_rate`` (the connection closes), each a
+    :class:`MinDataRate` (240 bytes/s after a 5 s grace) or ``None`` for no
+    minimum.
     ``certfile``/``keyfile`` switch on TLS. ``handler_cancellation`` (aiohttp's
     run_app option) cancels a handler whose client goes away before its answer
     is out; off by default, as in aiohttp.
@@ -156,7 +180,8 @@ class StartServer:
     max_headers: int = 100
     keep_alive_timeout: float = 5.0
     header_timeout: float = 10.0
-    body_timeout: float = 60.0
+    min_request_body_rate: MinDataRate | None = MinDataRate()
+    min_response_rate: MinDataRate | None = MinDataRate()
     read_timeout: float | None = None
     h2_max_concurrent_streams: int = 100
     backlog: int = 100
@@ -182,7 +207,10 @@ class StartServer:
         _positive("max_headers", self.max_headers)
         _positive("keep_alive_timeout", self.keep_alive_timeout)
         _positive("header_timeout", self.header_timeout)
-        _positive("body_timeout", self.body_timeout)
+        for name in ("min_request_body_rate", "min_response_rate"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, MinDataRate):
+                raise ValueError(f"{name} must be a MinDataRate or None, not {value!r}")
         _positive("read_timeout", self.read_timeout, allow_none=True)
         _positive("h2_max_concurrent_streams", self.h2_max_concurrent_streams)
         _positive("backlog", self.backlog)

@@ -129,10 +129,13 @@ async def test_a_body_that_stalls_gets_408_from_the_handler_that_reads_it(
     async def upload(request: Request) -> StreamResponse:
         return Response(text=str(len(await request.read())))
 
-    async with served(upload, body_timeout=30) as client:
+    async with served(upload) as client:
         await client.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        started = trio.current_time()
         data = await read_until_closed(client)
+        waited = trio.current_time() - started
     assert data.startswith(b"HTTP/1.1 408 ")
+    assert 5 <= waited < 6  # min_request_body_rate's grace period, on a memory stream too
 
 
 async def test_pipelined_requests_are_answered_in_order(
@@ -189,7 +192,7 @@ async def test_a_streamed_response_waits_for_a_client_that_does_not_read(
         return response
 
     client, server = trio.testing.lockstep_stream_pair()  # no buffering at all
-    start = StartServer()
+    start = StartServer(min_response_rate=None)  # backpressure only: no minimum rate
     async with trio.open_nursery() as nursery:
 
         async def deliver(request: Request) -> None:
@@ -213,6 +216,42 @@ async def test_a_streamed_response_waits_for_a_client_that_does_not_read(
     # The pipe holds at most 64 KiB: the writer stopped within a few writes.
     assert stalled <= 8
     assert len(written) > stalled
+
+
+async def test_a_client_that_does_not_read_is_cut_after_the_grace_period(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    told: list[tuple[float, str]] = []
+
+    async def stream(request: Request) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        try:
+            for _ in range(200):
+                await response.write(b"x" * 16384)
+        except ConnectionResetError as exc:
+            told.append((trio.current_time(), str(exc)))
+        return response
+
+    client, server = trio.testing.lockstep_stream_pair()  # nothing buffered: no credit
+    async with trio.open_nursery() as nursery:
+
+        async def deliver(request: Request) -> None:
+            async def respond() -> None:
+                async with request.reply:
+                    await stream(request)
+
+            nursery.start_soon(respond)
+
+        nursery.start_soon(serve_stream, server, deliver, StartServer())
+        await client.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(60):
+            while not told:
+                await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    when, why = told[0]
+    assert 5 <= when < 7
+    assert why == "the client read the response slower than the minimum data rate of 240 bytes/s"
 
 
 @pytest.mark.parametrize("method", [b"HEAD", b"GET"])

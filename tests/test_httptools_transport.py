@@ -256,15 +256,6 @@ async def test_slow_head_is_cut_by_header_timeout() -> None:
     assert took < 2
 
 
-async def test_slow_body_is_cut_by_body_timeout() -> None:
-    with trio.fail_after(TIMEOUT):
-        async with fast(body_timeout=0.3) as client:
-            head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this"
-            data, closed = await exchange_until_closed(client.server.port, head, patience=3)
-    assert status_of(data) == 408
-    assert closed
-
-
 async def test_idle_keep_alive_connection_is_closed() -> None:
     with trio.fail_after(TIMEOUT):
         async with fast(keep_alive_timeout=0.3) as client:

@@ -34,6 +34,7 @@ NOT_YET: set[str] = set()  # none left: routing parity and WebSockets are in
 WEB_EXTRAS = {"serve"}
 TOP_LEVEL_EXTRAS = {
     "AppRouter",
+    "MinDataRate",
     "Headers",
     "Server",
     "http_driver",
@@ -64,7 +65,7 @@ def test_public_objects_show_their_public_module() -> None:
     assert repr(web.Response) == "<class 'actorhttp.web.Response'>"
     for name in actorhttp.__all__:
         module = getattr(getattr(actorhttp, name), "__module__", "actorhttp")
-        assert module in ("actorhttp", "actorhttp.web"), (name, module)
+        assert module in ("actorhttp", "actorhttp.web", "actorhttp.messages"), (name, module)
 
 
 def test_message_names_are_pinned() -> None:
@@ -76,6 +77,7 @@ def test_message_names_are_pinned() -> None:
         "Event",
         "Handler",
         "Mailbox",
+        "MinDataRate",
         "Reply",
         "ReplyError",
         "ReplyReceiver",

@@ -17,15 +17,17 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, S
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
-from .._web._exceptions import RequestPayloadError
+from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
 from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
 from ._framing import Wire, frame
 from ._h1 import H1Limits, Refusal
+from ._rate import RateMeter
 from ._scope_rules import refusal_for
 
 __all__ = ["AsgiBridge"]
@@ -51,16 +53,21 @@ class AsgiBridge:
         limits: H1Limits | None = None,
         going_away: trio.Event | None = None,
         handler_cancellation: bool = False,
+        min_request_body_rate: MinDataRate | None = None,
     ) -> None:
         """``limits``: refuse what the scope shows breaks them (our hypercorn transport).
 
         ``going_away``: set when the server's stop begins; open WebSockets get close 1001.
+        ``min_request_body_rate``: a body whose ASGI messages come slower is
+        answered 408 and its connection closed. (Under another ASGI server,
+        that server's own timeouts apply: None.)
         """
         self._deliver = deliver
         self._client_max_size = client_max_size
         self._limits = limits
         self._going_away = going_away
         self._handler_cancellation = handler_cancellation
+        self._min_request_body_rate = min_request_body_rate
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -98,11 +105,22 @@ class AsgiBridge:
         declared = int(length) if length is not None and length.isdigit() else None
         chunked = _header(raw_headers, b"transfer-encoding") is not None
         body_done = declared == 0 or (declared is None and not chunked)
+        minimum = self._min_request_body_rate
+        meter = RateMeter(minimum) if minimum is not None and not body_done else None
 
         async def receive_body() -> bytes:
             nonlocal body_done
             while not body_done:
-                message = await receive()
+                if meter is None:
+                    message = await receive()
+                else:
+                    start = trio.current_time()
+                    with trio.move_on_at(start + meter.budget()) as scope:
+                        message = await receive()
+                    if scope.cancelled_caught:
+                        raise HTTPRequestTimeout(text=meter.describe("request body sent"))
+                    body = message.get("body", b"") if message["type"] == "http.request" else b""
+                    meter.record(trio.current_time() - start, len(body))
                 if message["type"] != "http.request":
                     raise RequestPayloadError("client disconnected before the body was complete")
                 body_done = not message.get("more_body", False)

@@ -31,7 +31,6 @@ connection closes.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Coroutine
 from typing import Any
 
@@ -58,7 +57,8 @@ from ._base import (
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
-from ._sockio import StreamIO
+from ._rate import RateMeter, SlowClientError
+from ._sockio import StreamIO, limit_unsent
 from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
@@ -73,7 +73,7 @@ class _Connection:
     """One client connection: the state machine, the stream, and the cancel scope of its task."""
 
     __slots__ = (
-        "body_deadline",
+        "body_meter",
         "client",
         "client_max_size",
         "conn",
@@ -84,6 +84,7 @@ class _Connection:
         "io",
         "now",
         "scope",
+        "send_meter",
         "settings",
         "stream",
     )
@@ -113,7 +114,12 @@ class _Connection:
         self.now = trio.lowlevel.current_clock().current_time
         self.conn = H1Connection(limits, timeouts, now=self.now())
         self.scope = trio.CancelScope()
-        self.body_deadline = math.inf
+        minimum = settings.min_request_body_rate
+        self.body_meter = RateMeter(minimum) if minimum is not None else None
+        minimum = settings.min_response_rate
+        self.send_meter = RateMeter(minimum) if minimum is not None else None
+        if minimum is not None:
+            limit_unsent(stream)
 
     async def run(self, live: set[_Connection]) -> None:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
@@ -126,8 +132,10 @@ class _Connection:
                     # The reaper or a stop: the state machine says what that means now.
                     refusal = self.conn.timed_out()
                     if refusal is not None:
-                        await self.stream.send_all(self.conn.refusal_bytes(refusal))
+                        await self.io.send_all(self.conn.refusal_bytes(refusal), self.send_meter)
                         await self._linger()
+        except SlowClientError as exc:
+            logger.info("connection from %s cut: %s", self.client, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             # The client went away (reset, closed, stopped reading): its business, not an error.
             logger.debug("connection from %s ended by the client: %s", self.client, exc)
@@ -139,13 +147,14 @@ class _Connection:
             if self.disconnected is not None:
                 self.disconnected.set()  # the connection is over: so is any handler for it
 
-    async def _read(self) -> None:
-        """Feed the state machine one read (``b""`` at EOF or a broken connection)."""
+    async def _read(self) -> int:
+        """Feed the state machine one read (``b""`` at EOF or a broken connection); its size."""
         try:
             data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
         self.conn.receive_data(data, self.now())
+        return len(data)
 
     async def _serve(self) -> None:
         conn = self.conn
@@ -159,7 +168,7 @@ class _Connection:
                         await self._linger()
                     return
             elif isinstance(event, Refusal):
-                await self.stream.send_all(conn.refusal_bytes(event))
+                await self.io.send_all(conn.refusal_bytes(event), self.send_meter)
                 await self._linger()
                 return
             else:
@@ -206,8 +215,9 @@ class _Connection:
         """The next piece of the current request's body (``b""`` at its end).
 
         Runs in the handler's task. Raises ``RequestPayloadError`` (400) for a
-        body cut short or malformed, ``HTTPRequestTimeout`` (408) when it does
-        not arrive in time, ``ConnectionResetError`` if the client has gone.
+        body cut short or malformed, ``HTTPRequestTimeout`` (408) when it
+        arrives slower than ``min_request_body_rate``, ``ConnectionResetError``
+        if the client has gone.
         """
         conn = self.conn
         while True:
@@ -224,22 +234,31 @@ class _Connection:
             if continue_bytes:
                 # Sent only now that a handler reads: a 413 could still have refused first.
                 try:
-                    await self.stream.send_all(continue_bytes)
+                    await self.io.send_all(continue_bytes, self.send_meter)
                 except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                     raise ClientDisconnectedError("the client went away before its body") from exc
-            # Body reads happen in the handler's task: they need a deadline of their own.
-            with trio.CancelScope(deadline=self.body_deadline) as scope:
+            meter = self.body_meter
+            if meter is None:
                 await self._read()
+                continue
+            # Body reads happen in the handler's task: they need a deadline of their own.
+            start = self.now()
+            with trio.move_on_at(start + meter.budget()) as scope:
+                moved = await self._read()
+            meter.record(self.now() - start, 0 if scope.cancelled_caught else moved)
             if scope.cancelled_caught:
-                raise HTTPRequestTimeout(text="request body not received in time")
+                raise HTTPRequestTimeout(text=meter.describe("request body sent"))
 
     async def _handle(self, head: Head) -> bool:
         """Deliver one request and answer it; True when the connection may carry another."""
         conn = self.conn
+        if self.send_meter is not None:
+            self.send_meter.reset()  # each response proves the client's pace afresh
         if conn.body_done:
             content = EMPTY_PAYLOAD
         else:
-            self.body_deadline = self.now() + self.settings.body_timeout
+            if self.body_meter is not None:
+                self.body_meter.reset()
             content = StreamReader(self.receive_body, declared_length=head.content_length)
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
@@ -273,11 +292,11 @@ class _Connection:
             if isinstance(early, Exception):
                 raise early
             if early:
-                await self.io.send_all(early)
+                await self.io.send_all(early, self.send_meter)
             return conn.cycle(self.now())
         plain = conn.plain_response_bytes(response)
         if plain is not None:
-            await self.io.send_all(plain)
+            await self.io.send_all(plain, self.send_meter)
             return conn.cycle(self.now())
         if isinstance(response, WebSocketResponse):
             return await self._switch(head, response)
@@ -290,7 +309,7 @@ class _Connection:
         )
         data = conn.response_bytes(wire)
         if wire.pipe is None:
-            await self.io.send_all(data)
+            await self.io.send_all(data, self.send_meter)
             return conn.cycle(self.now())
         complete = await self._stream(wire, wire.pipe, data)
         return complete and conn.cycle(self.now())
@@ -323,12 +342,12 @@ class _Connection:
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""
-        send = self.io.send_all
+        send, meter = self.io.send_all, self.send_meter
         try:
-            await send(head)
+            await send(head, meter)
             while data := await pipe.read():
-                await send(self.conn.data_bytes(wire, data))
-            await send(self.conn.end_bytes(wire))
+                await send(self.conn.data_bytes(wire, data), meter)
+            await send(self.conn.end_bytes(wire), meter)
         except PipeAborted:
             # The handler failed part-way (the router logged why): cut the connection,
             # so the client sees the body was not complete.
@@ -337,6 +356,9 @@ class _Connection:
             logger.error("streamed response cut: %s", exc)
             pipe.break_(str(exc))
             return False
+        except SlowClientError as exc:
+            pipe.break_(str(exc))
+            raise
         except BaseException:
             # The client went away, or a stop cut us: the writer learns on its next write.
             pipe.break_("the client went away")

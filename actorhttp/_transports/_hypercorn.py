@@ -23,6 +23,8 @@ from ..messages import StartServer
 from ._asgi import AsgiBridge
 from ._base import Deliver, Peer, StopSignal, accept_connections, connection_slots, listener_address
 from ._h1 import H1Limits
+from ._rate import RateMeter, SlowClientError
+from ._sockio import StreamIO, limit_unsent
 
 __all__ = [
     "HARD_STOP_MARGIN",
@@ -66,6 +68,7 @@ async def serve_hypercorn(
         going_away=stop.going_away,
         handler_cancellation=settings.handler_cancellation,
         client_max_size=settings.client_max_size,
+        min_request_body_rate=settings.min_request_body_rate,
         limits=H1Limits(
             max_request_line=settings.max_request_line,
             max_header_line=settings.max_header_line,
@@ -86,11 +89,12 @@ async def serve_hypercorn(
     live: set[trio.SocketStream] = set()
 
     async def connection(socket_stream: trio.SocketStream, peer: Peer) -> None:
-        stream: trio.abc.Stream = (
-            trio.SSLStream(socket_stream, ssl_context, server_side=True, https_compatible=True)
-            if ssl_context is not None
-            else SerialSendStream(socket_stream)
+        minimum = settings.min_response_rate
+        stream: trio.abc.Stream = SerialSendStream(
+            socket_stream, RateMeter(minimum) if minimum is not None else None, peer
         )
+        if ssl_context is not None:
+            stream = trio.SSLStream(stream, ssl_context, server_side=True, https_compatible=True)
         live.add(socket_stream)
         try:
             await TCPServer(app, config, context, ConnectionState({}), stream)  # type: ignore[arg-type]
@@ -122,7 +126,15 @@ async def serve_hypercorn(
 
 
 class SerialSendStream(trio.abc.HalfCloseableStream):
-    """A plain socket stream for hypercorn whose ``send_eof`` waits for a send in progress.
+    """A socket stream for hypercorn: sends metered, and ``send_eof`` waits for a send.
+
+    Sends go through :class:`~._sockio.StreamIO` with the connection's
+    minimum response rate: a client that stops reading is cut with
+    ``SlowClientError`` (a ``BrokenResourceError``: hypercorn drops the
+    request, and a streaming writer gets ``ConnectionResetError``) and its
+    socket is closed (hypercorn would otherwise wait on it for the client's
+    next request). This is the one place that can do it: hypercorn shields
+    its sends from cancellation, so nothing above the stream can bound them.
 
     hypercorn's ``TCPServer._close()`` calls ``send_eof()`` without taking the
     send lock its ``protocol_send`` holds around ``send_all``. When a client
@@ -134,14 +146,28 @@ class SerialSendStream(trio.abc.HalfCloseableStream):
     should. The ``socket`` attribute is what TCPServer reads the addresses from.
     """
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(
+        self, stream: trio.SocketStream, meter: RateMeter | None = None, peer: Peer = None
+    ) -> None:
         self.stream = stream
+        self.peer = peer
         self.socket = stream.socket
+        self._io = StreamIO(stream)
+        self._meter = meter
+        if meter is not None:
+            limit_unsent(stream)
         self._send_lock = trio.StrictFIFOLock()
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         async with self._send_lock:
-            await self.stream.send_all(data)
+            try:
+                await self._io.send_all(
+                    data if isinstance(data, bytes) else bytes(data), self._meter
+                )
+            except SlowClientError as exc:
+                logger.info("connection from %s cut: %s", self.peer, exc)
+                self.stream.socket.close()  # wakes hypercorn's read of it: the connection ends
+                raise
 
     async def wait_send_all_might_not_block(self) -> None:
         await self.stream.wait_send_all_might_not_block()

@@ -13,20 +13,53 @@ still yields once per request: its task parks on the reply.
 Errors are trio's: a reset or closed peer is ``trio.BrokenResourceError``,
 a closed socket ``trio.ClosedResourceError``. Streams that are not plain
 sockets (TLS, in-memory test streams) go through the stream as usual.
+
+A send given a :class:`~._rate.RateMeter` waits on the client only as long
+as the minimum response rate allows, then raises
+:class:`~._rate.SlowClientError`. Every byte the kernel takes counts as
+sent (Kestrel counts what reaches its transport), so what the kernels buffer
+is credit: a client that stops reading is cut once that credit is spent at
+the minimum rate. :func:`limit_unsent` keeps our side of that small.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import socket
 
 import trio
 
-__all__ = ["StreamIO"]
+from ._rate import RateMeter, SlowClientError
+
+__all__ = ["UNSENT_LOW_WATER", "StreamIO", "limit_unsent", "send_all_metered"]
 
 _CLOSED = frozenset({errno.EBADF, errno.ENOTSOCK})
 PROBE_EVERY = 16
 """While reads wait first, one read in this many tries first (see ``receive_some``)."""
+UNSENT_LOW_WATER = 16 * 1024
+"""The most bytes a metered socket queues in its kernel beyond what is in flight."""
+METERED_SLICE = 64 * 1024
+"""A metered send to a stream that is not a socket goes in slices of this size, so that
+each slice's wait is measured (a socket's writes are measured as the kernel takes them)."""
+
+
+def limit_unsent(stream: trio.abc.Stream) -> None:
+    """Have the kernel queue at most :data:`UNSENT_LOW_WATER` unsent bytes on ``stream``.
+
+    Without it the kernel grows a socket's send buffer to megabytes, all of
+    it taken at once and so counted as sent: a client that stops reading
+    would hold its connection for hours at 240 bytes/s. Linux and macOS have
+    ``TCP_NOTSENT_LOWAT``; elsewhere, and for streams that are not sockets,
+    nothing changes.
+    """
+    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+    if option is None or not isinstance(stream, trio.SocketStream):
+        return
+    try:
+        stream.setsockopt(socket.IPPROTO_TCP, option, UNSENT_LOW_WATER)
+    except OSError:
+        pass  # not TCP (a Unix socket): nothing to bound
 
 
 def _translate(exc: OSError) -> Exception:
@@ -100,11 +133,19 @@ class StreamIO:
             raise _translate(exc) from exc
         return data[sent:] if sent < len(data) else b""
 
-    async def send_all(self, data: bytes) -> None:
-        """Send every byte of ``data``; waits only while the kernel's buffer is full."""
+    async def send_all(self, data: bytes, meter: RateMeter | None = None) -> None:
+        """Send every byte of ``data``; waits only while the kernel's buffer is full.
+
+        With a ``meter``, each wait lasts at most what the minimum rate allows;
+        past it, ``SlowClientError``. A send the kernel takes whole at once
+        starts the meter again: the client is keeping up.
+        """
         sock = self._socket
         if sock is None:
-            await self.stream.send_all(data)
+            if meter is None:
+                await self.stream.send_all(data)
+            else:
+                await send_all_metered(self.stream, data, meter)
             return
         fd = sock.fileno()
         if fd < 0:
@@ -116,16 +157,56 @@ class StreamIO:
         except OSError as exc:
             raise _translate(exc) from exc
         if sent == len(data):
+            if meter is not None:
+                meter.reset()
             return  # the common case: all of it, at once
+        if meter is not None:
+            meter.record(0.0, sent)
         view = memoryview(data)[sent:]
         while view:
-            await trio.lowlevel.wait_writable(fd)
+            if meter is None:
+                await trio.lowlevel.wait_writable(fd)
+            else:
+                await _wait_writable_metered(fd, meter)
             fd = sock.fileno()
             if fd < 0:
                 raise trio.ClosedResourceError("this socket was already closed")
             try:
-                view = view[os.write(fd, view) :]
+                written = os.write(fd, view)
             except BlockingIOError:
                 continue
             except OSError as exc:
                 raise _translate(exc) from exc
+            view = view[written:]
+            if meter is not None:
+                meter.record(0.0, written)
+
+
+async def _wait_writable_metered(fd: int, meter: RateMeter) -> None:
+    """Wait until ``fd`` is writable, no longer than ``meter`` allows, and record the wait."""
+    start = trio.current_time()
+    with trio.move_on_at(start + meter.budget()) as scope:
+        await trio.lowlevel.wait_writable(fd)
+    meter.record(trio.current_time() - start, 0)
+    if scope.cancelled_caught:
+        raise SlowClientError(meter.describe("the client read the response"))
+
+
+async def send_all_metered(
+    stream: trio.abc.SendStream, data: bytes | bytearray | memoryview, meter: RateMeter
+) -> None:
+    """``stream.send_all(data)``, cut with ``SlowClientError`` when the client reads too slowly.
+
+    For streams that are not plain sockets: the data goes in slices, each
+    given what the meter allows. A slice cut part-way leaves the stream
+    broken, as trio's ``send_all`` does on cancellation: the caller closes it.
+    """
+    view = memoryview(data)
+    for offset in range(0, len(view), METERED_SLICE):
+        piece = view[offset : offset + METERED_SLICE]
+        start = trio.current_time()
+        with trio.move_on_at(start + meter.budget()) as scope:
+            await stream.send_all(piece)
+        meter.record(trio.current_time() - start, 0 if scope.cancelled_caught else len(piece))
+        if scope.cancelled_caught:
+            raise SlowClientError(meter.describe("the client read the response"))
