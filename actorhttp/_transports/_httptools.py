@@ -58,7 +58,7 @@ from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
 from ._rate import RateMeter, SlowClientError
-from ._sockio import StreamIO, limit_unsent
+from ._sockio import StreamIO
 from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
@@ -118,8 +118,6 @@ class _Connection:
         self.body_meter = RateMeter(minimum) if minimum is not None else None
         minimum = settings.min_response_rate
         self.send_meter = RateMeter(minimum) if minimum is not None else None
-        if minimum is not None:
-            limit_unsent(stream)
 
     async def run(self, live: set[_Connection]) -> None:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""

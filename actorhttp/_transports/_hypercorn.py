@@ -24,7 +24,7 @@ from ._asgi import AsgiBridge
 from ._base import Deliver, Peer, StopSignal, accept_connections, connection_slots, listener_address
 from ._h1 import H1Limits
 from ._rate import RateMeter, SlowClientError
-from ._sockio import StreamIO, limit_unsent
+from ._sockio import StreamIO
 
 __all__ = [
     "HARD_STOP_MARGIN",
@@ -154,8 +154,6 @@ class SerialSendStream(trio.abc.HalfCloseableStream):
         self.socket = stream.socket
         self._io = StreamIO(stream)
         self._meter = meter
-        if meter is not None:
-            limit_unsent(stream)
         self._send_lock = trio.StrictFIFOLock()
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:

@@ -10,7 +10,8 @@ receive window holds up.
 
 A send meter starts again whenever a send needs no wait (:meth:`reset`): a
 client that keeps up has nothing to prove, and bytes it read long ago buy
-no credit for stalling now.
+no credit for stalling now. What a send moved is what the client
+acknowledged, where the kernel tells (``_sockio``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class SlowClientError(trio.BrokenResourceError):
 class RateMeter:
     """The bytes a client moved over the time we waited on it, against a minimum rate."""
 
-    __slots__ = ("_grace", "_moved", "_rate", "_waited", "minimum")
+    __slots__ = ("_grace", "_moved", "_rate", "_waited", "minimum", "queued")
 
     def __init__(self, minimum: MinDataRate) -> None:
         self.minimum = minimum
@@ -41,6 +42,7 @@ class RateMeter:
         self._grace = minimum.grace_period
         self._moved = 0
         self._waited = 0.0
+        self.queued = 0  # a socket's unacknowledged bytes when last looked at (_sockio)
 
     def reset(self) -> None:
         """Start measuring again (a new request body, or a send that did not wait)."""

@@ -16,50 +16,44 @@ sockets (TLS, in-memory test streams) go through the stream as usual.
 
 A send given a :class:`~._rate.RateMeter` waits on the client only as long
 as the minimum response rate allows, then raises
-:class:`~._rate.SlowClientError`. Every byte the kernel takes counts as
-sent (Kestrel counts what reaches its transport), so what the kernels buffer
-is credit: a client that stops reading is cut once that credit is spent at
-the minimum rate. :func:`limit_unsent` keeps our side of that small.
+:class:`~._rate.SlowClientError`. What counts as moved is what the client's
+kernel acknowledged (the send queue's size, ``TIOCOUTQ``, shrinking), not
+what ours took: our kernel buffers megabytes for a fast client, and counted
+as sent they would let a client that stops reading hold its connection for
+hours at 240 bytes/s. Where the kernel cannot say (not Linux), what it took
+counts, as Kestrel counts what reaches its transport.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
-import socket
+import struct
+import termios
 
 import trio
 
 from ._rate import RateMeter, SlowClientError
 
-__all__ = ["UNSENT_LOW_WATER", "StreamIO", "limit_unsent", "send_all_metered"]
+__all__ = ["StreamIO", "send_all_metered", "unacknowledged"]
 
 _CLOSED = frozenset({errno.EBADF, errno.ENOTSOCK})
 PROBE_EVERY = 16
 """While reads wait first, one read in this many tries first (see ``receive_some``)."""
-UNSENT_LOW_WATER = 16 * 1024
-"""The most bytes a metered socket queues in its kernel beyond what is in flight."""
 METERED_SLICE = 64 * 1024
 """A metered send to a stream that is not a socket goes in slices of this size, so that
 each slice's wait is measured (a socket's writes are measured as the kernel takes them)."""
 
 
-def limit_unsent(stream: trio.abc.Stream) -> None:
-    """Have the kernel queue at most :data:`UNSENT_LOW_WATER` unsent bytes on ``stream``.
-
-    Without it the kernel grows a socket's send buffer to megabytes, all of
-    it taken at once and so counted as sent: a client that stops reading
-    would hold its connection for hours at 240 bytes/s. Linux and macOS have
-    ``TCP_NOTSENT_LOWAT``; elsewhere, and for streams that are not sockets,
-    nothing changes.
-    """
-    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
-    if option is None or not isinstance(stream, trio.SocketStream):
-        return
+def unacknowledged(fd: int) -> int:
+    """Bytes in ``fd``'s send queue that the peer has not acknowledged; 0 if unknown."""
     try:
-        stream.setsockopt(socket.IPPROTO_TCP, option, UNSENT_LOW_WATER)
+        answer = fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0")
     except OSError:
-        pass  # not TCP (a Unix socket): nothing to bound
+        return 0
+    count: int = struct.unpack("i", answer)[0]
+    return count
 
 
 def _translate(exc: OSError) -> Exception:
@@ -161,7 +155,7 @@ class StreamIO:
                 meter.reset()
             return  # the common case: all of it, at once
         if meter is not None:
-            meter.record(0.0, sent)
+            meter.queued = unacknowledged(fd)  # from here on, the client's pace counts
         view = memoryview(data)[sent:]
         while view:
             if meter is None:
@@ -179,16 +173,25 @@ class StreamIO:
                 raise _translate(exc) from exc
             view = view[written:]
             if meter is not None:
-                meter.record(0.0, written)
+                meter.queued += written
 
 
 async def _wait_writable_metered(fd: int, meter: RateMeter) -> None:
-    """Wait until ``fd`` is writable, no longer than ``meter`` allows, and record the wait."""
+    """Wait until ``fd`` is writable, no longer than ``meter`` allows; record what the client
+    took meanwhile. ``SlowClientError`` once it took too little for the time waited.
+
+    The kernel wakes a writer only once a third of its buffer is free, which a
+    slow honest client may take long to make: so a wait that reaches the
+    meter's budget looks at the acknowledged bytes, and goes on if they earned
+    more time.
+    """
     start = trio.current_time()
     with trio.move_on_at(start + meter.budget()) as scope:
         await trio.lowlevel.wait_writable(fd)
-    meter.record(trio.current_time() - start, 0)
-    if scope.cancelled_caught:
+    queued = unacknowledged(fd)
+    meter.record(trio.current_time() - start, max(meter.queued - queued, 0))
+    meter.queued = queued
+    if scope.cancelled_caught and meter.budget() <= 0:
         raise SlowClientError(meter.describe("the client read the response"))
 
 
