@@ -3,7 +3,8 @@
 ``from actorhttp import web`` gives aiohttp.web's server names (see
 ``actorhttp.web``); the same objects are here at the top level, beside the
 actor layer: ``http_driver``, ``serve`` and ``Server``, ``MinDataRate`` for
-the slow-client settings, and
+the slow-client settings, ``supervise`` (with ``RestartBudget`` and
+``SupervisionError``) to restart an actor with its mailbox, and
 ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
@@ -50,6 +51,7 @@ from ._serve import (
     serve,
 )
 from ._static import StaticResource
+from ._supervise import RestartBudget, SupervisionError, supervise
 from ._web._exceptions import (
     HTTPAccepted,
     HTTPBadGateway,
@@ -151,6 +153,8 @@ __all__ = [
     "AppKey",
     "AppRouter",
     "MinDataRate",
+    "RestartBudget",
+    "SupervisionError",
     "Application",
     "BaseRequest",
     "CleanupError",
@@ -261,6 +265,7 @@ __all__ = [
     "run_app",
     "serve",
     "static",
+    "supervise",
     "view",
 ]
 

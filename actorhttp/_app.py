@@ -23,6 +23,7 @@ from ._router import Router
 from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher, check_timeout
 from ._routing._subapp import PrefixedSubAppResource
 from ._static import StaticResource
+from ._supervise import DEFAULT_RESTART_BUDGET, RestartBudget
 from ._transports import AsgiBridge
 from ._web._fileresponse import DEFAULT_CHUNK_SIZE
 from ._web._helpers import AppKey, warn_str_key
@@ -178,7 +179,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     request's delivery to its response's head: past it the handler is
     cancelled and the client gets 504. ``None`` (the default) sets no bound;
     a route's own ``handler_timeout`` overrides it, and a sub-application's
-    applies to its routes.
+    applies to its routes. ``restart_budget`` bounds how often the router
+    actor is restarted after a bug of actorhttp's kills it (5 times within
+    60 s by default); past it the server stops with ``SupervisionError``.
     """
 
     def __init__(
@@ -190,6 +193,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         handler_args: Mapping[str, Any] | None = None,
         client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
         handler_timeout: float | None = None,
+        restart_budget: RestartBudget = DEFAULT_RESTART_BUDGET,
         loop: object = None,
         debug: Any = ...,
     ) -> None:
@@ -215,6 +219,9 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._handler_args = dict(handler_args or {})
         self._client_max_size = client_max_size
         self._handler_timeout = check_timeout("handler_timeout", handler_timeout)
+        if not isinstance(restart_budget, RestartBudget):
+            raise TypeError(f"restart_budget must be a RestartBudget, not {restart_budget!r}")
+        self._restart_budget = restart_budget
         self._router = AppRouter()
         self._state: dict[str | AppKey[Any], Any] = {}
         self._frozen = False
@@ -429,7 +436,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     def make_router(self) -> Router:
         """A router actor for this app: its route table, middlewares and ``request.app``."""
-        return Router(self._router, middlewares=tuple(self._middlewares), app=self)
+        return Router(
+            self._router,
+            middlewares=tuple(self._middlewares),
+            app=self,
+            restart_budget=self._restart_budget,
+        )
 
     async def startup(self) -> None:
         """Run ``on_startup`` (cleanup contexts enter here, in order).

@@ -128,6 +128,7 @@ class Mailbox(Generic[M]):
         self._handle: Callable[[M], Coroutine[Any, Any, None]] | None = None
         self._floor = MIN_WORKERS
         self._retiring = trio.CancelScope()
+        self.orphans: list[M] = []  # messages whose handling raised out of a worker
 
     # -- the senders' side -----------------------------------------------------
 
@@ -239,6 +240,20 @@ class Mailbox(Generic[M]):
         if not self.waking and (self.queue or self.urgent) and self._can_take():
             self._wake_one()
 
+    def recover(self) -> list[M]:
+        """After :meth:`run` raised: forget its workers; the messages they held come back.
+
+        What is queued stays queued for the next ``run``; the returned messages
+        were being handled when the pool died, and will not be handled again.
+        """
+        orphans, self.orphans = self.orphans, []
+        self.workers.clear()
+        self.idle.clear()
+        self.waking = False
+        self.running = 0
+        self._retiring = trio.CancelScope()  # the dead reaper's scope cannot be entered again
+        return orphans
+
     def cancel_all(self) -> list[M]:
         """Cancel every message being handled (each worker's scope; their workers end),
         and take back the counted messages still queued: they are returned, never handled."""
@@ -294,7 +309,15 @@ class Mailbox(Generic[M]):
                         return
                     self.waking = False
                     counts = self._counts(message)
-                    await _InContext(handle(message), contextvars.copy_context(), self._yielding)
+                    try:
+                        await _InContext(
+                            handle(message), contextvars.copy_context(), self._yielding
+                        )
+                    except Exception:
+                        # ``handle`` must not raise: this is a bug, and it ends the pool
+                        # (run() raises). The message's sender may wait on it: recover().
+                        self.orphans.append(message)
+                        raise
                     message = _TAKE
                     if counts:
                         counts = False

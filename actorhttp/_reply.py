@@ -111,6 +111,11 @@ class Reply:
         """True once a response has been sent on this reply."""
         return self._state == _ANSWERED
 
+    @property
+    def settled(self) -> bool:
+        """True once answered or closed: nothing more can be sent on this reply."""
+        return self._state != _OPEN
+
     def close(self) -> None:
         """Give up answering; the client gets a 500 unless a response was already sent."""
         if self._state == _OPEN:

@@ -35,6 +35,7 @@ from ._routing import (
     compose_layers,
 )
 from ._routing._matchinfo import SystemRoute, UrlMappingMatchInfo
+from ._supervise import DEFAULT_RESTART_BUDGET, RestartBudget, Restarts, orphan
 from ._web._exceptions import (
     HTTPException,
     HTTPGatewayTimeout,
@@ -132,8 +133,10 @@ class Router:
         *,
         middlewares: Sequence[Any] = (),
         app: object = None,
+        restart_budget: RestartBudget = DEFAULT_RESTART_BUDGET,
     ) -> None:
         self.routes = routes
+        self.restart_budget = restart_budget
         self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
@@ -159,11 +162,25 @@ class Router:
         request in its own copy of the context. ``outbox`` (closed on return)
         gets CommandFailed events, and the requests of routes added with no
         handler.
+
+        Supervised: if a bug of actorhttp's kills the pool, the requests in
+        flight are answered 500 (their replies close), and a new pool starts
+        on the same mailbox, whose queue is kept. Past ``restart_budget``,
+        raises ``SupervisionError``, which stops the server.
         """
         self._outbox = outbox
         self._mailbox = mailbox
+        restarts = Restarts("the router actor", self.restart_budget)
         try:
-            await mailbox.run(self._on_message, task_status=task_status)
+            while True:
+                try:
+                    await mailbox.run(self._on_message, task_status=task_status)
+                    return
+                except Exception as exc:
+                    for message in mailbox.recover():
+                        orphan(message)
+                    restarts.died(exc)
+                    task_status = trio.TASK_STATUS_IGNORED  # started once, by the first
         finally:
             if outbox is not None:
                 await outbox.aclose()

@@ -35,6 +35,9 @@ WEB_EXTRAS = {"serve"}
 TOP_LEVEL_EXTRAS = {
     "AppRouter",
     "MinDataRate",
+    "RestartBudget",
+    "SupervisionError",
+    "supervise",
     "Headers",
     "Server",
     "http_driver",

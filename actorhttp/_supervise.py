@@ -1,0 +1,177 @@
+"""Supervision: restart an actor that died of a bug, with the same mailbox, within a budget.
+
+The router actor is supervised this way (``Router.run``), and a program's
+own actors may be, with :func:`supervise`. A restart keeps the mailbox and
+what waits in it; what the dead incarnation held is not lost silently:
+each request it had taken and not answered has its reply closed (the
+client gets a 500), each WebSocket it held is closed. Past the budget
+(``RestartBudget``: N restarts within T seconds) supervision gives up with
+:class:`SupervisionError`, which names the actor and its last failure.
+
+Only ``Exception`` counts as dying. Cancellation and ``KeyboardInterrupt``
+go through: stopping an actor is not a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import trio
+
+from .messages import _count, _positive
+
+__all__ = [
+    "DEFAULT_RESTART_BUDGET",
+    "RestartBudget",
+    "Restarts",
+    "SupervisionError",
+    "orphan",
+    "supervise",
+]
+
+logger = logging.getLogger("actorhttp")
+T = TypeVar("T")
+PRUNE_AT = 64
+"""A supervised inbox forgets answered requests once it tracks this many."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartBudget:
+    """At most ``max_restarts`` restarts within any ``within`` seconds; one more gives up."""
+
+    max_restarts: int = 5
+    within: float = 60.0
+
+    def __post_init__(self) -> None:
+        _count("max_restarts", self.max_restarts)
+        _positive("within", self.within)
+
+
+DEFAULT_RESTART_BUDGET = RestartBudget()
+
+
+class SupervisionError(Exception):
+    """An actor died more often than its restart budget allows; ``__cause__`` is the last."""
+
+
+class Restarts:
+    """Counts an actor's deaths against its budget (trio's clock)."""
+
+    def __init__(self, name: str, budget: RestartBudget) -> None:
+        self.name = name
+        self.budget = budget
+        self._deaths: deque[float] = deque()
+
+    def died(self, exc: Exception) -> None:
+        """Record a death; ``SupervisionError`` (from ``exc``) if the budget is spent."""
+        now = trio.current_time()
+        deaths = self._deaths
+        deaths.append(now)
+        while deaths and deaths[0] <= now - self.budget.within:
+            deaths.popleft()
+        if len(deaths) > self.budget.max_restarts:
+            cause = _innermost(exc)
+            raise SupervisionError(
+                f"{self.name} died {len(deaths)} times within {self.budget.within:g} s "
+                f"(restart budget: {self.budget.max_restarts}); "
+                f"last failure: {type(cause).__name__}: {cause}"
+            ) from exc
+        logger.error("%s died; restarting it with the same mailbox", self.name, exc_info=exc)
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The one exception a nursery wrapped (groups of one, as trio makes them), else ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def orphan(message: object) -> None:
+    """What a dead actor held is let go: a request's reply closes (500), a WebSocket closes."""
+    reply = getattr(message, "reply", None)
+    if reply is not None:
+        reply.close()
+        return
+    outbox = getattr(message, "outbox", None)
+    if isinstance(outbox, trio.MemorySendChannel):
+        outbox.close()
+
+
+def _settled(message: object) -> bool:
+    reply = getattr(message, "reply", None)
+    return reply is not None and bool(reply.settled)
+
+
+class _TrackedInbox(trio.abc.ReceiveChannel[T], Generic[T]):
+    """One incarnation's view of a supervised inbox: it remembers what it handed out.
+
+    Closing it ends only this incarnation's view; the inbox itself stays
+    open for the next one (the supervisor owns it).
+    """
+
+    def __init__(self, inbox: trio.MemoryReceiveChannel[T]) -> None:
+        self._inbox = inbox
+        self._closed = False
+        self.taken: list[T] = []
+
+    def _track(self, message: T) -> T:
+        taken = self.taken
+        if len(taken) >= PRUNE_AT:
+            taken[:] = [each for each in taken if not _settled(each)]
+        taken.append(message)
+        return message
+
+    def receive_nowait(self) -> T:
+        if self._closed:
+            raise trio.ClosedResourceError("this inbox was closed by its actor")
+        return self._track(self._inbox.receive_nowait())
+
+    async def receive(self) -> T:
+        if self._closed:
+            raise trio.ClosedResourceError("this inbox was closed by its actor")
+        return self._track(await self._inbox.receive())
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await trio.lowlevel.checkpoint()
+
+
+async def supervise(
+    actor: Callable[[trio.abc.ReceiveChannel[T]], Awaitable[Any]],
+    inbox: trio.MemoryReceiveChannel[T],
+    *,
+    budget: RestartBudget = DEFAULT_RESTART_BUDGET,
+    name: str | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``actor(inbox)``, restarting it with the same inbox when it raises.
+
+    For an actor that is a route's target (``add_route(..., send_channel)``):
+    ``nursery.start_soon(supervise, counter, receive_channel)``. The actor
+    gets a view of ``inbox`` (iterate it, ``receive()`` from it); when it
+    dies, each request it took and did not answer gets a 500 (its reply is
+    closed), each WebSocket it held is closed, and it starts again on the
+    same inbox, where nothing queued was lost. It returning ends supervision.
+
+    ``inbox`` is this function's from then on: it is closed on the way out,
+    so routes to a stopped actor answer 503. Raises ``SupervisionError``
+    once the actor dies more than ``budget`` allows.
+    """
+    label = name or f"actor {getattr(actor, '__qualname__', repr(actor))}"
+    restarts = Restarts(label, budget)
+    async with inbox:
+        task_status.started()
+        while True:
+            view = _TrackedInbox(inbox)
+            try:
+                await actor(view)
+            except Exception as exc:
+                for message in view.taken:
+                    orphan(message)
+                restarts.died(exc)
+            else:
+                return
