@@ -133,9 +133,13 @@ async def test_actor_route_keeps_state_in_the_actor() -> None:
             refused = await http.delete("/counter/a")
             reset = await http.delete("/counter/a", headers={"X-Admin": "yes"})
             after = await http.post("/counter/a")
+            boom = await http.post("/counter/boom")  # kills the actor: supervise restarts it
+            again = await http.post("/counter/a")
             run.process.send_signal(signal.SIGINT)
             code = await run.finish()
-    assert [r.json()["count"] for r in (first, second, other, after)] == [1, 2, 1, 1]
+    assert [r.json()["count"] for r in (first, second, other, after, again)] == [1, 2, 1, 1, 2]
+    assert boom.status_code == 500
+    assert b"the counter met a boom" in run.output  # logged, with its traceback
     assert refused.status_code == 403  # the middleware answered; the actor never saw it
     assert reset.status_code == 204
     assert first.headers["x-served-by"] == reset.headers["x-served-by"] == "counter-actor"
