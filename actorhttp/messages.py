@@ -17,6 +17,7 @@ without knowing about routers or applications.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
@@ -145,8 +146,13 @@ class StartServer:
     """Bind ``host:port`` (port 0 picks a free one) and start serving.
 
     ``transport`` picks how clients are reached: ``"httptools"`` (HTTP/1.1,
-    fastest and strictest), ``"hypercorn"`` (HTTP/1.1, HTTP/2, TLS), or
-    ``"auto"``: httptools, or hypercorn when TLS is asked for.
+    with or without TLS; fastest and strictest), ``"hypercorn"`` (HTTP/1.1,
+    HTTP/2, TLS), or ``"auto"``: httptools, unless ``certfile``/``keyfile``
+    ask for hypercorn's TLS (HTTP/2 by ALPN).
+
+    TLS: ``ssl_context`` (an ``ssl.SSLContext``, as aiohttp's ``run_app``
+    takes) or ``certfile`` and ``keyfile``. Either works on either transport;
+    a context's own ALPN settings decide whether hypercorn offers HTTP/2.
 
     Limits: ``client_max_size`` bounds request bodies (413);
     ``max_header_size`` the request line and headers together (431);
@@ -191,6 +197,7 @@ class StartServer:
     max_connections: int | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    ssl_context: ssl.SSLContext | None = None
     transport: TransportName = "auto"
 
     def __post_init__(self) -> None:
@@ -219,16 +226,24 @@ class StartServer:
         _count("max_connections", self.max_connections, allow_none=True)
         if (self.certfile is None) != (self.keyfile is None):
             raise ValueError("TLS needs both certfile and keyfile")
+        if self.ssl_context is not None:
+            if not isinstance(self.ssl_context, ssl.SSLContext):
+                raise ValueError(f"ssl_context must be an ssl.SSLContext, not {self.ssl_context!r}")
+            if self.certfile is not None:
+                raise ValueError("give ssl_context or certfile/keyfile, not both")
         if self.transport not in ("auto", "httptools", "hypercorn"):
             raise ValueError(
                 f"unknown transport {self.transport!r}: use 'auto', 'httptools' or 'hypercorn'"
             )
-        if self.transport == "httptools" and self.certfile is not None:
-            raise ValueError("the httptools transport has no TLS: use transport='hypercorn'")
+
+    @property
+    def tls(self) -> bool:
+        """Whether clients are served over TLS (``https://``)."""
+        return self.ssl_context is not None or self.certfile is not None
 
     @property
     def transport_name(self) -> str:
-        """The transport ``"auto"`` stands for: hypercorn for TLS, httptools otherwise."""
+        """The transport ``"auto"`` stands for: hypercorn for ``certfile``, else httptools."""
         if self.transport != "auto":
             return self.transport
         return "hypercorn" if self.certfile is not None else "httptools"

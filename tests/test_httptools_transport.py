@@ -289,12 +289,6 @@ async def test_stop_closes_idle_keep_alive_connections_at_once() -> None:
     assert took < 2
 
 
-async def test_tls_is_refused_on_this_transport() -> None:
-    with pytest.raises(ValueError, match="no TLS"):
-        async with serve_app(make_app(), transport="httptools", certfile="c", keyfile="k"):
-            pass
-
-
 async def test_unread_body_then_pipelined_request_keeps_order() -> None:
     app = make_app()
     app.router.add_post("/hello", hello)

@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
@@ -105,6 +106,23 @@ async def accept_connections(
         handler = _holding(slots, handler)
     async with listener:
         await _accept_loop(sock, handler, nursery, slots)
+
+
+def tls_context(settings: StartServer, *, alpn: list[str]) -> ssl.SSLContext | None:
+    """The context to serve TLS with, or None for plain HTTP.
+
+    The program's own ``ssl_context`` is used as it is (its ALPN list too);
+    ``certfile``/``keyfile`` make a server context offering ``alpn``. Raises
+    ``OSError``/``ssl.SSLError`` for files that cannot be loaded.
+    """
+    if settings.ssl_context is not None:
+        return settings.ssl_context
+    if settings.certfile is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.certfile, settings.keyfile)
+    context.set_alpn_protocols(alpn)
+    return context
 
 
 def connection_slots(settings: StartServer) -> trio.Semaphore | None:

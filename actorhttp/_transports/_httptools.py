@@ -53,6 +53,7 @@ from ._base import (
     connection_slots,
     exchange,
     listener_address,
+    tls_context,
 )
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
@@ -83,6 +84,7 @@ class _Connection:
         "going_away",
         "io",
         "now",
+        "scheme",
         "scope",
         "send_meter",
         "settings",
@@ -98,8 +100,10 @@ class _Connection:
         timeouts: H1Timeouts,
         deliver: Deliver,
         going_away: trio.Event | None = None,
+        scheme: str = "http",
     ) -> None:
         self.stream = stream
+        self.scheme = scheme
         self.io = StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
         self.disconnected: trio.Event | None = None  # the request in flight's, if watched
@@ -268,7 +272,7 @@ class _Connection:
             content,
             reply,
             http_version(head.http_version),
-            "http",
+            self.scheme,
             self.client,
             head.keep_alive,
             self.client_max_size,
@@ -429,22 +433,32 @@ async def serve_httptools(
     *,
     task_status: trio.TaskStatus[tuple[str, ...]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until ``stop``; then stop accepting, drain for its grace, cut."""
-    if settings.certfile is not None:
-        raise ValueError("the httptools transport has no TLS: use transport='hypercorn'")
+    """Serve until ``stop``; then stop accepting, drain for its grace, cut.
+
+    With TLS (``ssl_context`` or ``certfile``) each connection is a
+    ``trio.SSLStream``: HTTPS/1.1, whose handshake happens on the first read,
+    within the connection's first deadline.
+    """
+    context = tls_context(settings, alpn=["http/1.1"])
     listeners = await trio.open_tcp_listeners(
         settings.port, host=settings.host, backlog=settings.backlog
     )
-    urls = tuple(f"http://{listener_address(listener)}" for listener in listeners)
+    scheme = "https" if context is not None else "http"
+    urls = tuple(f"{scheme}://{listener_address(listener)}" for listener in listeners)
     limits = _limits(settings)
     timeouts = _timeouts(settings)
     live: set[_Connection] = set()
 
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
-        return _Connection(stream, peer, settings, limits, timeouts, deliver, stop.going_away).run(
-            live
-        )
+        if context is None:
+            return _Connection(
+                stream, peer, settings, limits, timeouts, deliver, stop.going_away
+            ).run(live)
+        secure = trio.SSLStream(stream, context, server_side=True, https_compatible=True)
+        return _Connection(
+            secure, peer, settings, limits, timeouts, deliver, stop.going_away, "https"
+        ).run(live)
 
     async with trio.open_nursery() as reaping:
         reaping.start_soon(reap, live, reaper_tick(settings))

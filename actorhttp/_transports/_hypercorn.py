@@ -21,7 +21,15 @@ from hypercorn.utils import wrap_app
 
 from ..messages import StartServer
 from ._asgi import AsgiBridge
-from ._base import Deliver, Peer, StopSignal, accept_connections, connection_slots, listener_address
+from ._base import (
+    Deliver,
+    Peer,
+    StopSignal,
+    accept_connections,
+    connection_slots,
+    listener_address,
+    tls_context,
+)
 from ._h1 import H1Limits
 from ._rate import RateMeter, SlowClientError
 from ._sockio import StreamIO
@@ -48,9 +56,6 @@ def hypercorn_config(settings: StartServer) -> Config:
     config.h2_max_concurrent_streams = settings.h2_max_concurrent_streams
     config.errorlog = logging.getLogger("actorhttp.hypercorn")
     config.accesslog = None
-    if settings.certfile is not None:
-        config.certfile = settings.certfile
-        config.keyfile = settings.keyfile
     return config
 
 
@@ -77,7 +82,7 @@ async def serve_hypercorn(
         ),
     )
     app = wrap_app(bridge, 0, "asgi")
-    ssl_context = config.create_ssl_context()
+    ssl_context = tls_context(settings, alpn=["h2", "http/1.1"])
     # Binds now (port 0 gets its real port here); trio closes what it opened if a bind fails.
     sockets = await trio.open_tcp_listeners(
         settings.port, host=settings.host, backlog=settings.backlog
