@@ -56,6 +56,7 @@ from actorhttp import (
     supervise,
 )
 from actorhttp.messages import TransportName
+from benchmarks.soak_client import REQUESTS_PER_ACTION
 
 ROOT = Path(__file__).resolve().parent.parent
 RSS_BOUND_MIB = 16.0
@@ -91,7 +92,8 @@ class SoakReport:
 
     @property
     def requests(self) -> int:
-        return sum(self.actions.values())
+        """Requests sent, whole or cut short (an action may send several)."""
+        return sum(n * REQUESTS_PER_ACTION.get(name, 1) for name, n in self.actions.items())
 
     def problems(self) -> list[str]:
         """What is wrong, in words; empty when the soak passed."""
@@ -129,7 +131,7 @@ class SoakReport:
             [
                 f"soak: {self.seconds:g} s, {self.clients} client processes, "
                 f"{self.transport} transport",
-                f"actions: {self.requests} ({actions})",
+                f"requests: {self.requests}; actions: {sum(self.actions.values())} ({actions})",
                 f"faults injected: {self.faults}",
                 f"counting actor: {self.counted} counted, {self.acked_increments} acknowledged",
                 f"unexpected outcomes: {len(self.unexpected)}",

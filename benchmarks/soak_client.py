@@ -267,6 +267,10 @@ ACTIONS: list[tuple[Callable[[Tally], Awaitable[None]], int]] = [
 ]
 
 
+REQUESTS_PER_ACTION = {"keep_alive": 3, "pipelined": 3, "count": 5}
+"""Requests (whole or cut short) an action sends; the others send one."""
+
+
 async def loop(tally: Tally, until: float) -> None:
     actions, weights = zip(*ACTIONS, strict=True)
     while trio.current_time() < until:
