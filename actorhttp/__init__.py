@@ -11,6 +11,7 @@ WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``actorhttp.testing`` holds test helpers.
 """
 
+from ._accesslog import AbstractAccessLogger, AccessLogger
 from ._app import (
     Application,
     AppRouter,
@@ -151,6 +152,8 @@ __all__ = [
     "AbstractRoute",
     "AbstractRouteDef",
     "AppKey",
+    "AbstractAccessLogger",
+    "AccessLogger",
     "AppRouter",
     "MinDataRate",
     "RestartBudget",

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
 
+from ._accesslog import AbstractAccessLogger
 from ._lifecycle import GracefulExit
 from ._pipe import ClientDisconnectedError
 from ._pool import Mailbox, MailboxSender, open_mailbox
@@ -51,6 +53,7 @@ from .messages import AddRoute, CancelRequests, CommandFailed, Handler, Target
 __all__ = ["NoReplyError", "Router", "RouterInbox", "RouterMailbox", "open_router_mailbox"]
 
 logger = logging.getLogger("actorhttp")
+_UNANSWERED = HTTPInternalServerError()  # what an access log shows for a reply closed unanswered
 RouterInbox = Mailbox[Request | AddRoute | CancelRequests]
 RouterMailbox = MailboxSender[Request | AddRoute | CancelRequests]
 
@@ -137,6 +140,7 @@ class Router:
     ) -> None:
         self.routes = routes
         self.restart_budget = restart_budget
+        self._access: AbstractAccessLogger | None = None
         self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
@@ -232,6 +236,25 @@ class Router:
             )
         for method in methods:
             resource.add_route(method, target, handler_timeout=command.handler_timeout)
+
+    def log_access(self, access: AbstractAccessLogger | None) -> None:
+        """Log each finished request with ``access``; None (the default) costs nothing."""
+        self._access = access
+        if access is not None:
+            self.respond = self._respond_logged  # type: ignore[method-assign]
+
+    async def _respond_logged(self, request: Request) -> None:
+        """:meth:`respond`, then one access log line for what was answered."""
+        access = self._access
+        if access is None or not access.enabled:  # the logger drops INFO: nothing to time
+            await Router.respond(self, request)
+            return
+        start = time.perf_counter()
+        await Router.respond(self, request)
+        if access.enabled:
+            # A reply closed unanswered went out as a 500 (the transport's answer).
+            answer = request.reply._response or _UNANSWERED
+            access.log(request, answer, time.perf_counter() - start)
 
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply, which this always closes."""

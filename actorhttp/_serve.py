@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from ._accesslog import AbstractAccessLogger, AccessLogger, access_logger, make_access_logger
 from ._app import Application
 from ._router import open_router_mailbox
 from ._server import ServerActor
@@ -136,20 +137,28 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     *,
+    access_log: logging.Logger | None = None,
+    access_log_class: type[AbstractAccessLogger] = AccessLogger,
+    access_log_format: str = AccessLogger.LOG_FORMAT,
     task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
     **settings: Any,
 ) -> None:
     """Serve ``app`` until stopped; ``settings`` are StartServer's limits.
+
+    No access log unless ``access_log`` names a logger (``run_app`` logs to
+    ``actorhttp.access``, as aiohttp's to ``aiohttp.access``), written by
+    ``access_log_class(access_log, access_log_format)``.
 
     Raises ``TypeError`` for an unknown setting and ``ValueError`` for a bad
     one before anything runs, ``OSError`` when the address cannot be bound,
     and whatever the app's startup raises (its cleanup runs first).
     """
     start = start_command(app, host, port, settings)
+    access = make_access_logger(access_log, access_log_class, access_log_format)
     try:
         await app.startup()  # may still add state and routes, as in aiohttp
         app.freeze()
-        await _serve_started(app, start, task_status)
+        await _serve_started(app, start, task_status, access)
     finally:
         with trio.move_on_after(CLEANUP_TIMEOUT) as scope:
             scope.shield = True
@@ -157,7 +166,10 @@ async def serve(
 
 
 async def _serve_started(
-    app: Application, start: StartServer, task_status: trio.TaskStatus[Server]
+    app: Application,
+    start: StartServer,
+    task_status: trio.TaskStatus[Server],
+    access: AbstractAccessLogger | None,
 ) -> None:
     commands_send, commands_receive = trio.open_memory_channel[object](16)
     events_send, events_receive = trio.open_memory_channel[Event](16)
@@ -169,6 +181,7 @@ async def _serve_started(
     try:
         async with trio.open_nursery() as nursery:
             router = app.make_router()
+            router.log_access(access)
             await nursery.start(router.run, router_receive)
             going_away = trio.Event()  # set once on_shutdown has run: then WebSockets get 1001
             actor = ServerActor(router_send, events_send, going_away=going_away)
@@ -227,6 +240,9 @@ def run_app(
     backlog: int = 128,
     handle_signals: bool = True,
     handler_cancellation: bool = False,
+    access_log: logging.Logger | None = access_logger,
+    access_log_class: type[AbstractAccessLogger] = AccessLogger,
+    access_log_format: str = AccessLogger.LOG_FORMAT,
     loop: object = None,
     **settings: Any,
 ) -> None:
@@ -235,21 +251,28 @@ def run_app(
     ``app`` may be an Application or an awaitable that makes one. The
     first signal stops gracefully (``on_shutdown`` runs, in-flight requests
     get ``shutdown_timeout`` seconds); a second one cuts them at once.
-    Defaults as aiohttp: ``0.0.0.0:8080``, keep-alive 75 s. As the owner of
+    Defaults as aiohttp: ``0.0.0.0:8080``, keep-alive 75 s, an access log
+    to the ``actorhttp.access`` logger at INFO (``access_log=None``: none;
+    it costs nothing while that logger drops INFO). As the owner of
     the process it also moves everything alive once serving has begun out
     of the garbage collector's full passes (``gc.freeze()``). Unknown
     keywords raise ``TypeError`` naming them, before anything runs.
     """
     if loop is not None:
         raise TypeError("run_app(loop=...) has no meaning on trio: it runs its own trio.run")
+    make_access_logger(access_log, access_log_class, access_log_format)  # fail fast
     settings = {
         "keep_alive_timeout": keepalive_timeout,
         "backlog": backlog,
         "handler_cancellation": handler_cancellation,
+        "access_log": access_log,
+        "access_log_class": access_log_class,
+        "access_log_format": access_log_format,
         **settings,
     }
     if isinstance(app, Application):
-        start_command(app, host or "0.0.0.0", port or 8080, dict(settings))  # fail fast
+        limits = {k: v for k, v in settings.items() if not k.startswith("access_log")}
+        start_command(app, host or "0.0.0.0", port or 8080, limits)  # fail fast
     trio.run(
         partial(
             _run_app,

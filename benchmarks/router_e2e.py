@@ -56,7 +56,7 @@ def serve(port: int, n: int) -> None:
     app = web.Application()
     for i in range(n):
         app.router.add_get(f"/api/{{id}}/r{i}", route)
-    web.run_app(app, host=HOST, port=port, print=None, keepalive_timeout=75.0)
+    web.run_app(app, host=HOST, port=port, print=None, keepalive_timeout=75.0, access_log=None)
 
 
 def measure(n: int, duration: int, warmup: int) -> tuple[float, float]:

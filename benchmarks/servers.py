@@ -90,6 +90,7 @@ def serve_actorhttp(port: int, transport: str) -> None:
         port=port,
         transport=transport,
         keep_alive_timeout=KEEP_ALIVE_TIMEOUT,
+        access_log=None,
         print=None,
     )
 

@@ -33,6 +33,8 @@ NOT_YET: set[str] = set()  # none left: routing parity and WebSockets are in
 # Ours, beyond aiohttp.web: how a trio program serves (see actorhttp.web's docstring).
 WEB_EXTRAS = {"serve"}
 TOP_LEVEL_EXTRAS = {
+    "AbstractAccessLogger",
+    "AccessLogger",
     "AppRouter",
     "MinDataRate",
     "RestartBudget",

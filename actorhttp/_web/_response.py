@@ -631,6 +631,13 @@ class Response(StreamResponse):
             raise ValueError(f"Unsupported body type {type(body)!r}")
 
     @property
+    def body_length(self) -> int:
+        """The body's size in bytes; a streamed body's, as far as it has been written."""
+        if self._pipe is not None or self._body is None:
+            return super().body_length
+        return len(self._body) if not isinstance(self._body, memoryview) else self._body.nbytes
+
+    @property
     def text(self) -> str | None:
         if self._body is None:
             return None
