@@ -54,10 +54,6 @@ NEVER_SENT = frozenset({1004, 1005, 1006, 1015})  # may not appear in a close fr
 # ends (max_msg_size is 4 MiB by default, hypercorn's limit 16 MiB): below it the server
 # has no reason not to echo everything before the cut.
 SIZE_NO_SERVER_REFUSES = 1 << 20
-# Transports that keep a WebSocket connection open after the client's EOF (a bug: see
-# test_a_client_eof_ends_the_websocket_connection). There the fuzzing cannot wait for the
-# end after it half-closes, and stops reading instead; take a transport out once fixed.
-CLIENT_EOF_IGNORED = frozenset({"hypercorn"})
 HANDSHAKE_KEY = base64.b64encode(b"fuzz-ws-hyper-ok").decode()
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -607,12 +603,11 @@ async def fuzzed_exchange(transport: str, port: int, data: bytes) -> None:
         elif verdict.ending == "unfinished":
             await peer.half_close()  # no more is coming: now the server must end it
             replied = True
-        if verdict.ending != "unfinished" or transport not in CLIENT_EOF_IGNORED:
-            while (event := await peer.next()).kind != "eof":
-                got.append(event)
-                if event.kind == "close" and not replied and verdict.ending == "failed":
-                    await peer.send(make_frame(CLOSE, close_payload(1000)))  # as a client would
-                    replied = True
+        while (event := await peer.next()).kind != "eof":
+            got.append(event)
+            if event.kind == "close" and not replied and verdict.ending == "failed":
+                await peer.send(make_frame(CLOSE, close_payload(1000)))  # as a client would
+                replied = True
 
     closes = [g for g in got if g.kind == "close"]
     pongs = [payload_of(g) for g in got if g.kind == "pong"]
@@ -745,22 +740,7 @@ def test_server_survives_known_hostile_frames(transport: str, name: str) -> None
     run_fuzzed(transport, ALWAYS[name])
 
 
-@pytest.mark.parametrize(
-    "transport",
-    [
-        "httptools",
-        pytest.param(
-            "hypercorn",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="actorhttp bug: _asgiws._carry outlives hypercorn's disconnect (its "
-                "_go_away task waits for the server's stop), so the connection is never "
-                "closed and its slot is held until the server stops",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_client_eof_ends_the_websocket_connection(transport: str) -> None:
     """A client that half-closes a WebSocket (no close frame: it has nothing more to say)
     sees the server close the connection too, at once, rather than when the server stops."""
@@ -775,5 +755,4 @@ def test_a_client_eof_ends_the_websocket_connection(transport: str) -> None:
                         return (await peer._next()).kind == "eof"
         return False
 
-    # Asserted out here, so that a failure is the AssertionError the xfail expects.
     assert trio.run(ends), "the connection was still open 2 s after the client's EOF"

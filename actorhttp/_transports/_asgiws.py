@@ -197,6 +197,9 @@ async def _carry(
             if going_away is not None:
                 nursery.start_soon(_go_away, send, closing, going_away)
             await _read(receive, send, link, closing)
+            # hypercorn's disconnect: nothing more can be sent, and waiting on (a stop, the
+            # handler's next message) would keep the app, so the connection, open.
+            nursery.cancel_scope.cancel()
     finally:
         link.finish()
     # Returning ends the stream: hypercorn closes a connection it may still hold open
