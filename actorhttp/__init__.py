@@ -4,8 +4,9 @@
 ``actorhttp.web``); the same objects are here at the top level, beside the
 actor layer: ``http_driver``, ``serve`` and ``Server``, ``MinDataRate`` for
 the slow-client settings, ``supervise`` (with ``RestartBudget`` and
-``SupervisionError``) to restart an actor with its mailbox, and
-``actorhttp.messages`` for the messages themselves. As in aiohttp, the
+``SupervisionError``) to restart an actor with its mailbox,
+``proxy_headers_middleware`` to take a trusted proxy's word for the client,
+and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
 ``actorhttp.testing`` holds test helpers.
@@ -19,6 +20,7 @@ from ._app import (
 from ._driver import http_driver
 from ._lifecycle import CleanupError, GracefulExit
 from ._middlewares import normalize_path_middleware
+from ._proxy import proxy_headers_middleware
 from ._routing import (
     DynamicResource,
     PlainResource,
@@ -263,6 +265,7 @@ __all__ = [
     "options",
     "patch",
     "post",
+    "proxy_headers_middleware",
     "put",
     "route",
     "run_app",

@@ -43,6 +43,7 @@ TOP_LEVEL_EXTRAS = {
     "Headers",
     "Server",
     "http_driver",
+    "proxy_headers_middleware",  # aiohttp has none (aiohttp-remotes is a separate package)
     # aiohttp's top-level WebSocket names, not in aiohttp.web either:
     "WSCloseCode",
     "WSMessage",

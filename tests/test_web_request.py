@@ -446,6 +446,20 @@ def test_clone() -> None:
         request.clone(rel_url="http://elsewhere/")
 
 
+async def test_finishing_a_request_closes_the_files_its_clones_spooled() -> None:
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=f; filename=a.bin\r\n\r\n"
+        + b"x" * 100_000
+        + b"\r\n--b--\r\n"
+    )
+    request = post_request(body, "multipart/form-data; boundary=b")
+    clone = request.clone(remote="192.0.2.1").clone(scheme="https")  # as middlewares do
+    file = (await clone.post())["f"].file  # type: ignore[union-attr]
+    assert rolled(file)
+    request._finish()  # what the server does once the answer is out
+    assert file.closed
+
+
 def test_request_state_keys_and_the_str_key_warning() -> None:
     request = make_mocked_request("GET", "/")
     key = web.RequestKey("count", int)

@@ -378,7 +378,10 @@ class BaseRequest:
         return result
 
     def _finish(self) -> None:
-        """The request is over: close the files ``post()`` spooled, as aiohttp does."""
+        """The request is over: close the files ``post()`` spooled, as aiohttp does, here and
+        in every clone made of it (the server only knows the request it made)."""
+        for clone in self._cache.get("clones", ()):
+            clone._finish()
         form = self._cache.get("post")
         if form:
             for value in form.values():
@@ -423,7 +426,7 @@ class BaseRequest:
             overrides["host"] = host
         if remote is not None:
             overrides["remote"] = remote
-        return Request(
+        clone = Request(
             method.upper() if method is not None else self.method,
             target_path,
             query,
@@ -441,6 +444,9 @@ class BaseRequest:
             self._state,
             disconnected=self.disconnected,
         )
+        # A middleware's clone (a proxy's, say) may be the one whose post() spools files.
+        self._cache.setdefault("clones", []).append(clone)
+        return clone
 
     # -- per-request state (request[key]) ------------------------------------------
 
