@@ -9,7 +9,8 @@ the slow-client settings, ``supervise`` (with ``RestartBudget`` and
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
-``actorhttp.testing`` holds test helpers.
+``actorhttp.testing`` holds test helpers; ``actorhttp.__version__`` is
+the installed distribution's version.
 """
 
 from ._accesslog import AbstractAccessLogger, AccessLogger
@@ -400,3 +401,21 @@ _WEB_NAMES = frozenset(
     }
 )
 _fix_module_names()
+
+
+def _installed_version() -> str:
+    """The installed distribution's version, which pip took from pyproject.toml."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("actorhttp")
+    except PackageNotFoundError:
+        # Imported from a source tree that was never installed (PYTHONPATH=..., a vendored
+        # copy): there is no metadata to read, and guessing one from the tree could lie.
+        # "0+unknown" is still a valid PEP 440 version, below every release, so code that
+        # compares versions keeps working instead of failing at import.
+        return "0+unknown"
+
+
+# Not in __all__, as in trio and aiohttp: a star import brings the API, not the version.
+__version__: str = _installed_version()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole check: lint, strict types, then the test suite.
+# The whole check: lint, strict types, the built sdist and wheel, then the test suite.
 source "$(dirname "$0")/venv.sh"
 
 # System tools some tests drive: Debian's chromium and chromium-driver (the chat
@@ -22,7 +22,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-ruff check actorhttp tests examples benchmarks
-ruff format --check actorhttp tests examples benchmarks
+ruff check actorhttp tests examples benchmarks scripts
+ruff format --check actorhttp tests examples benchmarks scripts
 mypy
+python scripts/check_dist.py   # builds the sdist and wheel, twine-checks them, looks inside
 pytest "$@"
