@@ -27,10 +27,9 @@ counts, as Kestrel counts what reaches its transport.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import struct
-import termios
+from collections.abc import Callable
 
 import trio
 
@@ -46,10 +45,25 @@ METERED_SLICE = 64 * 1024
 each slice's wait is measured (a socket's writes are measured as the kernel takes them)."""
 
 
+def _send_queue_probe() -> Callable[[int], bytes] | None:
+    """Linux's TIOCOUTQ (SIOCOUTQ) ioctl on a socket, or None where there is none."""
+    try:
+        from fcntl import ioctl
+        from termios import TIOCOUTQ  # type: ignore[attr-defined,unused-ignore]  # not macOS
+    except ImportError:  # Windows, macOS: what the kernel took counts as sent
+        return None
+    return lambda fd: ioctl(fd, TIOCOUTQ, b"\0\0\0\0")
+
+
+_probe = _send_queue_probe()
+
+
 def unacknowledged(fd: int) -> int:
     """Bytes in ``fd``'s send queue that the peer has not acknowledged; 0 if unknown."""
+    if _probe is None:
+        return 0
     try:
-        answer = fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0")
+        answer = _probe(fd)
     except OSError:
         return 0
     count: int = struct.unpack("i", answer)[0]
