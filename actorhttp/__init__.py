@@ -9,8 +9,10 @@ the slow-client settings, ``supervise`` (with ``RestartBudget`` and
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
-``actorhttp.testing`` holds test helpers; ``actorhttp.__version__`` is
-the installed distribution's version.
+``actorhttp.testing`` holds test helpers (``SyncClient`` for plain tests),
+``actorhttp.test_utils`` aiohttp's ``TestServer``/``TestClient`` on trio, and
+``actorhttp.pytest_plugin`` the pytest fixtures (registered by entry point);
+``actorhttp.__version__`` is the installed distribution's version.
 """
 
 from ._accesslog import AbstractAccessLogger, AccessLogger

@@ -1,23 +1,31 @@
 """Test helpers: serve an app on 127.0.0.1:0 and talk to it with a real httpx client.
 
-    async with actorhttp.testing.serve_app(app) as client:
+    async with actorhttp.testing.serve_app(app) as client:     # in a trio test
         response = await client.get("/hello/world")
+
+    with actorhttp.testing.SyncClient(app) as client:          # in a plain ``def`` test
+        assert client.get("/hello/world").text == "hello, world"
 
 ``make_mocked_request`` builds a Request with no network, as aiohttp's
 ``test_utils.make_mocked_request`` does, for testing handlers and
-middlewares directly. The pytest fixtures live in ``actorhttp.pytest_plugin``;
-this module imports without pytest. Needs httpx (``pip install actorhttp[testing]``).
+middlewares directly. The pytest fixtures live in ``actorhttp.pytest_plugin``
+(loaded by its entry point); aiohttp's ``TestServer``/``TestClient`` names are
+in ``actorhttp.test_utils``. This module imports without pytest. Needs httpx
+and anyio (``pip install actorhttp[testing]``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from concurrent.futures import Future
+from contextlib import ExitStack, asynccontextmanager
 from functools import partial
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 import trio
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._app import Application
 from ._reply import Reply, open_reply
@@ -26,7 +34,7 @@ from ._web._helpers import HttpVersion, HttpVersion11
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from ._web._streams import EMPTY_PAYLOAD, StreamReader
 
-__all__ = ["STOP_GRACE", "TestClient", "make_mocked_request", "serve_app"]
+__all__ = ["STOP_GRACE", "SyncClient", "TestClient", "make_mocked_request", "serve_app"]
 
 STOP_GRACE = 5.0
 
@@ -62,6 +70,101 @@ async def serve_app(app: Application, **settings: Any) -> AsyncIterator[TestClie
                 await server.stop(grace=STOP_GRACE)
     if failure is not None:
         raise failure
+
+
+class SyncClient(httpx.Client):
+    """A synchronous client for plain ``def`` tests, on ``app`` served in a trio thread.
+
+        with SyncClient(app) as client:
+            assert client.get("/hello/you").text == "hello, you"
+
+    It is an ``httpx.Client``: every request method of httpx's sync API, each
+    returning an ``httpx.Response``, over real sockets on loopback. (Not to be
+    confused with aiohttp's async ``TestClient``: see ``actorhttp.test_utils``.)
+
+    Entering starts an anyio blocking portal — a thread running ``trio.run``,
+    as Starlette's ``TestClient`` does — and serves ``app`` there on
+    127.0.0.1 (a free port) with ``settings`` (``serve()``'s keywords). The
+    app's startup has run when ``with`` gives the client; what it raises (or
+    ``TypeError``/``ValueError``/``OSError`` for settings or a bind that fail)
+    is raised by ``with`` itself, after the app's cleanup and with the thread
+    ended. Leaving closes the client's connections, stops the server
+    gracefully (``on_shutdown``, then ``STOP_GRACE`` seconds for requests in
+    flight), waits for the app's cleanup and ends the thread; what the
+    cleanup raised is raised then. The client owns the thread, the server and
+    the connections: nothing outlives the ``with`` block, and a closed client
+    cannot be entered again (httpx's ``RuntimeError``). A request outside the
+    block raises ``RuntimeError``.
+
+    ``server`` is the running server's handle; ``portal`` runs more async
+    code in the server's trio thread (``client.portal.call(client.server.add_route,
+    "GET", "/late", handler)``). Each request blocks the calling thread, so
+    inside a trio task use ``serve_app`` or ``test_utils.TestClient`` instead.
+    Requests time out after 30 s (``client.timeout`` changes it).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, app: Application, **settings: Any) -> None:
+        super().__init__(timeout=30.0)
+        self.app = app
+        self._settings = settings
+        self._running: tuple[ExitStack, BlockingPortal, Future[None], Server] | None = None
+
+    @property
+    def server(self) -> Server:
+        """The running server (``port``, ``url``, ``add_route``); only inside ``with``."""
+        return self._require_running()[3]
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The anyio portal to the server's trio thread; only inside ``with``."""
+        return self._require_running()[1]
+
+    def _require_running(self) -> tuple[ExitStack, BlockingPortal, Future[None], Server]:
+        if self._running is None:
+            raise RuntimeError("SyncClient serves its app only inside `with SyncClient(app) as c:`")
+        return self._running
+
+    def __enter__(self) -> Self:
+        super().__enter__()  # refuses a closed client, before any thread starts
+        try:
+            with ExitStack() as stack:
+                portal = stack.enter_context(start_blocking_portal(backend="trio"))
+                # Raises what the app's startup raised; the portal's exit ends the thread.
+                done, server = portal.start_task(self._serve, name=f"serve {self.app!r}")
+                if not isinstance(server, Server):  # pragma: no cover - _serve starts with one
+                    raise TypeError(f"serve started with {server!r}")
+                self._running = (stack.pop_all(), portal, done, server)
+        except BaseException:
+            super().__exit__(None, None, None)
+            raise
+        self.base_url = httpx.URL(server.url)
+        return self
+
+    async def _serve(self, *, task_status: trio.TaskStatus[Server]) -> None:
+        # The portal passes anyio's task status: its started(value=None) is trio's protocol too.
+        await serve(self.app, "127.0.0.1", 0, task_status=task_status, **self._settings)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc_value, traceback)  # no idle connection left to wait on
+        finally:
+            running, self._running = self._running, None
+            if running is not None:
+                stack, portal, done, server = running
+                with stack:  # last: stops the portal's trio.run and joins its thread
+                    portal.call(partial(server.stop, grace=STOP_GRACE))
+                done.result()  # serve() has returned: this raises what the cleanup raised
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        self._require_running()
+        return super().send(request, **kwargs)
 
 
 def _payload(payload: bytes | StreamReader | None) -> StreamReader:

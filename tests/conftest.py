@@ -10,6 +10,10 @@ if TYPE_CHECKING:  # importing the plugin module here would stop pytest rewritin
     from actorhttp.messages import TransportName
     from actorhttp.testing import TestClient
 
+# Installed, actorhttp registers its plugin by the pytest11 entry point, which makes this
+# line redundant but harmless (the entry point is named after the module, so pytest finds
+# it loaded). Kept so the suite runs where the install predates the entry point, or where
+# the package is found on PYTHONPATH rather than installed (a worktree checkout).
 pytest_plugins = ["actorhttp.pytest_plugin"]
 
 TRANSPORTS = ["httptools", "hypercorn"]

@@ -23,6 +23,7 @@ from actorhttp import (
     StreamResponse,
     json_response,
     middleware,
+    test_utils,
 )
 from actorhttp.messages import Handler, TransportName
 from actorhttp.testing import TestClient, serve_app
@@ -541,10 +542,13 @@ async def test_startup_and_cleanup_hooks_and_app_state(transport: TransportName)
     app.on_cleanup.append(on_cleanup)
     app.router.add_get("/", handler)
     with trio.fail_after(TIMEOUT):
-        async with serve_app(app, transport=transport) as client:
+        # As an aiohttp test has it, with aiohttp.test_utils' names.
+        server = test_utils.TestServer(app, transport=transport)
+        async with test_utils.TestClient(server) as client:
             response = await client.get("/")
+            assert response.status == 200
+            assert await response.text() == "connected"
             assert events == ["startup"]
-    assert response.text == "connected"
     assert events == ["startup", "cleanup"]
 
 

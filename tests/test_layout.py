@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp.test_utils
 import aiohttp.web
 
 import actorhttp
 import actorhttp.messages
+import actorhttp.test_utils
 from actorhttp import web
 
 PACKAGE = Path(actorhttp.__file__).parent
@@ -163,12 +165,58 @@ def test_transports_never_import_router_or_app() -> None:
         assert not ours & {"_router", "_app", "_serve", "_server", "_driver"}, (path.name, ours)
 
 
-def test_testing_module_imports_without_pytest() -> None:
-    code = "import sys; sys.modules['pytest'] = None; import actorhttp.testing; print('ok')"
-    result = subprocess.run(
+# aiohttp.test_utils' names left out (see actorhttp.test_utils' docstring): its asyncio loop
+# and unittest helpers, the raw low-level server with its base class and socket factories,
+# and make_mocked_coro (unittest.mock.AsyncMock does it).
+TEST_UTILS_LEFT_OUT = {
+    "AioHTTPTestCase",
+    "BaseTestServer",
+    "RawTestServer",
+    "get_port_socket",
+    "get_unused_port_socket",
+    "loop_context",
+    "make_mocked_coro",
+    "setup_test_loop",
+    "teardown_test_loop",
+    "unittest_run_loop",
+}
+
+
+def test_test_utils_has_aiohttps_names_that_make_sense_on_trio() -> None:
+    theirs = {
+        name
+        for name, value in vars(aiohttp.test_utils).items()
+        if getattr(value, "__module__", None) == "aiohttp.test_utils" and name[0] != "_"
+    }
+    expected = (theirs - TEST_UTILS_LEFT_OUT) | {"ClientResponse"}  # aiohttp's, from its client
+    assert sorted(actorhttp.test_utils.__all__) == sorted(expected)
+
+
+def run_isolated(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_testing_modules_import_without_pytest() -> None:
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "import actorhttp.testing, actorhttp.test_utils; print('ok')"
+    )
+    result = run_isolated(code)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_pytest_plugin_imports_without_httpx_anyio_or_pytest_trio() -> None:
+    # pytest imports it (by its entry point) in every run wherever actorhttp is installed.
+    code = (
+        "import sys\n"
+        "for name in ('httpx', 'anyio', 'pytest_trio'): sys.modules[name] = None\n"
+        "import actorhttp.pytest_plugin\n"
+        "print('actorhttp.testing' in sys.modules)"
+    )
+    result = run_isolated(code)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_py_typed_ships() -> None:

@@ -12,7 +12,7 @@ import trio
 
 from actorhttp import web
 from actorhttp.messages import Handler, TransportName
-from actorhttp.testing import TestClient, serve_app
+from actorhttp.testing import SyncClient, TestClient, serve_app
 
 TIMEOUT = 10
 Client = Callable[..., Awaitable[TestClient]]
@@ -30,7 +30,7 @@ def recording_app() -> web.Application:
     return app
 
 
-async def test_signals_run_in_order_around_serving(transport: TransportName) -> None:
+def test_signals_run_in_order_around_serving(transport: TransportName) -> None:
     app = recording_app()
     events = app[EVENTS]
 
@@ -46,10 +46,9 @@ async def test_signals_run_in_order_around_serving(transport: TransportName) -> 
     app.cleanup_ctx.append(context)
     app.on_shutdown.append(partial(note, "shutdown"))
     app.on_cleanup.append(partial(note, "cleanup"))
-    with trio.fail_after(TIMEOUT):
-        async with serve_app(app, transport=transport) as client:
-            assert (await client.get("/")).text == "hello"
-            assert events == ["ctx enter", "startup"]
+    with SyncClient(app, transport=transport) as client:  # a plain test: no trio in sight
+        assert client.get("/").text == "hello"
+        assert events == ["ctx enter", "startup"]
     # cleanup_ctx is entered first (its hook is added at construction) and exits last
     # among cleanup hooks, in aiohttp's order.
     assert events == ["ctx enter", "startup", "shutdown", "ctx exit", "cleanup"]
@@ -96,7 +95,7 @@ async def test_app_is_frozen_once_served_and_the_error_names_addroute() -> None:
     assert late.text == "hello"
 
 
-async def test_startup_may_still_add_state_and_routes() -> None:
+def test_startup_may_still_add_state_and_routes() -> None:
     app = web.Application()
 
     async def on_startup(app: web.Application) -> None:
@@ -104,9 +103,8 @@ async def test_startup_may_still_add_state_and_routes() -> None:
         app.router.add_get("/from-startup", hello)
 
     app.on_startup.append(on_startup)
-    with trio.fail_after(TIMEOUT):
-        async with serve_app(app) as client:
-            response = await client.get("/from-startup")
+    with SyncClient(app) as client:
+        response = client.get("/from-startup")
     assert response.text == "hello"
     assert app[EVENTS] == ["started"]
 
