@@ -13,11 +13,17 @@ from __future__ import annotations
 import logging
 
 import trio
-from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    HTTPScope,
+    Scope,
+)
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
-from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
+from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
 from .._web._response import Response
@@ -27,7 +33,7 @@ from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
 from ._framing import Wire, frame
 from ._h1 import H1Limits, Refusal
-from ._rate import RateMeter
+from ._rate import RateMeter, receive_within
 from ._scope_rules import refusal_for
 
 __all__ = ["AsgiBridge"]
@@ -114,13 +120,7 @@ class AsgiBridge:
                 if meter is None:
                     message = await receive()
                 else:
-                    start = trio.current_time()
-                    with trio.move_on_at(start + meter.budget()) as scope:
-                        message = await receive()
-                    if scope.cancelled_caught:
-                        raise HTTPRequestTimeout(text=meter.describe("request body sent"))
-                    body = message.get("body", b"") if message["type"] == "http.request" else b""
-                    meter.record(trio.current_time() - start, len(body))
+                    message = await receive_within(meter, receive, _body_size)
                 if message["type"] != "http.request":
                     raise RequestPayloadError("client disconnected before the body was complete")
                 body_done = not message.get("more_body", False)
@@ -178,6 +178,10 @@ async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> 
         pass
     if not pipe.closed:
         pipe.break_("the client went away")
+
+
+def _body_size(message: ASGIReceiveEvent) -> int:
+    return len(message.get("body", b"")) if message["type"] == "http.request" else 0
 
 
 def refusal_response(refusal: Refusal) -> Response:

@@ -38,7 +38,7 @@ import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
-from .._web._exceptions import HTTPRequestTimeout, RequestPayloadError
+from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import new_request
 from .._web._response import StreamResponse
@@ -58,7 +58,7 @@ from ._base import (
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
-from ._rate import RateMeter, SlowClientError
+from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._wsproto import serve_websocket
 
@@ -239,17 +239,11 @@ class _Connection:
                     await self.io.send_all(continue_bytes, self.send_meter)
                 except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                     raise ClientDisconnectedError("the client went away before its body") from exc
-            meter = self.body_meter
-            if meter is None:
+            if self.body_meter is None:
                 await self._read()
-                continue
-            # Body reads happen in the handler's task: they need a deadline of their own.
-            start = self.now()
-            with trio.move_on_at(start + meter.budget()) as scope:
-                moved = await self._read()
-            meter.record(self.now() - start, 0 if scope.cancelled_caught else moved)
-            if scope.cancelled_caught:
-                raise HTTPRequestTimeout(text=meter.describe("request body sent"))
+            else:
+                # Body reads happen in the handler's task: they need a deadline of their own.
+                await receive_within(self.body_meter, self._read, _moved)
 
     async def _handle(self, head: Head) -> bool:
         """Deliver one request and answer it; True when the connection may carry another."""
@@ -366,6 +360,10 @@ class _Connection:
             pipe.break_("the client went away")
             raise
         return True
+
+
+def _moved(count: int) -> int:
+    return count  # what _read returns is already the number of bytes it fed
 
 
 def reaper_tick(settings: StartServer) -> float:

@@ -12,15 +12,24 @@ A send meter starts again whenever a send needs no wait (:meth:`reset`): a
 client that keeps up has nothing to prove, and bytes it read long ago buy
 no credit for stalling now. What a send moved is what the client
 acknowledged, where the kernel tells (``_sockio``).
+
+The meter itself does no I/O; :func:`receive_within` is the one wait on a
+request body's next bytes that both transports use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import trio
 
+from .._web._exceptions import HTTPRequestTimeout
 from ..messages import MinDataRate
 
-__all__ = ["RateMeter", "SlowClientError"]
+__all__ = ["RateMeter", "SlowClientError", "receive_within"]
+
+T = TypeVar("T")
 
 
 class SlowClientError(trio.BrokenResourceError):
@@ -63,3 +72,19 @@ class RateMeter:
         return (
             f"{what} slower than the minimum data rate of {self.minimum.bytes_per_second:g} bytes/s"
         )
+
+
+async def receive_within(
+    meter: RateMeter, receive: Callable[[], Awaitable[T]], size: Callable[[T], int]
+) -> T:
+    """``await receive()`` for a request body, no longer than ``meter`` allows.
+
+    ``size`` says how many body bytes what came holds. Raises
+    ``HTTPRequestTimeout`` (408) once the body comes slower than the minimum.
+    """
+    start = trio.current_time()
+    with trio.move_on_at(start + meter.budget()):
+        got = await receive()
+        meter.record(trio.current_time() - start, size(got))
+        return got
+    raise HTTPRequestTimeout(text=meter.describe("request body sent"))
