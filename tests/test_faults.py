@@ -18,7 +18,7 @@ import trio.testing
 
 from actorhttp import Application, Request, Response
 from actorhttp._transports._base import Peer, accept_connections
-from actorhttp._transports._hypercorn import SerialSendStream
+from actorhttp._transports._sockio import SerialSendStream
 from actorhttp.messages import TransportName
 from actorhttp.testing import TestClient, serve_app
 

@@ -191,3 +191,34 @@ def test_ssl_context_settings_are_checked(ca: trustme.CA) -> None:
         StartServer(ssl_context="cert.pem")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="give ssl_context or certfile/keyfile, not both"):
         StartServer(ssl_context=server_context(ca), certfile="c", keyfile="k")
+
+
+async def test_a_tls_client_that_stops_reading_is_cut_and_the_writer_told(
+    autojump_clock: trio.testing.MockClock, ca: trustme.CA, transport: TransportName
+) -> None:
+    told: list[float] = []
+
+    async def endless(request: Request) -> StreamResponse:
+        response = StreamResponse()
+        await response.prepare(request)
+        try:
+            for _ in range(100_000):  # 6 GiB: no buffer holds that
+                await response.write(b"s" * 65536)
+        except ConnectionResetError:
+            told.append(trio.current_time())
+            raise
+        return response
+
+    app = Application()
+    app.router.add_get("/endless", endless)
+    with trio.fail_after(600):
+        async with serve_app(app, transport=transport, ssl_context=server_context(ca)) as c:
+            tcp = await trio.open_tcp_stream("127.0.0.1", c.server.port)
+            stream = trio.SSLStream(tcp, client_context(ca), server_hostname="127.0.0.1")
+            async with stream:
+                begun = trio.current_time()
+                await stream.send_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+                while not told:  # and never read a byte
+                    await trio.sleep(1)
+    # Measured on the socket under TLS: the grace period, and what the client acknowledged.
+    assert 5 <= told[0] - begun < 10

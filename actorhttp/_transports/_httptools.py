@@ -59,7 +59,7 @@ from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
 from ._rate import RateMeter, SlowClientError, receive_within
-from ._sockio import StreamIO
+from ._sockio import SerialSendStream, StreamIO
 from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
@@ -101,7 +101,10 @@ class _Connection:
         deliver: Deliver,
         going_away: trio.Event | None = None,
         scheme: str = "http",
+        *,
+        meter_sends: bool = True,
     ) -> None:
+        """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket)."""
         self.stream = stream
         self.scheme = scheme
         self.io = StreamIO(stream)
@@ -120,7 +123,7 @@ class _Connection:
         self.scope = trio.CancelScope()
         minimum = settings.min_request_body_rate
         self.body_meter = RateMeter(minimum) if minimum is not None else None
-        minimum = settings.min_response_rate
+        minimum = settings.min_response_rate if meter_sends else None
         self.send_meter = RateMeter(minimum) if minimum is not None else None
 
     async def run(self, live: set[_Connection]) -> None:
@@ -453,9 +456,22 @@ async def serve_httptools(
             return _Connection(
                 stream, peer, settings, limits, timeouts, deliver, stop.going_away
             ).run(live)
-        secure = trio.SSLStream(stream, context, server_side=True, https_compatible=True)
+        # Metered below TLS, on the socket, where what the client acknowledged shows.
+        minimum = settings.min_response_rate
+        metered = SerialSendStream(
+            stream, RateMeter(minimum) if minimum is not None else None, peer
+        )
+        secure = trio.SSLStream(metered, context, server_side=True, https_compatible=True)
         return _Connection(
-            secure, peer, settings, limits, timeouts, deliver, stop.going_away, "https"
+            secure,
+            peer,
+            settings,
+            limits,
+            timeouts,
+            deliver,
+            stop.going_away,
+            "https",
+            meter_sends=False,
         ).run(live)
 
     async with trio.open_nursery() as reaping:

@@ -31,12 +31,11 @@ from ._base import (
     tls_context,
 )
 from ._h1 import H1Limits
-from ._rate import RateMeter, SlowClientError
-from ._sockio import StreamIO
+from ._rate import RateMeter
+from ._sockio import SerialSendStream
 
 __all__ = [
     "HARD_STOP_MARGIN",
-    "SerialSendStream",
     "hypercorn_config",
     "serve_hypercorn",
 ]
@@ -128,62 +127,6 @@ async def serve_hypercorn(
             connections.cancel_scope.deadline = trio.current_time() + grace
             guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
         guard.cancel_scope.cancel()
-
-
-class SerialSendStream(trio.abc.HalfCloseableStream):
-    """A socket stream for hypercorn: sends metered, and ``send_eof`` waits for a send.
-
-    Sends go through :class:`~._sockio.StreamIO` with the connection's
-    minimum response rate: a client that stops reading is cut with
-    ``SlowClientError`` (a ``BrokenResourceError``: hypercorn drops the
-    request, and a streaming writer gets ``ConnectionResetError``) and its
-    socket is closed (hypercorn would otherwise wait on it for the client's
-    next request). This is the one place that can do it: hypercorn shields
-    its sends from cancellation, so nothing above the stream can bound them.
-
-    hypercorn's ``TCPServer._close()`` calls ``send_eof()`` without taking the
-    send lock its ``protocol_send`` holds around ``send_all``. When a client
-    closes right after reading an answer (a refused upload, say), the last
-    ``send_all`` can still be running: trio's conflict detector then fails
-    that send with ``BusyResourceError``, which hypercorn reports as "Error
-    in ASGI Framework" (hypercorn 0.18 does it with any ASGI app). Serialising
-    both behind one lock here makes ``send_eof`` happen after the send, as it
-    should. The ``socket`` attribute is what TCPServer reads the addresses from.
-    """
-
-    def __init__(
-        self, stream: trio.SocketStream, meter: RateMeter | None = None, peer: Peer = None
-    ) -> None:
-        self.stream = stream
-        self.peer = peer
-        self.socket = stream.socket
-        self._io = StreamIO(stream)
-        self._meter = meter
-        self._send_lock = trio.StrictFIFOLock()
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        async with self._send_lock:
-            try:
-                await self._io.send_all(
-                    data if isinstance(data, bytes) else bytes(data), self._meter
-                )
-            except SlowClientError as exc:
-                logger.info("connection from %s cut: %s", self.peer, exc)
-                self.stream.socket.close()  # wakes hypercorn's read of it: the connection ends
-                raise
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.stream.wait_send_all_might_not_block()
-
-    async def send_eof(self) -> None:
-        async with self._send_lock:
-            await self.stream.send_eof()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.stream.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self.stream.aclose()
 
 
 async def _close_after(live: set[trio.SocketStream], delay: float) -> None:

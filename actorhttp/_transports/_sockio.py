@@ -27,6 +27,7 @@ counts, as Kestrel counts what reaches its transport.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import struct
 from collections.abc import Callable
@@ -35,8 +36,9 @@ import trio
 
 from ._rate import RateMeter, SlowClientError
 
-__all__ = ["StreamIO", "send_all_metered", "unacknowledged"]
+__all__ = ["SerialSendStream", "StreamIO", "send_all_metered", "unacknowledged"]
 
+logger = logging.getLogger("actorhttp")
 _CLOSED = frozenset({errno.EBADF, errno.ENOTSOCK})
 PROBE_EVERY = 16
 """While reads wait first, one read in this many tries first (see ``receive_some``)."""
@@ -227,3 +229,65 @@ async def send_all_metered(
         meter.record(trio.current_time() - start, 0 if scope.cancelled_caught else len(piece))
         if scope.cancelled_caught:
             raise SlowClientError(meter.describe("the client read the response"))
+
+
+class SerialSendStream(trio.abc.HalfCloseableStream):
+    """A socket stream whose sends are metered, and whose ``send_eof`` waits for a send.
+
+    What a protocol layer above runs on (hypercorn, and TLS on either
+    transport). Sends go through :class:`StreamIO` with the connection's
+    minimum response rate, measured on the socket itself (what the client
+    acknowledged): a client that stops reading is cut with
+    ``SlowClientError`` (a ``BrokenResourceError``: the layer above sees a
+    vanished client, and a streaming writer gets ``ConnectionResetError``)
+    and its socket is closed (hypercorn would otherwise wait on it for the
+    client's next request). For hypercorn this is the one place that can do
+    it: it shields its sends from cancellation, so nothing above the stream
+    can bound them.
+
+    hypercorn's ``TCPServer._close()`` calls ``send_eof()`` without taking the
+    send lock its ``protocol_send`` holds around ``send_all``. When a client
+    closes right after reading an answer (a refused upload, say), the last
+    ``send_all`` can still be running: trio's conflict detector then fails
+    that send with ``BusyResourceError``, which hypercorn reports as "Error
+    in ASGI Framework" (hypercorn 0.18 does it with any ASGI app). Serialising
+    both behind one lock here makes ``send_eof`` happen after the send, as it
+    should. The ``socket`` attribute is what TCPServer reads the addresses from.
+    """
+
+    def __init__(
+        self,
+        stream: trio.SocketStream,
+        meter: RateMeter | None = None,
+        peer: tuple[str, int] | None = None,
+    ) -> None:
+        self.stream = stream
+        self.peer = peer
+        self.socket = stream.socket
+        self._io = StreamIO(stream)
+        self._meter = meter
+        self._send_lock = trio.StrictFIFOLock()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        async with self._send_lock:
+            try:
+                await self._io.send_all(
+                    data if isinstance(data, bytes) else bytes(data), self._meter
+                )
+            except SlowClientError as exc:
+                logger.info("connection from %s cut: %s", self.peer, exc)
+                self.stream.socket.close()  # wakes hypercorn's read of it: the connection ends
+                raise
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        async with self._send_lock:
+            await self.stream.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.stream.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
