@@ -69,7 +69,22 @@ def unused_port() -> int:
         return port
 
 
-class TestServer:
+class _AsyncWithOnly:
+    """``with`` raises ``TypeError`` as aiohttp's test helpers do: they are ``async with`` only."""
+
+    def __enter__(self) -> None:
+        raise TypeError("Use async with instead")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        pass  # pragma: no cover - __enter__ never returns
+
+
+class TestServer(_AsyncWithOnly):
     """``app`` served on ``host`` (127.0.0.1) at ``port`` (a free one if ``None``), as aiohttp's.
 
     ``settings`` are ``serve()``'s keywords; as aiohttp's test server,
@@ -172,17 +187,6 @@ class TestServer:
                     if len(group.exceptions) == 1 and isinstance(group.exceptions[0], Exception):
                         raise group.exceptions[0] from None
                     raise
-
-    def __enter__(self) -> None:
-        raise TypeError("Use async with instead")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        pass  # pragma: no cover - __enter__ never returns
 
     async def __aenter__(self) -> Self:
         await self.start_server()
@@ -337,7 +341,7 @@ class _RequestContextManager:
 _BODY_TYPES = (bytes, bytearray, memoryview, str)
 
 
-class TestClient:
+class TestClient(_AsyncWithOnly):
     """aiohttp's ``TestClient``: requests to a :class:`TestServer` by path, on trio.
 
     ``server`` must be a ``TestServer`` (``TypeError`` otherwise, as
@@ -428,17 +432,6 @@ class TestClient:
             await self._session.aclose()
         finally:
             await self._server.close()
-
-    def __enter__(self) -> None:
-        raise TypeError("Use async with instead")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        pass  # pragma: no cover - __enter__ never returns
 
     async def __aenter__(self) -> Self:
         try:
