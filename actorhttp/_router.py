@@ -238,27 +238,16 @@ class Router:
             resource.add_route(method, target, handler_timeout=command.handler_timeout)
 
     def log_access(self, access: AbstractAccessLogger | None) -> None:
-        """Log each finished request with ``access``; None (the default) costs nothing."""
+        """Log each finished request with ``access`` (None, the default: no access log)."""
         self._access = access
-        if access is not None:
-            self.respond = self._respond_logged  # type: ignore[method-assign]
-
-    async def _respond_logged(self, request: Request) -> None:
-        """:meth:`respond`, then one access log line for what was answered."""
-        access = self._access
-        if access is None or not access.enabled:  # the logger drops INFO: nothing to time
-            await Router.respond(self, request)
-            return
-        start = time.perf_counter()
-        await Router.respond(self, request)
-        if access.enabled:
-            # A reply closed unanswered went out as a 500 (the transport's answer).
-            answer = request.reply._response or _UNANSWERED
-            access.log(request, answer, time.perf_counter() - start)
 
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply, which this always closes."""
         reply = request.reply
+        access = self._access
+        # Timed only when a line will be written: the logger may drop INFO (run_app's
+        # default until logging is configured), and then this costs one check.
+        start = time.perf_counter() if access is not None and access.enabled else None
         try:
             await self.finish(request, await self.handle(request))
         except Exception as exc:
@@ -269,6 +258,10 @@ class Router:
         finally:
             reply.close()
             request._finish()  # the temporary files of post(), as aiohttp releases them
+        if start is not None and access is not None:
+            # A reply closed unanswered went out as a 500 (the transport's answer).
+            answer = reply._response or _UNANSWERED
+            access.log(request, answer, time.perf_counter() - start)
 
     async def finish(self, request: Request, response: StreamResponse) -> None:
         """Hand ``response`` over on the request's reply, or end the stream it started."""

@@ -38,7 +38,7 @@ import os
 import statistics
 from pathlib import Path
 
-from benchmarks.http import HOST, Endpoint, choose_pinning, cpu_seconds, run_wrk, running_server
+from benchmarks.http import HOST, Endpoint, load_fresh_server
 
 VARIANTS = ("off", "dropped", "written")
 SCRIPT = Path(__file__).resolve()
@@ -70,18 +70,7 @@ def serve(port: int, variant: str) -> None:
 
 def measure(variant: str, duration: int, warmup: int) -> tuple[float, float]:
     """Requests/s and server CPU us/request for one variant, on a fresh server."""
-    pinning = choose_pinning()
-    with running_server("serve", pinning, HELLO, script=SCRIPT, extra=[variant]) as server:
-        url = f"http://{HOST}:{server.port}/hello"
-        if warmup:
-            run_wrk(url, warmup, pinning)
-        pid = server.pid
-        before = cpu_seconds(pid)
-        result = run_wrk(url, duration, pinning)
-        cpu = cpu_seconds(pid) - before
-    if result.requests <= 0 or result.errors:
-        raise RuntimeError(f"{variant}: {result.requests} requests, {result.errors} errors")
-    return result.requests_per_s, cpu * 1e6 / result.requests
+    return load_fresh_server(SCRIPT, [variant], HELLO, duration, warmup)
 
 
 def main(argv: list[str]) -> int:

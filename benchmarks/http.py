@@ -503,6 +503,28 @@ def run_wrk(
     return parse_wrk(completed.stdout)
 
 
+def load_fresh_server(
+    script: Path, extra: Sequence[str], endpoint: Endpoint, duration: int, warmup: int
+) -> tuple[float, float]:
+    """Requests/s and server CPU us/request of ``wrk`` on ``endpoint`` of a fresh
+    ``script serve PORT *extra`` server (after ``warmup`` discarded seconds).
+
+    Raises ``RuntimeError`` if wrk completed nothing or saw errors.
+    """
+    pinning = choose_pinning()
+    with running_server("serve", pinning, endpoint, script=script, extra=extra) as server:
+        url = f"http://{HOST}:{server.port}{endpoint.path}"
+        if warmup:
+            run_wrk(url, warmup, pinning)
+        pid = server.pid
+        before = cpu_seconds(pid)
+        result = run_wrk(url, duration, pinning)
+        cpu = cpu_seconds(pid) - before
+    if result.requests <= 0 or result.errors:
+        raise RuntimeError(f"{' '.join(extra)}: {result.requests} requests, {result.errors} errors")
+    return result.requests_per_s, cpu * 1e6 / result.requests
+
+
 # --- the load rounds -------------------------------------------------------------------------
 
 

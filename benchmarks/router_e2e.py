@@ -34,14 +34,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from benchmarks.http import (
-    HOST,
-    Endpoint,
-    choose_pinning,
-    cpu_seconds,
-    run_wrk,
-    running_server,
-)
+from benchmarks.http import HOST, Endpoint, load_fresh_server
 
 SIZES = (10, 10_000)
 SCRIPT = Path(__file__).resolve()
@@ -61,19 +54,8 @@ def serve(port: int, n: int) -> None:
 
 def measure(n: int, duration: int, warmup: int) -> tuple[float, float]:
     """Requests/s and server CPU us/request for the app of ``n`` routes, fresh."""
-    pinning = choose_pinning()
     endpoint = Endpoint(f"n{n}", f"/api/42/r{n - 1}", b"route 42")
-    with running_server("serve", pinning, endpoint, script=SCRIPT, extra=[str(n)]) as server:
-        url = f"http://{HOST}:{server.port}{endpoint.path}"
-        if warmup:
-            run_wrk(url, warmup, pinning)
-        pid = server.pid
-        before = cpu_seconds(pid)
-        result = run_wrk(url, duration, pinning)
-        cpu = cpu_seconds(pid) - before
-    if result.requests <= 0 or result.errors:
-        raise RuntimeError(f"N={n}: {result.requests} requests, {result.errors} errors")
-    return result.requests_per_s, cpu * 1e6 / result.requests
+    return load_fresh_server(SCRIPT, [str(n)], endpoint, duration, warmup)
 
 
 def main(argv: list[str]) -> int:
