@@ -17,6 +17,7 @@ without knowing about routers or applications.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -145,6 +146,11 @@ class MinDataRate:
 class StartServer:
     """Bind ``host:port`` (port 0 picks a free one) and start serving.
 
+    Or serve ``sockets``, already bound TCP sockets (IPv4 or IPv6), instead
+    of binding ``host:port``: a supervisor's for its worker processes, or
+    systemd's. The server listens on a duplicate of each and closes only
+    that: the given sockets stay their owner's to close.
+
     ``transport`` picks how clients are reached: ``"httptools"`` (HTTP/1.1,
     with or without TLS; fastest and strictest), ``"hypercorn"`` (HTTP/1.1,
     HTTP/2, TLS), or ``"auto"``: httptools, unless ``certfile``/``keyfile``
@@ -199,6 +205,7 @@ class StartServer:
     keyfile: str | None = None
     ssl_context: ssl.SSLContext | None = None
     transport: TransportName = "auto"
+    sockets: tuple[socket.socket, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -235,6 +242,7 @@ class StartServer:
             raise ValueError(
                 f"unknown transport {self.transport!r}: use 'auto', 'httptools' or 'hypercorn'"
             )
+        _check_sockets(self.sockets)
 
     @property
     def tls(self) -> bool:
@@ -247,6 +255,20 @@ class StartServer:
         if self.transport != "auto":
             return self.transport
         return "hypercorn" if self.certfile is not None else "httptools"
+
+
+def _check_sockets(sockets: object) -> None:
+    if not isinstance(sockets, tuple):
+        raise ValueError(f"sockets must be a tuple of sockets, not {sockets!r}")
+    for sock in sockets:
+        if not isinstance(sock, socket.socket):
+            raise ValueError(f"sockets must hold socket.socket objects, not {sock!r}")
+        if sock.fileno() < 0:
+            raise ValueError(f"{sock!r} is closed")
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            raise ValueError(f"{sock!r} is not a TCP socket (IPv4 or IPv6)")
+        if sock.getsockname()[1] == 0:
+            raise ValueError(f"{sock!r} is not bound to a port")
 
 
 @dataclass(frozen=True, slots=True)

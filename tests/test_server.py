@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -10,7 +11,7 @@ import httpx
 import pytest
 import trio
 
-from actorhttp import Application, Request, Response, http_driver, serve
+from actorhttp import Application, Request, Response, http_driver, run_app, serve
 from actorhttp._transports._hypercorn import HARD_STOP_MARGIN
 from actorhttp.messages import (
     AddRoute,
@@ -319,3 +320,43 @@ async def test_server_handle_reports_port_and_urls(transport: TransportName) -> 
             await server.stop(grace=1)
             await server.stop(grace=1)  # stopping twice is harmless
     assert status_of(raw) == 404
+
+
+async def test_serve_on_given_sockets_leaves_them_open_and_listening(
+    transport: TransportName,
+) -> None:
+    """aiohttp's ``sock=``: serve a socket bound elsewhere (a supervisor's, systemd's)."""
+    app = Application()
+    app.router.add_get("/", lambda request: _ok())
+    given = socket.create_server(("127.0.0.1", 0))
+    port = given.getsockname()[1]
+    with given, trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(partial(serve, app, sock=given, transport=transport))
+            assert server.urls == (f"http://127.0.0.1:{port}",)
+            raw = await exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await server.stop(grace=1)
+        assert status_of(raw) == 200
+        # Ours to close: still listening, so a connection waits in its backlog.
+        assert given.fileno() != -1
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+
+
+async def _ok() -> Response:
+    return Response(text="ok")
+
+
+def test_bad_sockets_are_refused_naming_the_problem() -> None:
+    good = socket.create_server(("127.0.0.1", 0))
+    with good, pytest.raises(ValueError, match="must be a tuple of sockets"):
+        StartServer(sockets=[good])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is closed"):
+        StartServer(sockets=(good,))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        with pytest.raises(ValueError, match="not a TCP socket"):
+            StartServer(sockets=(udp,))
+    with socket.socket() as unbound, pytest.raises(ValueError, match="not bound to a port"):
+        StartServer(sockets=(unbound,))
+    with socket.socket() as sock, pytest.raises(TypeError, match="serves those sockets only"):
+        run_app(Application(), sock=sock, port=8080)

@@ -34,6 +34,7 @@ __all__ = [
     "Transport",
     "exchange",
     "listener_address",
+    "open_listeners",
 ]
 
 logger = logging.getLogger("actorhttp")
@@ -106,6 +107,26 @@ async def accept_connections(
         handler = _holding(slots, handler)
     async with listener:
         await _accept_loop(sock, handler, nursery, slots)
+
+
+async def open_listeners(settings: StartServer) -> list[trio.SocketListener]:
+    """The listening sockets to accept on: ``settings.sockets``, else ``host:port`` bound.
+
+    A given socket is listened on through a duplicate descriptor, which the
+    accept loop closes at the stop; the original stays its owner's (a
+    supervisor keeps it listening while a worker restarts). Binding raises
+    ``OSError``, and trio closes whatever it had opened.
+    """
+    if not settings.sockets:
+        return await trio.open_tcp_listeners(
+            settings.port, host=settings.host, backlog=settings.backlog
+        )
+    listeners = []
+    for sock in settings.sockets:
+        duplicate = trio.socket.from_stdlib_socket(sock.dup())
+        duplicate.listen(settings.backlog)  # harmless if already listening: sets the backlog
+        listeners.append(trio.SocketListener(duplicate))
+    return listeners
 
 
 def tls_context(settings: StartServer, *, alpn: list[str]) -> ssl.SSLContext | None:

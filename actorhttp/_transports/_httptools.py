@@ -53,6 +53,7 @@ from ._base import (
     connection_slots,
     exchange,
     listener_address,
+    open_listeners,
     tls_context,
 )
 from ._framing import Wire, frame
@@ -441,9 +442,7 @@ async def serve_httptools(
     within the connection's first deadline.
     """
     context = tls_context(settings, alpn=["http/1.1"])
-    listeners = await trio.open_tcp_listeners(
-        settings.port, host=settings.host, backlog=settings.backlog
-    )
+    listeners = await open_listeners(settings)
     scheme = "https" if context is not None else "http"
     urls = tuple(f"{scheme}://{listener_address(listener)}" for listener in listeners)
     limits = _limits(settings)

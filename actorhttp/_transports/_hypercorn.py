@@ -28,6 +28,7 @@ from ._base import (
     accept_connections,
     connection_slots,
     listener_address,
+    open_listeners,
     tls_context,
 )
 from ._h1 import H1Limits
@@ -83,9 +84,7 @@ async def serve_hypercorn(
     app = wrap_app(bridge, 0, "asgi")
     ssl_context = tls_context(settings, alpn=["h2", "http/1.1"])
     # Binds now (port 0 gets its real port here); trio closes what it opened if a bind fails.
-    sockets = await trio.open_tcp_listeners(
-        settings.port, host=settings.host, backlog=settings.backlog
-    )
+    sockets = await open_listeners(settings)
     scheme = "https" if ssl_context is not None else "http"
     urls = [f"{scheme}://{listener_address(listener)}" for listener in sockets]
 
