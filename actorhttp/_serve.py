@@ -16,6 +16,7 @@ import gc
 import inspect
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -123,11 +124,15 @@ class Server:
 def start_command(app: Application, host: str, port: int, settings: dict[str, Any]) -> StartServer:
     """StartServer from serve()'s keywords; ``TypeError`` naming any it does not know."""
     merged = {AIOHTTP_ALIASES.get(k, k): v for k, v in {**app.handler_args, **settings}.items()}
+    if "sock" in merged:  # aiohttp's name: one socket or several
+        sock = merged.pop("sock")
+        if isinstance(sock, socket.socket):
+            sock = (sock,)
+        merged["sockets"] = tuple(sock) if isinstance(sock, Iterable) else sock
     unknown = sorted(set(merged) - SETTINGS)
     if unknown:
-        raise TypeError(
-            f"unknown server settings {unknown}; known: {sorted(SETTINGS | set(AIOHTTP_ALIASES))}"
-        )
+        known = sorted(SETTINGS | set(AIOHTTP_ALIASES) | {"sock"})
+        raise TypeError(f"unknown server settings {unknown}; known: {known}")
     merged.setdefault("client_max_size", app.client_max_size)
     return StartServer(host=host, port=port, **merged)
 
@@ -270,6 +275,8 @@ def run_app(
         "access_log_format": access_log_format,
         **settings,
     }
+    if "sock" in settings and (host is not None or port is not None):
+        raise TypeError("run_app(sock=...) serves those sockets only: leave out host and port")
     if isinstance(app, Application):
         limits = {k: v for k, v in settings.items() if not k.startswith("access_log")}
         start_command(app, host or "0.0.0.0", port or 8080, limits)  # fail fast
@@ -295,7 +302,13 @@ async def _run_app(
     print: Callable[..., None] | None,
     handle_signals: bool,
     settings: dict[str, Any],
+    alongside: Callable[[Server], Awaitable[None]] | None = None,
 ) -> None:
+    """run_app's trio part; ``alongside(server)`` runs beside the server once it listens.
+
+    (The CLI's worker process uses ``alongside`` to report that it is ready
+    and to stop the server when its supervisor is gone.)
+    """
     if inspect.isawaitable(app):
         app = await app
     if not isinstance(app, Application):
@@ -325,5 +338,7 @@ async def _run_app(
 
             if handle_signals:
                 nursery.start_soon(on_signals)
+            if alongside is not None:
+                nursery.start_soon(alongside, server)
             await server.wait_stopped()
             nursery.cancel_scope.cancel()

@@ -66,8 +66,12 @@ class Restarts:
         self.budget = budget
         self._deaths: deque[float] = deque()
 
-    def died(self, exc: Exception) -> None:
-        """Record a death; ``SupervisionError`` (from ``exc``) if the budget is spent."""
+    def died(self, exc: Exception, *, log: bool = True) -> None:
+        """Record a death; ``SupervisionError`` (from ``exc``) if the budget is spent.
+
+        Logs the death with ``exc``'s traceback unless ``log`` is false (the
+        caller says it better: a worker process has no traceback of ours).
+        """
         now = trio.current_time()
         deaths = self._deaths
         deaths.append(now)
@@ -80,7 +84,8 @@ class Restarts:
                 f"(restart budget: {self.budget.max_restarts}); "
                 f"last failure: {type(cause).__name__}: {cause}"
             ) from exc
-        logger.error("%s died; restarting it with the same mailbox", self.name, exc_info=exc)
+        if log:
+            logger.error("%s died; restarting it with the same mailbox", self.name, exc_info=exc)
 
 
 def _innermost(exc: BaseException) -> BaseException:
