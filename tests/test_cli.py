@@ -401,3 +401,22 @@ def test_the_console_script_is_installed() -> None:
     assert result.returncode == 0, result.stderr
     assert "--workers" in result.stdout
     assert "module:app" in result.stdout
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="wrk is not installed (scripts/test.sh installs it with apt-get when it can)",
+)
+def test_the_workers_benchmark_runs_one_and_two_workers() -> None:
+    done = subprocess.run(
+        [sys.executable, "benchmarks/workers.py", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [row[0] for row in rows[1:]] == ["| 1", "| 2"]  # after the header
+    assert all(float(row[1].replace(",", "")) > 0 for row in rows[1:])
