@@ -28,11 +28,11 @@ from typing import Any
 
 import trio
 
-from ._accesslog import AccessLogger, access_logger
+from ._accesslog import access_logger
 from ._app import Application
-from ._serve import _run_app, run_app, start_command
+from ._serve import AIOHTTP_ALIASES, _run_app, run_app, start_command
 from ._workers import bind_sockets, report_to_supervisor, reuse_port_default, run_supervisor
-from .messages import MinDataRate
+from .messages import MinDataRate, StartServer
 
 __all__ = ["main"]
 
@@ -200,14 +200,18 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict
     if "keep_alive_timeout" in settings:
         settings["keepalive_timeout"] = settings.pop("keep_alive_timeout")  # run_app's name
     if args.certfile is not None or args.keyfile is not None:
+        for flag, path in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
+            if path is not None and not os.path.isfile(path):
+                parser.error(f"{flag} {path}: no such file")
         settings.update(certfile=args.certfile, keyfile=args.keyfile)
     settings["access_log"] = access_logger if args.access_log else None
     if args.access_log_format is not None:
         settings["access_log_format"] = args.access_log_format
-    try:
-        AccessLogger(access_logger, settings.get("access_log_format", AccessLogger.LOG_FORMAT))
+    limits = {AIOHTTP_ALIASES.get(k, k): v for k, v in settings.items()}
+    try:  # StartServer's own checks, before any app is imported or worker started
+        StartServer(**{k: v for k, v in limits.items() if not k.startswith("access_log")})
     except ValueError as exc:
-        parser.error(f"--access-log-format: {exc}")
+        parser.error(str(exc))
     return settings
 
 

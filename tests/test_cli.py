@@ -361,9 +361,17 @@ def test_bind_sockets_gives_every_worker_the_same_free_port() -> None:
         (["tests.cli_app:app", "--port", "x"], "--port: invalid int value: 'x'"),
         (["tests.cli_app:app", "--min-response-rate", "-1"], "--min-response-rate must be 0"),
         (["tests.cli_app:app", "--client-max-size", "0"], "client_max_size must be"),
+        (["tests.cli_app:app", "--workers", "2", "--max-headers", "0"], "max_headers must be"),
         (["tests.cli_app:app", "--fd", "3", "--port", "1"], "leave out --host and --port"),
         (["tests.cli_app:app", "--transport", "h3"], "invalid choice: 'h3'"),
-        (["tests.cli_app:app", "--certfile", "c.pem"], "TLS needs both certfile and keyfile"),
+        (
+            ["tests.cli_app:app", "--certfile", str(REPO / "README.md")],
+            "TLS needs both certfile and keyfile",
+        ),
+        (
+            ["tests.cli_app:app", "--certfile", "c.pem", "--keyfile", "k.pem"],
+            "--certfile c.pem: no such file",
+        ),
     ],
 )
 def test_bad_options_exit_2_naming_the_problem(
