@@ -1,7 +1,9 @@
 """Hello world: python examples/hello.py, then open http://127.0.0.1:8080/hello/you.
 
-Written as for aiohttp, with ``from actorhttp import web``. Also an ASGI
-app (``hypercorn -k trio examples.hello:app``) and an entry point for
+Written as for aiohttp, with ``from actorhttp import web``. Also served by
+the command line, in worker processes if asked
+(``python -m actorhttp examples.hello:app --workers 2``), an ASGI app
+(``hypercorn -k trio examples.hello:app``) and an entry point for
 ``python -m actorhttp.web examples.hello:init``.
 """
 

@@ -161,6 +161,21 @@ async def test_hypercorn_serves_the_application_as_asgi() -> None:
     assert missing.status_code == 404
 
 
+async def test_the_command_line_serves_hello_in_two_workers() -> None:
+    command = (sys.executable, "-m", "actorhttp", "examples.hello:app", "--port", "0")
+    with trio.fail_after(TIMEOUT):
+        async with (
+            example(*command, "--workers", "2") as run,
+            httpx.AsyncClient(base_url=run.url) as http,
+        ):
+            hello = await http.get("/hello/workers")
+            run.process.send_signal(signal.SIGINT)
+            code = await run.finish()
+    assert hello.text == "hello, workers\n"
+    assert b"(2 workers)" in run.output
+    assert code == 0
+
+
 async def test_stream_example_writes_as_it_goes() -> None:
     with trio.fail_after(TIMEOUT):
         async with example(*script("stream")) as run, httpx.AsyncClient(base_url=run.url) as http:
