@@ -439,7 +439,9 @@ def test_clone() -> None:
     assert (clone.method, clone.path, clone.query_string) == ("POST", "/b", "y=2")
     assert dict(clone.headers) == {"X-B": "2"}
     assert clone.client_max_size == 5
-    assert clone[key] == "alice"  # the state is shared, as aiohttp
+    assert clone[key] == "alice"  # the state is copied, as aiohttp's
+    clone[key] = "bob"
+    assert request[key] == "alice"
     assert clone.reply is request.reply
     assert (request.method, request.path, request.headers["X-A"]) == ("GET", "/a", "1")
     with pytest.raises(ValueError, match="relative"):

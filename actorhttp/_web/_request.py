@@ -408,7 +408,11 @@ class BaseRequest:
         remote: str | None = None,
         client_max_size: int | None = None,
     ) -> Request:
-        """A new request with some of its parts replaced; the body and reply are shared."""
+        """A new request with some of its parts replaced; the body and reply are shared.
+
+        The clone starts with a copy of this request's state (``request[key]``),
+        as aiohttp's.
+        """
         target_path, query = self.raw_target_path, self.raw_query_string
         if rel_url is not None:
             url = URL(str(rel_url))
@@ -441,7 +445,7 @@ class BaseRequest:
             self._match_info,
             self._app,
             MappingProxyType(overrides),
-            self._state,
+            self._state.copy(),  # as aiohttp: what the clone's handler stores stays its own
             disconnected=self.disconnected,
         )
         # A middleware's clone (a proxy's, say) may be the one whose post() spools files.
