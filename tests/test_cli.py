@@ -185,6 +185,8 @@ def test_a_killed_worker_comes_back_and_its_connections_wait_for_it(
     else:
         raise AssertionError(f"no new worker answered:\n{served.output()}")
     assert "worker 0 was killed by SIGKILL; restarting it" in served.output()
+    # The new worker may answer before the supervisor has logged it as serving.
+    served.wait_for(r"worker 0 \(pid \d+\) is serving", count=2)
     after = served.workers()
     assert after[0] != before[0]
     assert after[1] == before[1]
