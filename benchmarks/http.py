@@ -1,13 +1,14 @@
-"""HTTP load benchmark: actorhttp's two transports against hypercorn, aiohttp and Starlette.
+"""HTTP(S) load benchmark: actorhttp's two transports against hypercorn, aiohttp and Starlette.
 
 What it measures
 ----------------
 * Throughput and latency: for each server and endpoint, ``wrk -t1 -c64 -d{duration}s
-  --latency`` against ``GET /hello`` (text), ``GET /json`` (JSON) and ``GET /items/42`` (a
-  dynamic route resolved in a 1,000-dynamic-route application). With 2+ CPUs the server
-  is pinned to one CPU and wrk to another (``taskset -c``). Rounds are interleaved: in
-  each round, for each endpoint, each server is started fresh, warmed up (a discarded
-  wrk run), measured and stopped. The table shows the median over rounds of req/s, p50
+  --latency`` against ``GET /hello`` (text), ``GET /json`` (JSON), ``GET /items/42`` (a
+  dynamic route resolved in a 1,000-dynamic-route application) and ``hello-tls``
+  (``GET /hello`` over HTTPS, below). With 2+ CPUs the server is pinned to one CPU and
+  wrk to another (``taskset -c``). Rounds are interleaved: in each round, for each
+  endpoint, each server is started fresh, warmed up (a discarded wrk run), measured and
+  stopped. The table shows the median over rounds of req/s, p50
   and p99 latency (and p50/p99 at one connection: a short ``wrk -c1`` run right after),
   and ratios computed within each round and then their median: every
   row against aiohttp, and actorhttp-hypercorn against raw-asgi-hypercorn (hypercorn's
@@ -24,7 +25,23 @@ What it measures
   server is started, answers one request, its RSS is read; then this process opens N
   connections, sends one ``GET /hello`` on each and reads the answer, waits a moment and
   reads the RSS again: (after - before) / N, in KiB. Every server keeps idle keep-alive
-  connections for 75 s, and the report says how many were still open at the end.
+  connections for 75 s, and the report says how many were still open at the end. Plain
+  HTTP only.
+* HTTPS (``hello-tls``): the same servers, rounds, wrk flags and connection count, with
+  the servers serving TLS and wrk given an ``https://`` URL (wrk does not verify the
+  certificate). This process makes a throwaway trustme CA and a certificate for
+  127.0.0.1 in a temporary directory and starts each server as ``servers.py KIND PORT
+  --tls DIR``; every server builds its context the same way
+  (``ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)``, ``load_cert_chain``, ALPN
+  ``http/1.1``) and serves with it through its own option: ``run_app(ssl_context=)`` for
+  actorhttp (the httptools transport on ``trio.SSLStream``, or hypercorn) and for
+  aiohttp, hypercorn's ``create_ssl_context`` for the hypercorn kinds. So the
+  ``hello-tls`` rows' ratios are against aiohttp over TLS in the same round. Each wrk
+  run opens its 64 connections with a full handshake: the warm-up run's are discarded,
+  the measured run pays its own 64 again (small next to a 5 s run). The check request
+  verifies the certificate against the CA, and the notes say what TLS version, cipher
+  and ALPN each server negotiated with it (Python's client, not wrk). Needs ``trustme``
+  (the ``dev`` extra); without it ``hello-tls`` is skipped with a note.
 
 The servers are ``benchmarks/servers.py KIND PORT`` subprocesses, bound to 127.0.0.1.
 
@@ -35,6 +52,8 @@ How to run (from the repository root, with wrk installed: ``sudo apt-get install
     .venv/bin/python benchmarks/http.py                 # 3 rounds x 5 s, 1,000 connections
     .venv/bin/python benchmarks/http.py --quick         # smoke test: 1 round x 2 s, 200
     .venv/bin/python benchmarks/http.py --only actorhttp-httptools,aiohttp --endpoints hello
+    .venv/bin/python benchmarks/http.py --only actorhttp-httptools,aiohttp \\
+        --endpoints hello,hello-tls --skip-memory        # plain and HTTPS side by side
     .venv/bin/python benchmarks/http.py --output benchmarks/RESULTS.md
 
 The Markdown table goes to stdout (and to ``--output`` with machine information);
@@ -64,6 +83,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import tempfile
@@ -95,13 +115,24 @@ class Endpoint:
     name: str
     path: str
     expect: bytes  # the body must contain this
+    tls: bool = False  # served over HTTPS (``servers.py KIND PORT --tls DIR``)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     "hello": Endpoint("hello", "/hello", b"Hello, World!"),
     "json": Endpoint("json", "/json", b'"message"'),
     "dynamic": Endpoint("dynamic", "/items/42", b"item 42"),
+    "hello-tls": Endpoint("hello-tls", "/hello", b"Hello, World!", tls=True),
 }
+TLS_MODULE = "trustme"  # makes the throwaway CA and certificate for the TLS endpoints
+# Must match benchmarks/servers.py: the files its --tls DIR holds.
+CERTFILE = "cert.pem"
+KEYFILE = "key.pem"
+CAFILE = "ca.pem"  # the CA's certificate, for this process's checks only
 
 WRK_THREADS = 1
 WRK_CONNECTIONS = 64
@@ -177,10 +208,26 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
     return status, body[:length]
 
 
-def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    with socket.create_connection((HOST, port), timeout=timeout) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        return read_response(sock)
+def get(
+    port: int, path: str, timeout: float = 5.0, tls: ssl.SSLContext | None = None
+) -> tuple[int, bytes, str | None]:
+    """One GET on a new connection, over TLS with ``tls`` (a client context).
+
+    Returns (status, body, what TLS was negotiated: version, cipher and ALPN, or None).
+    """
+    with socket.create_connection((HOST, port), timeout=timeout) as plain:
+        sock = plain if tls is None else tls.wrap_socket(plain, server_hostname=HOST)
+        with sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            status, body = read_response(sock)
+            session = None
+            if isinstance(sock, ssl.SSLSocket):
+                cipher = sock.cipher()
+                session = (
+                    f"{sock.version()} {cipher[0] if cipher else '?'}, "
+                    f"ALPN {sock.selected_alpn_protocol()}"
+                )
+            return status, body, session
 
 
 def is_open(sock: socket.socket) -> bool:
@@ -194,6 +241,40 @@ def is_open(sock: socket.socket) -> bool:
         return False
     finally:
         sock.setblocking(True)
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A throwaway CA and its certificate for 127.0.0.1: what ``servers.py --tls DIR`` reads."""
+
+    directory: Path
+
+    def server_args(self) -> list[str]:
+        return ["--tls", str(self.directory)]
+
+    def client_context(self) -> ssl.SSLContext:
+        """Trusts the CA only, checks the name, offers HTTP/1.1 (wrk does not verify)."""
+        context = ssl.create_default_context(cafile=self.directory / CAFILE)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+
+@contextlib.contextmanager
+def certificates() -> Iterator[Certificates]:
+    """Issue a certificate for 127.0.0.1 from a new trustme CA, in a temporary directory."""
+    import trustme
+
+    with tempfile.TemporaryDirectory(prefix="bench-tls-") as name:
+        directory = Path(name)
+        ca = trustme.CA()
+        issued = ca.issue_cert(HOST)
+        (directory / CERTFILE).write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
+        (directory / KEYFILE).write_bytes(issued.private_key_pem.bytes())
+        (directory / CAFILE).write_bytes(ca.cert_pem.bytes())
+        yield Certificates(directory)
 
 
 # --- server subprocesses ---------------------------------------------------------------------
@@ -292,6 +373,7 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     script: Path = SERVERS_PY
+    tls: str | None = None  # what the check request negotiated, for a TLS server
 
     @property
     def pid(self) -> int:
@@ -350,11 +432,18 @@ def running_server(
     *,
     script: Path = SERVERS_PY,
     extra: Sequence[str] = (),
+    tls: Certificates | None = None,
 ) -> Iterator[RunningServer]:
     """Start a fresh server, wait for it, check ``check`` answers; always stopped afterwards.
 
-    The server is ``script KIND PORT *extra`` (benchmarks/servers.py by default).
+    The server is ``script KIND PORT *extra`` (benchmarks/servers.py by default), with
+    ``--tls DIR`` too for an endpoint served over TLS (``tls`` is then required).
     """
+    if check.tls:
+        if tls is None:
+            raise ValueError(f"endpoint {check.name} is served over TLS: certificates needed")
+        extra = [*extra, *tls.server_args()]
+    client_tls = tls.client_context() if check.tls and tls is not None else None
     port = free_port()
     fd, name = tempfile.mkstemp(prefix=f"bench-{kind}-", suffix=".log")
     log_path = Path(name)
@@ -373,8 +462,8 @@ def running_server(
         try:
             try:
                 wait_until_accepting(server)
-                status, body = get(port, check.path)
-            except (ServerFailed, OSError, ValueError) as error:
+                status, body, server.tls = get(port, check.path, tls=client_tls)
+            except (ServerFailed, OSError, ValueError) as error:  # ssl.SSLError is an OSError
                 raise ServerFailed(f"did not start: {error}", log_path) from error
             if status != 200 or check.expect not in body:
                 raise ServerFailed(f"GET {check.path} answered {status} {body[:200]!r}", log_path)
@@ -537,6 +626,7 @@ class Measurement:
     problem: str | None = None
     cpu_seconds: float | None = None  # the server process's utime+stime over the measured run
     single: WrkResult | None = None  # one connection, right after the measured run
+    tls: str | None = None  # TLS endpoints: what the server's check request negotiated
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -546,12 +636,18 @@ class Measurement:
 
 
 def measure_once(
-    kind: str, endpoint: Endpoint, round_no: int, options: Options, pinning: Pinning
+    kind: str,
+    endpoint: Endpoint,
+    round_no: int,
+    options: Options,
+    pinning: Pinning,
+    tls: Certificates | None = None,
 ) -> Measurement:
     server: RunningServer | None = None
     try:
-        with running_server(kind, pinning, endpoint) as server:
-            url = f"http://{HOST}:{server.port}{endpoint.path}"
+        with running_server(kind, pinning, endpoint, tls=tls) as server:
+            url = f"{endpoint.scheme}://{HOST}:{server.port}{endpoint.path}"
+            session = server.tls
             if options.warmup > 0:
                 run_wrk(url, options.warmup, pinning)  # discarded
             pid = server.pid
@@ -570,7 +666,7 @@ def measure_once(
         problem = report_failure(kind, f"round {round_no} {endpoint.name}", error, log_path)
         return Measurement(round_no, kind, endpoint.name, None, problem)
     measurement = Measurement(
-        round_no, kind, endpoint.name, result, None, cpu_after - cpu_before, single
+        round_no, kind, endpoint.name, result, None, cpu_after - cpu_before, single, session
     )
     cpu = measurement.cpu_us_per_request
     log(
@@ -584,7 +680,11 @@ def measure_once(
 
 
 def run_rounds(
-    servers: Sequence[str], endpoints: Sequence[Endpoint], options: Options, pinning: Pinning
+    servers: Sequence[str],
+    endpoints: Sequence[Endpoint],
+    options: Options,
+    pinning: Pinning,
+    tls: Certificates | None = None,
 ) -> list[Measurement]:
     measurements = []
     for round_no in range(1, options.rounds + 1):
@@ -593,7 +693,7 @@ def run_rounds(
         order = [*servers[shift:], *servers[:shift]]
         for endpoint in endpoints:
             for kind in order:
-                measurements.append(measure_once(kind, endpoint, round_no, options, pinning))
+                measurements.append(measure_once(kind, endpoint, round_no, options, pinning, tls))
     return measurements
 
 
@@ -697,6 +797,26 @@ def load_table(
 
 def format_ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}x"
+
+
+def tls_notes(measurements: Sequence[Measurement], endpoints: Sequence[Endpoint]) -> list[str]:
+    """What each TLS endpoint's servers negotiated with the check request (Python's client)."""
+    notes = []
+    for endpoint in endpoints:
+        if not endpoint.tls:
+            continue
+        sessions: dict[str, set[str]] = {}
+        for m in measurements:
+            if m.endpoint == endpoint.name and m.tls is not None:
+                sessions.setdefault(m.tls, set()).add(m.server)
+        if len(sessions) == 1:
+            notes.append(f"{endpoint.name}: every server negotiated {next(iter(sessions))}")
+        else:  # a difference worth seeing: one line per distinct session
+            notes += [
+                f"{endpoint.name}: {', '.join(sorted(kinds))} negotiated {session}"
+                for session, kinds in sessions.items()
+            ]
+    return notes
 
 
 # --- memory per idle connection --------------------------------------------------------------
@@ -824,6 +944,7 @@ def display_python() -> str:
 
 def machine_info(pinning: Pinning, options: Options) -> str:
     example_url = f"http://{HOST}:PORT/hello"
+    tls = [endpoint.name for endpoint in options.endpoints if endpoint.tls]
     lines = [
         f"- platform: `{platform.platform()}`",
         f"- CPU: {cpu_model()} ({os.cpu_count()} CPUs, "
@@ -841,6 +962,13 @@ def machine_info(pinning: Pinning, options: Options) -> str:
         f"- rounds: {options.rounds}, interleaved (each round: each endpoint, each server "
         "started fresh, warmed up, measured, stopped; server order rotated every round)",
     ]
+    if tls:
+        lines.append(
+            f"- TLS ({', '.join(tls)}): `servers.py KIND PORT --tls DIR` and an `https://` "
+            "URL; every server gets a context built the same way: "
+            "`ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)`, `load_cert_chain` of a "
+            f"trustme certificate for {HOST}, ALPN `http/1.1`"
+        )
     return "\n".join(lines)
 
 
@@ -875,7 +1003,9 @@ def parse_options(argv: Sequence[str]) -> Options:
     )
     parser.add_argument("--only", help=f"comma-separated servers: {','.join(SERVER_KINDS)}")
     parser.add_argument(
-        "--endpoints", default="hello,json,dynamic", help="comma-separated: hello,json,dynamic"
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help=f"comma-separated: {','.join(ENDPOINTS)} (hello-tls: GET /hello over HTTPS)",
     )
     parser.add_argument("--output", type=Path, help="also write the results here (Markdown)")
     parser.add_argument("--skip-memory", action="store_true", help="no memory measurement")
@@ -931,6 +1061,17 @@ def main(argv: Sequence[str]) -> int:
     if not servers:
         log("no server to benchmark")
         return 1
+    tls_names = [endpoint.name for endpoint in options.endpoints if endpoint.tls]
+    if tls_names and importlib.util.find_spec(TLS_MODULE) is None:
+        notes.append(
+            f"{', '.join(tls_names)}: skipped, `{TLS_MODULE}` is not importable in {sys.executable}"
+        )
+        log(f"!! {notes[-1]}")
+        options.endpoints = [endpoint for endpoint in options.endpoints if not endpoint.tls]
+        tls_names = []
+        if not options.endpoints:
+            log("no endpoint to benchmark")
+            return 1
 
     pinning = choose_pinning()
     notes.append(pinning.note)
@@ -948,8 +1089,11 @@ def main(argv: Sequence[str]) -> int:
         f"{pinning.note}"
     )
 
-    measurements = run_rounds(servers, options.endpoints, options, pinning)
+    with contextlib.ExitStack() as stack:
+        tls = stack.enter_context(certificates()) if tls_names else None
+        measurements = run_rounds(servers, options.endpoints, options, pinning, tls)
     table, flags = load_table(measurements, servers, options.endpoints)
+    notes += tls_notes(measurements, options.endpoints)
 
     memory_text = ""
     if not options.skip_memory:
@@ -978,7 +1122,15 @@ def main(argv: Sequence[str]) -> int:
         f"`1 conn` columns: `wrk -c1 -d{SINGLE_SECONDS}s --latency` right after the measured "
         "run, on the same server (latency with no queueing). "
         "`dynamic` is `GET /items/42` in a 1,000-dynamic-route application "
-        "(raw-asgi-hypercorn: a prefix check, not a router).",
+        "(raw-asgi-hypercorn: a prefix check, not a router)."
+        + (
+            f" `{'`, `'.join(tls_names)}`: over HTTPS, every server with the same kind of "
+            "server context (TLS defaults of Python's `ssl`, ALPN `http/1.1`), so its ratios "
+            "are against aiohttp over TLS; wrk's connections each start with a TLS handshake, "
+            "in the warm-up and again in the measured run."
+            if tls_names
+            else ""
+        ),
     ]
     if memory_text:
         sections += [

@@ -15,6 +15,12 @@ not a routing comparison.
 
 Access logging is off everywhere and idle keep-alive connections are kept for
 75 s, so that the memory measurement's idle connections stay open.
+
+With ``--tls DIR`` every kind serves the same endpoints over HTTPS instead, with a
+server context built here the same way for all of them (:func:`tls_context`: the
+``ssl`` module's server defaults, ``DIR/cert.pem`` and ``DIR/key.pem``, ALPN
+``http/1.1``), handed to each server's own TLS option: ``run_app(ssl_context=)``
+for actorhttp and aiohttp, ``Config.create_ssl_context`` for hypercorn.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ if sys.path and abspath(sys.path[0] or ".") == dirname(abspath(__file__)):
 
 import json
 import logging
+import ssl
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:  # imported lazily at run time: each server process loads only its own stack
@@ -44,6 +52,8 @@ KEEP_ALIVE_TIMEOUT = 75.0
 HOST = "127.0.0.1"
 HELLO = "Hello, World!"
 OTHER_ROUTES = 999
+CERTFILE = "cert.pem"  # in the --tls directory: the server's certificate chain
+KEYFILE = "key.pem"  # and its private key
 KINDS = (
     "actorhttp-httptools",
     "actorhttp-hypercorn",
@@ -51,6 +61,17 @@ KINDS = (
     "aiohttp",
     "starlette-hypercorn",
 )
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+
+def tls_context(directory: Path) -> ssl.SSLContext:
+    """The one server context every kind serves HTTPS with (HTTP/1.1 only, by ALPN)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory / CERTFILE, directory / KEYFILE)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 # --- actorhttp -------------------------------------------------------------------------------
@@ -81,7 +102,7 @@ def actorhttp_app() -> Application:
     return app
 
 
-def serve_actorhttp(port: int, transport: str) -> None:
+def serve_actorhttp(port: int, transport: str, context: ssl.SSLContext | None) -> None:
     from actorhttp import run_app
 
     run_app(
@@ -92,27 +113,40 @@ def serve_actorhttp(port: int, transport: str) -> None:
         keep_alive_timeout=KEEP_ALIVE_TIMEOUT,
         access_log=None,
         print=None,
+        ssl_context=context,
     )
 
 
-def serve_actorhttp_httptools(port: int) -> None:
-    serve_actorhttp(port, "httptools")
+def serve_actorhttp_httptools(port: int, context: ssl.SSLContext | None) -> None:
+    serve_actorhttp(port, "httptools", context)
 
 
-def serve_actorhttp_hypercorn(port: int) -> None:
-    serve_actorhttp(port, "hypercorn")
+def serve_actorhttp_hypercorn(port: int, context: ssl.SSLContext | None) -> None:
+    serve_actorhttp(port, "hypercorn", context)
 
 
 # --- hypercorn's trio worker -----------------------------------------------------------------
 
 
-def hypercorn_config(port: int) -> Config:
-    """hypercorn Config: bind, no access log, a quiet error log, a 75 s keep-alive."""
+def hypercorn_config(port: int, context: ssl.SSLContext | None) -> Config:
+    """hypercorn Config: bind, no access log, a quiet error log, a 75 s keep-alive.
+
+    With ``context``, hypercorn serves TLS with that very context rather than one it
+    builds from certificate files (its ``create_ssl_context``).
+    """
     from hypercorn.config import Config
+
+    class ContextConfig(Config):
+        @property
+        def ssl_enabled(self) -> bool:  # hypercorn's test: "has a certificate and key file"
+            return context is not None
+
+        def create_ssl_context(self) -> ssl.SSLContext | None:
+            return context
 
     quiet = logging.getLogger("benchmarks.hypercorn")
     quiet.setLevel(logging.WARNING)  # no "Running on ..." lines; real errors still reach stderr
-    config = Config()
+    config = ContextConfig()
     config.bind = [f"{HOST}:{port}"]
     config.accesslog = None
     config.errorlog = quiet
@@ -120,12 +154,12 @@ def hypercorn_config(port: int) -> Config:
     return config
 
 
-def serve_with_hypercorn(app: Framework, port: int) -> None:
+def serve_with_hypercorn(app: Framework, port: int, context: ssl.SSLContext | None) -> None:
     """Serve an ASGI app with hypercorn's trio worker: ``trio.run(hypercorn.trio.serve)``."""
     import trio
     from hypercorn.trio import serve
 
-    trio.run(partial(serve, app, hypercorn_config(port)))
+    trio.run(partial(serve, app, hypercorn_config(port, context)))
 
 
 async def raw_asgi_app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
@@ -165,11 +199,11 @@ async def raw_asgi_app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISen
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def serve_raw_asgi_hypercorn(port: int) -> None:
-    serve_with_hypercorn(raw_asgi_app, port)
+def serve_raw_asgi_hypercorn(port: int, context: ssl.SSLContext | None) -> None:
+    serve_with_hypercorn(raw_asgi_app, port, context)
 
 
-def serve_starlette_hypercorn(port: int) -> None:
+def serve_starlette_hypercorn(port: int, context: ssl.SSLContext | None) -> None:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -190,13 +224,13 @@ def serve_starlette_hypercorn(port: int) -> None:
     routes = [Route("/hello", hello), Route("/json", json_endpoint)]
     routes += [Route(f"/r{i}/{{id}}", other) for i in range(OTHER_ROUTES)]
     routes.append(Route("/items/{id}", item))
-    serve_with_hypercorn(cast("Framework", Starlette(routes=routes)), port)
+    serve_with_hypercorn(cast("Framework", Starlette(routes=routes)), port, context)
 
 
 # --- aiohttp ---------------------------------------------------------------------------------
 
 
-def serve_aiohttp(port: int) -> None:
+def serve_aiohttp(port: int, context: ssl.SSLContext | None) -> None:
     from aiohttp import web
 
     async def hello(request: web.Request) -> web.Response:
@@ -224,10 +258,11 @@ def serve_aiohttp(port: int) -> None:
         access_log=None,
         print=None,
         keepalive_timeout=KEEP_ALIVE_TIMEOUT,
+        ssl_context=context,
     )
 
 
-SERVERS: dict[str, Callable[[int], None]] = {
+SERVERS: dict[str, Callable[[int, ssl.SSLContext | None], None]] = {
     "actorhttp-httptools": serve_actorhttp_httptools,
     "actorhttp-hypercorn": serve_actorhttp_hypercorn,
     "raw-asgi-hypercorn": serve_raw_asgi_hypercorn,
@@ -238,10 +273,19 @@ assert tuple(SERVERS) == KINDS
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in SERVERS or not argv[1].isdigit():
-        print(f"usage: python benchmarks/servers.py {{{','.join(KINDS)}}} PORT", file=sys.stderr)
-        return 2
-    SERVERS[argv[0]](int(argv[1]))
+    match argv:
+        case [kind, port] if kind in SERVERS and port.isdigit():
+            context = None
+        case [kind, port, "--tls", directory] if kind in SERVERS and port.isdigit():
+            context = tls_context(Path(directory))
+        case _:
+            print(
+                f"usage: python benchmarks/servers.py {{{','.join(KINDS)}}} PORT [--tls DIR]"
+                f"  (DIR holds {CERTFILE} and {KEYFILE})",
+                file=sys.stderr,
+            )
+            return 2
+    SERVERS[kind](int(port), context)
     return 0
 
 

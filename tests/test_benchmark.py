@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import trio
 
-from benchmarks import instructions, stream_servers
-from benchmarks.http import parse_wrk
+from benchmarks import http as bench_http
+from benchmarks import instructions, servers, stream_servers
+from benchmarks.http import ENDPOINTS, Certificates, Options, Pinning, parse_wrk
 from benchmarks.servers import KINDS
 from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
 from benchmarks.websocket import Measurement, table
@@ -88,6 +91,53 @@ async def test_every_benchmark_server_answers_the_same(kind: str) -> None:
     assert json.loads(data.text) == {"message": "Hello, World!"}
     assert "42" in item.text
     assert item.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def certificates() -> Iterator[Certificates]:
+    with bench_http.certificates() as made:
+        yield made
+
+
+UNPINNED = Pinning(None, None, "unpinned")
+
+
+def test_the_benchmark_and_its_servers_agree_on_the_tls_files() -> None:
+    assert (bench_http.CERTFILE, bench_http.KEYFILE) == (servers.CERTFILE, servers.KEYFILE)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_benchmark_server_answers_over_tls(kind: str, certificates: Certificates) -> None:
+    # The benchmark's own start-up check: GET /hello, the certificate verified against the CA.
+    with bench_http.running_server(kind, UNPINNED, ENDPOINTS["hello-tls"], tls=certificates) as s:
+        negotiated = s.tls
+        status, body, again = bench_http.get(s.port, "/hello", tls=certificates.client_context())
+    assert (status, body) == (200, b"Hello, World!")
+    assert negotiated == again
+    assert negotiated is not None
+    assert negotiated.startswith("TLSv1.")
+    assert negotiated.endswith("ALPN http/1.1")
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="wrk is not installed (scripts/test.sh installs it with apt-get when it can)",
+)
+def test_wrk_loads_the_https_endpoint(
+    certificates: Certificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_http, "SINGLE_SECONDS", 1)  # cheap: 1 s loaded, 1 s at 1 conn
+    endpoint = ENDPOINTS["hello-tls"]
+    options = Options(1, 1, 0, 1, ["actorhttp-httptools"], [endpoint], None, skip_memory=True)
+    measured = bench_http.measure_once(
+        "actorhttp-httptools", endpoint, 1, options, UNPINNED, certificates
+    )
+    assert measured.problem is None
+    assert measured.result is not None
+    assert measured.result.requests > 0
+    assert measured.result.errors == {}
+    assert measured.cpu_us_per_request is not None
+    assert measured.tls is not None
 
 
 def test_the_instruction_count_driver_reads_whole_answers() -> None:
