@@ -66,6 +66,10 @@ class AccessLogger(AbstractAccessLogger):
         self._template, self._fills = _compile(log_format)
 
     def log(self, request: Request, response: StreamResponse, time: float) -> None:
+        """Write one line for a finished request, at INFO.
+
+        A format that fails is logged as an error, never raised to the request.
+        """
         try:
             values = tuple(fill(request, response, time) for fill in self._fills)
             self.logger.info(self._template, *values)

@@ -52,10 +52,12 @@ class AppRouter(UrlDispatcher[Target]):
         self._frozen = False
 
     def freeze(self) -> None:
+        """Refuse changes from now on (serving does this once the app's startup has run)."""
         self._frozen = True
 
     @property
     def frozen(self) -> bool:
+        """True once the app is served: adding a resource then raises ``RuntimeError``."""
         return self._frozen
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource[Target]:
@@ -65,6 +67,7 @@ class AppRouter(UrlDispatcher[Target]):
         return super().add_resource(path, name=name)
 
     def register_resource(self, resource: Resource[Target]) -> Resource[Target]:
+        """Add a resource made elsewhere; ``RuntimeError`` once the app is served."""
         if self._frozen:
             raise RuntimeError(FROZEN_ROUTER)
         return super().register_resource(resource)
@@ -87,6 +90,7 @@ class AppRouter(UrlDispatcher[Target]):
         name: str | None = None,
         handler_timeout: float | None = None,
     ) -> ResourceRoute[Target]:
+        """OPTIONS on ``path``."""
         return self.add_route("OPTIONS", path, handler, name=name, handler_timeout=handler_timeout)
 
     def add_view(
@@ -241,14 +245,20 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     @property
     def router(self) -> AppRouter:
+        """Routes: aiohttp's ``UrlDispatcher`` and ``add_websocket``, frozen once served."""
         return self._router
 
     @property
     def middlewares(self) -> FrozenList[Any]:
+        """The middlewares, the first listed outermost; frozen once served."""
         return self._middlewares
 
     @property
     def client_max_size(self) -> int | None:
+        """The largest request body ``read()``, ``text()``, ``json()`` and ``post()`` take.
+
+        Past it they raise ``HTTPRequestEntityTooLarge`` (413). ``None``: no limit.
+        """
         return self._client_max_size
 
     @property
@@ -268,6 +278,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     @property
     def on_startup(self) -> Signal:
+        """Coroutines ``async def f(app)`` run in order before serving begins.
+
+        One that raises stops the start: ``serve`` raises it after the cleanup.
+        """
         return self._on_startup
 
     @property
@@ -277,10 +291,16 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     @property
     def on_cleanup(self) -> Signal:
+        """Coroutines ``async def f(app)`` run once the server has stopped."""
         return self._on_cleanup
 
     @property
     def cleanup_ctx(self) -> CleanupContext:
+        """Async generators ``async def f(app)`` that ``yield`` once.
+
+        Each runs to its ``yield`` at startup and on from it at cleanup, in reverse
+        order; if the startup fails half-way, only those that started are resumed.
+        """
         return self._cleanup_ctx
 
     @property
@@ -377,6 +397,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     @overload
     def get(self, key: str, default: Any = ...) -> Any: ...
     def get(self, key: str | AppKey[Any], default: Any = None) -> Any:
+        """``app[key]`` if set, else ``default`` (as ``dict.get``)."""
         return self._state.get(key, default)
 
     def __eq__(self, other: object) -> bool:
@@ -395,6 +416,10 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
 
     @property
     def frozen(self) -> bool:
+        """True once served: routes, middlewares and signals refuse changes (``RuntimeError``).
+
+        Changing ``app[key]`` then warns (``DeprecationWarning``), as in aiohttp.
+        """
         return self._frozen
 
     def _pre_freeze(self) -> None:

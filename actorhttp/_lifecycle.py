@@ -99,6 +99,7 @@ class CleanupError(RuntimeError):
 
     @property
     def exceptions(self) -> list[BaseException]:
+        """The exceptions the cleanup callbacks raised, in the order they were raised."""
         found: list[BaseException] = self.args[1]
         return found
 

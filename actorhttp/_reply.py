@@ -126,6 +126,7 @@ class Reply:
                 trio.lowlevel.reschedule(waiter, outcome.Value(None))
 
     async def aclose(self) -> None:
+        """Close the reply (see ``close``): unanswered, the client gets a 500."""
         self.close()
         await trio.lowlevel.checkpoint()
 

@@ -69,6 +69,7 @@ class StaticResource(PrefixResource[Target]):
         self.add_route("HEAD", self._handle)
 
     def match(self, path: str) -> Mapping[str, str] | None:
+        """``{"filename": ...}`` for a path under the prefix, else None; dots resolved first."""
         # Dot segments are resolved first, as a URL library would: "/static/../x" is not
         # under "/static", and "/static/a/../b" is "/static/b".
         normal = posixpath.normpath(path) if "." in path else path
@@ -94,10 +95,12 @@ class StaticResource(PrefixResource[Target]):
         return url
 
     def get_info(self) -> dict[str, Any]:
+        """aiohttp's description: ``directory``, ``prefix`` and ``routes``."""
         return {"directory": self._directory, "prefix": self.canonical, "routes": self._routes}
 
     @property
     def directory(self) -> Path:
+        """The folder served, resolved."""
         return self._directory
 
     def _file_for(self, filename: str) -> Path:

@@ -122,10 +122,12 @@ class TestServer(_AsyncWithOnly):
 
     @property
     def started(self) -> bool:
+        """True once ``start_server()`` has run."""
         return self.server is not None
 
     @property
     def closed(self) -> bool:
+        """True once ``close()`` has run; a closed server cannot start again."""
         return self._closed
 
     async def start_server(self, **settings: Any) -> None:
@@ -231,6 +233,7 @@ class ClientResponse:
 
     @property
     def ok(self) -> bool:
+        """True for a status below 400."""
         return self.status < 400
 
     @property
@@ -241,21 +244,25 @@ class ClientResponse:
 
     @property
     def charset(self) -> str | None:
+        """The charset of ``Content-Type``, or None."""
         return self.httpx_response.charset_encoding
 
     @property
     def content_length(self) -> int | None:
+        """``Content-Length`` as an int, or None."""
         value = self.headers.get("Content-Length")
         return int(value) if value is not None else None
 
     @property
     def cookies(self) -> SimpleCookie:
+        """The cookies this response set (its ``Set-Cookie`` headers)."""
         cookies = SimpleCookie()
         for value in self.headers.getall("Set-Cookie", ()):
             cookies.load(value)
         return cookies
 
     async def read(self) -> bytes:
+        """The body (already read whole)."""
         await trio.lowlevel.checkpoint()
         return self.httpx_response.content
 
@@ -280,6 +287,7 @@ class ClientResponse:
         return loads(text) if text.strip() else None
 
     def raise_for_status(self) -> None:
+        """httpx's ``HTTPStatusError`` for a 4xx or 5xx status; nothing otherwise."""
         self.httpx_response.raise_for_status()
 
     def release(self) -> None:
@@ -363,22 +371,27 @@ class TestClient(_AsyncWithOnly):
         self._closed = False
 
     async def start_server(self) -> None:
+        """Start the server if it is not running (``async with`` does this)."""
         await self._server.start_server()
 
     @property
     def host(self) -> str:
+        """The server's host."""
         return self._server.host
 
     @property
     def port(self) -> int | None:
+        """The server's port once started, else the port asked for (None: a free one)."""
         return self._server.port
 
     @property
     def server(self) -> TestServer:
+        """The ``TestServer``."""
         return self._server
 
     @property
     def app(self) -> Application:
+        """The application served."""
         return self._server.app
 
     @property
@@ -387,6 +400,7 @@ class TestClient(_AsyncWithOnly):
         return self._session
 
     def make_url(self, path: str | URL) -> URL:
+        """The absolute URL of ``path`` on the server."""
         return self._server.make_url(path)
 
     async def _request(self, method: str, path: str | URL, **kwargs: Any) -> ClientResponse:
@@ -403,24 +417,31 @@ class TestClient(_AsyncWithOnly):
         return _RequestContextManager(partial(self._request, method, path, **kwargs))
 
     def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """GET ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("GET", path, **kwargs)
 
     def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """POST ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("POST", path, **kwargs)
 
     def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """OPTIONS ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("OPTIONS", path, **kwargs)
 
     def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """HEAD ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("HEAD", path, **kwargs)
 
     def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """PUT ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PUT", path, **kwargs)
 
     def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """PATCH ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PATCH", path, **kwargs)
 
     def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+        """DELETE ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("DELETE", path, **kwargs)
 
     async def close(self) -> None:

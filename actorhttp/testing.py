@@ -163,6 +163,7 @@ class SyncClient(httpx.Client):
                 done.result()  # serve() has returned: this raises what the cleanup raised
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """httpx's ``send``; ``RuntimeError`` outside the ``with`` block."""
         self._require_running()
         return super().send(request, **kwargs)
 

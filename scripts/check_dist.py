@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_FOLDERS = ("tests", "examples", "benchmarks", "scripts")
 # What .gitignore keeps out of the repository, and .git: never part of a source release.
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis"
+    ".git", ".venv", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis", "site"
 )
 SDIST_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "actorhttp/py.typed")
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole check: lint, strict types, the built sdist and wheel, then the test suite.
+# The whole check: lint, strict types, the built sdist and wheel, the documentation
+# site, then the test suite.
 source "$(dirname "$0")/venv.sh"
 
 # System tools some tests drive: Debian's chromium and chromium-driver (the chat
@@ -26,4 +27,8 @@ ruff check actorhttp tests examples benchmarks scripts
 ruff format --check actorhttp tests examples benchmarks scripts
 mypy
 python scripts/check_dist.py   # builds the sdist and wheel, twine-checks them, looks inside
+# The documentation site (docs/, mkdocs.yml), warnings as errors; no network needed.
+docs_site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$docs_site"
+rm -rf "$docs_site"
 pytest "$@"

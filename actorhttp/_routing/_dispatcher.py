@@ -151,26 +151,31 @@ class UrlDispatcher(Generic[T]):
     def add_head(
         self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
     ) -> ResourceRoute[T]:
+        """HEAD on ``path``."""
         return self.add_route("HEAD", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_post(
         self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
     ) -> ResourceRoute[T]:
+        """POST on ``path``."""
         return self.add_route("POST", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_put(
         self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
     ) -> ResourceRoute[T]:
+        """PUT on ``path``."""
         return self.add_route("PUT", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_patch(
         self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
     ) -> ResourceRoute[T]:
+        """PATCH on ``path``."""
         return self.add_route("PATCH", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_delete(
         self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
     ) -> ResourceRoute[T]:
+        """DELETE on ``path``."""
         return self.add_route("DELETE", path, target, name=name, handler_timeout=handler_timeout)
 
     def add_prefix(self, prefix: str) -> None:
@@ -240,10 +245,13 @@ class UrlDispatcher(Generic[T]):
         return len(self._named)
 
     def named_resources(self) -> Mapping[str, Resource[T]]:
+        """A copy of the named resources, by name."""
         return dict(self._named)
 
     def resources(self) -> tuple[Resource[T], ...]:
+        """Every resource, in the order added."""
         return tuple(self._resources)
 
     def routes(self) -> tuple[ResourceRoute[T], ...]:
+        """Every route of every resource, in the order added."""
         return tuple(route for resource in self._resources for route in resource.routes)

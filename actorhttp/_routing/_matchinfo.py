@@ -62,10 +62,12 @@ class UrlMappingMatchInfo(dict[str, str]):
 
     @property
     def route(self) -> Any:
+        """The route that matched (a 404 or 405 has a system route here)."""
         return self._route
 
     @property
     def handler(self) -> Any:
+        """The matched route's handler (or mailbox), or None."""
         return getattr(self._route, "handler", None)
 
     @property
@@ -88,6 +90,7 @@ class UrlMappingMatchInfo(dict[str, str]):
 
     @property
     def current_app(self) -> Any:
+        """The application whose middleware or handler runs now (a sub-application inside it)."""
         return self._current_app
 
     @current_app.setter
@@ -97,9 +100,11 @@ class UrlMappingMatchInfo(dict[str, str]):
         self._current_app = app
 
     def freeze(self) -> None:
+        """Refuse further changes to ``apps`` and ``current_app``."""
         self._frozen = True
 
     def get_info(self) -> dict[str, Any]:
+        """The matched resource's description (``path`` or ``formatter`` and ``pattern``...)."""
         info = getattr(self._route, "get_info", None)
         return info() if info is not None else {}
 

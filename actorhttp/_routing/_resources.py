@@ -67,13 +67,16 @@ class ResourceRoute(Generic[T]):
 
     @property
     def handler(self) -> T:
+        """The route's target: a handler, a ``web.View`` class, or an actor's mailbox."""
         return self.target
 
     @property
     def name(self) -> str | None:
+        """The resource's name (``app.router[name]``), or None."""
         return self.resource.name
 
     def url_for(self, **parts: str) -> URL:
+        """The resource's URL with ``parts`` filled in; ``ValueError`` for a bad part."""
         return self.resource.url_for(**parts)
 
     def __repr__(self) -> str:
@@ -92,6 +95,7 @@ class Resource(Generic[T]):
 
     @property
     def canonical(self) -> str:
+        """The path pattern as it was added (``/users/{id}``), prefix included."""
         raise NotImplementedError
 
     def match(self, path: str) -> Mapping[str, str] | None:
@@ -125,14 +129,17 @@ class Resource(Generic[T]):
         return route
 
     def route_for(self, method: str) -> ResourceRoute[T] | None:
+        """The route for ``method``, else the ``*`` route, else None."""
         return self._routes.get(method) or self._routes.get(METH_ANY)
 
     @property
     def allowed_methods(self) -> frozenset[str]:
+        """The methods this resource has routes for (a 405's ``Allow``)."""
         return frozenset(self._routes)
 
     @property
     def routes(self) -> tuple[ResourceRoute[T], ...]:
+        """This resource's routes, in the order they were added."""
         return tuple(self._routes.values())
 
     def __repr__(self) -> str:
@@ -158,6 +165,7 @@ class PlainResource(Resource[T]):
         return {} if path == self.key else None
 
     def url_for(self, **parts: str) -> URL:
+        """The path itself; ``ValueError`` if any part is given."""
         if parts:
             raise ValueError(f"url_for({self._path!r}) takes no parts, got {sorted(parts)}")
         return URL.build(path=self._path, encoded=True)
@@ -184,6 +192,10 @@ class DynamicResource(Resource[T]):
         return self.pattern.match(path)
 
     def url_for(self, **parts: str) -> URL:
+        """The path with each ``{name}`` filled in, percent-encoded.
+
+        ``ValueError`` for a missing or unexpected part, or one its regex refuses.
+        """
         return URL.build(path=self.pattern.format(parts), encoded=True)
 
     def add_prefix(self, prefix: str) -> None:

@@ -63,6 +63,7 @@ class RouteDef(AbstractRouteDef):
         return f"<RouteDef {self.method} {self.path} -> {name!r}{_describe(self.kwargs)}>"
 
     def register(self, router: Any) -> list[Any]:
+        """Add the route to ``router`` (``app.add_routes`` calls this); the routes added."""
         add = getattr(router, "add_" + self.method.lower(), None)
         if add is not None and self.method != METH_ANY:
             return [add(self.path, self.handler, **self.kwargs)]
@@ -87,6 +88,7 @@ class StaticDef(AbstractRouteDef):
         return f"<StaticDef {self.prefix} -> {self.path}{_describe(self.kwargs)}>"
 
     def register(self, router: Any) -> list[Any]:
+        """Add the static resource to ``router``; its routes."""
         resource = router.add_static(self.prefix, self.path, **self.kwargs)
         routes = getattr(resource, "routes", None)
         return list(routes) if routes is not None else [resource]
@@ -108,44 +110,58 @@ class WebSocketDef(AbstractRouteDef):
 
 
 def route(method: str, path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """``method`` on ``path`` to ``handler``, for ``app.add_routes([...])``; ``"*"``: any method.
+
+    ``kwargs`` are ``add_route``'s (``name``, ``handler_timeout``); nothing is
+    checked until the definition is registered.
+    """
     return RouteDef(method, path, handler, kwargs)
 
 
 def head(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A HEAD route definition: ``route("HEAD", path, handler, **kwargs)``."""
     return route("HEAD", path, handler, **kwargs)
 
 
 def options(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """An OPTIONS route definition: ``route("OPTIONS", path, handler, **kwargs)``."""
     return route("OPTIONS", path, handler, **kwargs)
 
 
 def get(
     path: str, handler: Any, *, name: str | None = None, allow_head: bool = True, **kwargs: Any
 ) -> RouteDef:
+    """A GET route definition; it answers HEAD too unless ``allow_head=False``."""
     return route("GET", path, handler, name=name, allow_head=allow_head, **kwargs)
 
 
 def post(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A POST route definition: ``route("POST", path, handler, **kwargs)``."""
     return route("POST", path, handler, **kwargs)
 
 
 def put(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A PUT route definition: ``route("PUT", path, handler, **kwargs)``."""
     return route("PUT", path, handler, **kwargs)
 
 
 def patch(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A PATCH route definition: ``route("PATCH", path, handler, **kwargs)``."""
     return route("PATCH", path, handler, **kwargs)
 
 
 def delete(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A DELETE route definition: ``route("DELETE", path, handler, **kwargs)``."""
     return route("DELETE", path, handler, **kwargs)
 
 
 def view(path: str, handler: Any, **kwargs: Any) -> RouteDef:
+    """A ``web.View`` class on ``path``: each HTTP method goes to the view's method of that name."""
     return route(METH_ANY, path, handler, **kwargs)
 
 
 def static(prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> StaticDef:
+    """The files under the folder ``path`` served at ``prefix`` (``add_static``'s ``kwargs``)."""
     return StaticDef(prefix, path, kwargs)
 
 
@@ -175,6 +191,11 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
         return item in self._items
 
     def route(self, method: str, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """A decorator: the decorated handler (or ``web.View``) serves ``method`` on ``path``.
+
+        It returns the handler unchanged. ``kwargs`` are ``add_route``'s.
+        """
+
         def inner(handler: H) -> H:
             self._items.append(RouteDef(method, path, handler, kwargs))
             return handler
@@ -182,30 +203,39 @@ class RouteTableDef(Sequence[AbstractRouteDef]):
         return inner
 
     def head(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.head(path)``: the decorated handler serves HEAD."""
         return self.route("HEAD", path, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.get(path)``: GET, and HEAD too unless ``allow_head=False``."""
         return self.route("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.post(path)``: the decorated handler serves POST."""
         return self.route("POST", path, **kwargs)
 
     def put(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.put(path)``: the decorated handler serves PUT."""
         return self.route("PUT", path, **kwargs)
 
     def patch(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.patch(path)``: the decorated handler serves PATCH."""
         return self.route("PATCH", path, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.delete(path)``: the decorated handler serves DELETE."""
         return self.route("DELETE", path, **kwargs)
 
     def options(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.options(path)``: the decorated handler serves OPTIONS."""
         return self.route("OPTIONS", path, **kwargs)
 
     def view(self, path: str, **kwargs: Any) -> Callable[[H], H]:
+        """``@routes.view(path)`` on a ``web.View`` class: every method it defines."""
         return self.route(METH_ANY, path, **kwargs)
 
     def static(self, prefix: str, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Serve the files under the folder ``path`` at ``prefix`` (``add_static``'s ``kwargs``)."""
         self._items.append(StaticDef(prefix, path, kwargs))
 
     def websocket(self, path: str, mailbox: Any, **kwargs: Any) -> None:

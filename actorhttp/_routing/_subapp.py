@@ -36,10 +36,12 @@ class PrefixedSubAppResource(PrefixResource[T]):
         dispatcher.add_prefix(self.canonical)
 
     def resolve(self, method: str, path: str) -> Resolution[T]:
+        """Resolve ``path`` (routing form, prefix included) in the sub-application's own table."""
         outcome = self.dispatcher.resolve_routing_path(method, path)
         return outcome._replace(apps=(self.app, *outcome.apps))
 
     def add_prefix(self, prefix: str) -> None:
+        """Put ``prefix`` in front of this one and of every route of the sub-application."""
         super().add_prefix(prefix)
         self.dispatcher.add_prefix(prefix)  # the routes inside move with it
 

@@ -134,6 +134,7 @@ class BaseRequest:
 
     @property
     def path_qs(self) -> str:
+        """The path with its query string, as sent (``/search?q=x``)."""
         return str(self.rel_url)
 
     @property
@@ -170,6 +171,7 @@ class BaseRequest:
 
     @property
     def secure(self) -> bool:
+        """True when ``scheme`` is ``https``."""
         return self.scheme == "https"
 
     @property
@@ -209,11 +211,13 @@ class BaseRequest:
 
     @property
     def charset(self) -> str | None:
+        """The ``charset`` parameter of ``Content-Type``, or None."""
         _, params = parse_media_type(self.headers.get("Content-Type"))
         return params.get("charset")
 
     @property
     def content_length(self) -> int | None:
+        """``Content-Length`` as an int, or None when absent or not a number."""
         value = self.headers.get("Content-Length")
         return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
@@ -235,22 +239,27 @@ class BaseRequest:
 
     @property
     def if_modified_since(self) -> datetime.datetime | None:
+        """``If-Modified-Since`` as an aware datetime, or None when absent or malformed."""
         return parse_http_date(self.headers.get("If-Modified-Since"))
 
     @property
     def if_unmodified_since(self) -> datetime.datetime | None:
+        """``If-Unmodified-Since`` as an aware datetime, or None when absent or malformed."""
         return parse_http_date(self.headers.get("If-Unmodified-Since"))
 
     @property
     def if_range(self) -> datetime.datetime | None:
+        """``If-Range`` as an aware datetime, or None when absent or not a date."""
         return parse_http_date(self.headers.get("If-Range"))
 
     @property
     def if_match(self) -> tuple[ETag, ...] | None:
+        """The ETags of ``If-Match`` (``ETag("*")`` for ``*``), or None when absent."""
         return parse_etags(self.headers.get("If-Match"))
 
     @property
     def if_none_match(self) -> tuple[ETag, ...] | None:
+        """The ETags of ``If-None-Match`` (``ETag("*")`` for ``*``), or None when absent."""
         return parse_etags(self.headers.get("If-None-Match"))
 
     @property
@@ -324,6 +333,7 @@ class BaseRequest:
 
     @property
     def has_body(self) -> bool:
+        """Deprecated (``DeprecationWarning``), as in aiohttp: use ``can_read_body``."""
         warnings.warn("Deprecated, use .can_read_body #2005", DeprecationWarning, stacklevel=2)
         return self.can_read_body
 
@@ -482,6 +492,7 @@ class BaseRequest:
         return len(self._state)
 
     def get(self, key: Any, default: Any = None) -> Any:
+        """``request[key]`` if set, else ``default`` (as ``dict.get``)."""
         return self._state.get(key, default)
 
     def __bool__(self) -> bool:

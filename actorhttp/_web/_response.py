@@ -143,13 +143,16 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def status(self) -> int:
+        """The status code (200 by default)."""
         return self._status
 
     @property
     def reason(self) -> str:
+        """The reason phrase: the one given, else the standard one for the status."""
         return self._reason
 
     def set_status(self, status: int, reason: str | None = None) -> None:
+        """Set the status (and reason); ``RuntimeError`` once the response is sent."""
         self._check_not_sent("status code")
         self._set_status(status, reason)
 
@@ -166,6 +169,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def keep_alive(self) -> bool | None:
+        """False after ``force_close()``; None leaves it to the request and the server."""
         return self._keep_alive
 
     def force_close(self) -> None:
@@ -175,6 +179,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def chunked(self) -> bool:
+        """True after ``enable_chunked_encoding()``."""
         return self._chunked
 
     def enable_chunked_encoding(self, chunk_size: int | None = None) -> None:
@@ -188,6 +193,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def compression(self) -> bool:
+        """True after ``enable_compression()``."""
         return self._compression
 
     def enable_compression(
@@ -213,6 +219,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def headers(self) -> Headers:
+        """The headers to send (case-insensitive, multi-valued); frozen once sent."""
         return self._headers
 
     @property
@@ -235,6 +242,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def charset(self) -> str | None:
+        """The ``charset`` parameter of ``Content-Type``, or None."""
         _, params = parse_media_type(self._headers.get("Content-Type"))
         return params.get("charset")
 
@@ -256,6 +264,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def content_length(self) -> int | None:
+        """``Content-Length`` as set, or None."""
         value = self._headers.get("Content-Length")
         return int(value) if value is not None and value.isdigit() else None
 
@@ -273,6 +282,10 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def last_modified(self) -> datetime.datetime | None:
+        """``Last-Modified`` as an aware datetime, or None.
+
+        Set it with a datetime, a timestamp or an HTTP date string.
+        """
         return parse_http_date(self._headers.get("Last-Modified"))
 
     @last_modified.setter
@@ -292,6 +305,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def etag(self) -> ETag | None:
+        """``ETag`` as an ``ETag(value, is_weak)``, or None. Set it with a string or an ``ETag``."""
         quoted = self._headers.get("ETag")
         if not quoted:
             return None
@@ -325,6 +339,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
 
     @property
     def cookies(self) -> SimpleCookie:
+        """The cookies to send (``set_cookie``, ``del_cookie``); snapshotted when sent."""
         if self._cookies is None:
             self._cookies = SimpleCookie()
         return self._cookies
@@ -610,6 +625,7 @@ class Response(StreamResponse):
 
     @property
     def body(self) -> bytes | bytearray | memoryview | AsyncIterable[bytes] | None:
+        """The body: bytes, an async iterable of bytes (sent chunked as it comes), or None."""
         if self._body_stream is not None:
             return self._body_stream
         return self._body
@@ -639,6 +655,10 @@ class Response(StreamResponse):
 
     @property
     def text(self) -> str | None:
+        """The body decoded with ``charset`` (UTF-8 by default), or None.
+
+        Setting it encodes the text, and sets ``text/plain`` unless a type is set.
+        """
         if self._body is None:
             return None
         return bytes(self._body).decode(self.charset or "utf-8")
@@ -656,6 +676,7 @@ class Response(StreamResponse):
 
     @property
     def content_length(self) -> int | None:
+        """The body's length, or None when it is streamed or chunked."""
         if self._chunked or self._body_stream is not None:
             return None
         value = self._headers.get("Content-Length")
@@ -684,6 +705,10 @@ class Response(StreamResponse):
         await _send_on_reply(request, self)
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Before ``prepare()``, ``RuntimeError``: a ``Response`` sends its body whole.
+
+        Use ``StreamResponse`` to write a body in parts.
+        """
         if self._pipe is None:
             raise RuntimeError(
                 "a Response sends its body whole; use StreamResponse to write() in parts"
@@ -691,6 +716,7 @@ class Response(StreamResponse):
         await super().write(data)
 
     async def write_eof(self, data: bytes = b"") -> None:
+        """End the body; a body stream not run yet (HEAD, 204, 304) is closed unrun. Idempotent."""
         if self._eof_sent:
             return
         if data:

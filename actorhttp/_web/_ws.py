@@ -244,6 +244,7 @@ class WebSocketResponse(StreamResponse):
         await self._send(WSMessage(_BINARY, bytes(data), None))
 
     async def send_json(self, data: Any, *, dumps: Callable[[Any], str] = json.dumps) -> None:
+        """Send ``dumps(data)`` as a TEXT message."""
         await self.send_str(dumps(data))
 
     async def send_json_bytes(self, data: Any, *, dumps: Callable[[Any], bytes]) -> None:
@@ -263,6 +264,7 @@ class WebSocketResponse(StreamResponse):
         await self._send(WSMessage(kind, data, None))
 
     async def ping(self, message: bytes = b"") -> None:
+        """Send a PING; on the hypercorn transport ``NotImplementedError`` (ASGI has no ping)."""
         await self._control(WSMsgType.PING, message)
 
     async def pong(self, message: bytes = b"") -> None:
@@ -270,6 +272,7 @@ class WebSocketResponse(StreamResponse):
         await self._control(WSMsgType.PONG, message)
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Always ``RuntimeError``, as aiohttp's: a WebSocket sends messages, not body bytes."""
         raise RuntimeError("Cannot call .write() for websocket")
 
     async def write_eof(self, data: bytes = b"") -> None:
@@ -472,6 +475,7 @@ class WebSocketResponse(StreamResponse):
         loads: Callable[[str], Any] = json.loads,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any:
+        """Receive a TEXT message, decoded with ``loads``; what ``receive_str`` raises else."""
         return loads(await self.receive_str(timeout=timeout))
 
     def __aiter__(self) -> Self:
