@@ -73,6 +73,7 @@ class Server:
 
     @property
     def url(self) -> str:
+        """The first URL served (``http://host:port``; ``urls`` has one per listener)."""
         return self.urls[0]
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -87,6 +88,7 @@ class Server:
             self._stop_requested.set()
 
     async def wait_stopped(self) -> None:
+        """Wait until the server has stopped, for whatever reason, without asking it to."""
         await self._stopped.wait()
 
     async def add_route(

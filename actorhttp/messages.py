@@ -106,6 +106,7 @@ WebSocketMailbox: TypeAlias = trio.MemorySendChannel[WebSocketConnection]
 # -- commands ----------------------------------------------------------------
 
 TransportName: TypeAlias = Literal["auto", "httptools", "hypercorn"]
+"""How clients are reached: ``StartServer.transport``."""
 
 
 def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
@@ -162,10 +163,10 @@ class StartServer:
 
     Limits: ``client_max_size`` bounds request bodies (413);
     ``max_header_size`` the request line and headers together (431);
-    ``keep_alive_timeout`` idle connections. The httptools transport also
-    enforces ``max_request_line`` (414), ``max_header_line`` and
-    ``max_headers`` (431) and ``header_timeout`` for a request's head;
-    hypercorn has its ``read_timeout`` and ``h2_max_concurrent_streams``.
+    ``keep_alive_timeout`` idle connections; ``max_request_line`` (414),
+    ``max_header_line`` and ``max_headers`` (431). The httptools transport
+    also enforces ``header_timeout`` for a request's head; hypercorn has its
+    ``read_timeout`` and ``h2_max_concurrent_streams``.
     Slow clients, on both transports: ``min_request_body_rate`` (408 and
     close) and ``min_response_rate`` (the connection closes), each a
     :class:`MinDataRate` (240 bytes/s after a 5 s grace) or ``None`` for no
@@ -329,6 +330,7 @@ class CancelRequests:
 
 
 Command: TypeAlias = StartServer | StopServer | AddRoute
+"""What a program sends the server actor on its command channel."""
 
 
 # -- events ------------------------------------------------------------------
@@ -355,3 +357,4 @@ class CommandFailed:
 
 
 Event: TypeAlias = ServerStarted | ServerStopped | CommandFailed
+"""What the server actor reports on its outbox, beside the requests."""
