@@ -10,7 +10,7 @@ import asyncio
 import datetime
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 from unittest import mock
@@ -475,6 +475,49 @@ def test_request_state_keys_and_the_str_key_warning() -> None:
     assert len(request) == 2
     del request[key]
     assert list(request) == ["test_web_request plain key"]
+
+
+def test_a_request_is_a_mutable_mapping_of_its_state_as_aiohttps() -> None:
+    request = make_mocked_request("GET", "/")
+    other = make_mocked_request("GET", "/")
+    user, role = web.RequestKey("user", str), web.RequestKey("role", str)
+    assert isinstance(request, MutableMapping)
+    assert request  # empty state, still true
+    request.update({user: "ann"})
+    assert request.setdefault(role, "admin") == "admin"
+    assert request.setdefault(role, "guest") == "admin"
+    assert list(request.keys()) == [user, role]
+    assert list(request.values()) == ["ann", "admin"]
+    assert dict(request.items()) == {user: "ann", role: "admin"}
+    assert request.pop(role) == "admin"
+    assert request.pop(role, None) is None
+    with pytest.raises(KeyError):
+        request.pop(role)
+    assert request.popitem() == (user, "ann")
+    request[user] = "bob"
+    request.clear()
+    assert len(request) == 0
+    with pytest.warns(web.NotAppKeyWarning, match="RequestKey"):
+        request.update(plain=1)
+    # Identity, not contents: two requests with equal state are two requests.
+    other["plain"] = 1
+    assert request != other
+    assert len({request, other}) == 2
+
+
+def test_the_router_reads_as_a_mapping_of_named_resources() -> None:
+    app = web.Application()
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app.router.add_get("/a", handler, name="a")
+    app.router.add_get("/b", handler)
+    assert list(app.router.keys()) == ["a"]
+    assert [r.canonical for r in app.router.values()] == ["/a"]
+    assert [(n, r.canonical) for n, r in app.router.items()] == [("a", "/a")]
+    assert app.router.get("a") is app.router["a"]
+    assert app.router.get("nope") is None
 
 
 def test_the_transports_builder_makes_what_the_constructor_makes() -> None:

@@ -534,3 +534,31 @@ async def test_a_stop_closes_open_websockets_with_1001_and_finishes_promptly(
     assert close.code == 1001
     assert ended  # the handler's loop ended with the socket
     assert took < 5
+
+
+async def test_get_extra_info_gives_the_peer_while_open(actorhttp_client: Client) -> None:
+    record: dict[str, Any] = {}
+    done = trio.Event()
+
+    def make() -> WebSocketResponse:
+        ws = WebSocketResponse()
+        record["before"] = ws.get_extra_info("peername", "none yet")
+        return ws
+
+    @handled(record, done, make)
+    async def handler(ws: WebSocketResponse, record: dict[str, Any]) -> None:
+        record["open"] = ws.get_extra_info("peername")
+        record["other"] = ws.get_extra_info("sslcontext", "no such")
+        await ws.close()
+        record["after"] = ws.get_extra_info("peername", "closed")
+
+    with trio.fail_after(TIMEOUT):
+        port = await serve(actorhttp_client, handler)
+        async with await WSClient.connect(port) as client:
+            await client.receive_close()
+            await done.wait()
+    assert record["before"] == "none yet"
+    assert record["open"][0] == "127.0.0.1"
+    assert isinstance(record["open"][1], int)
+    assert record["other"] == "no such"
+    assert record["after"] == "closed"

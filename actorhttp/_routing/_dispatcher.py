@@ -29,7 +29,7 @@ others, so resolving costs the same with 10 routes or 10,000.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Generic, TypeVar
 
 from ._index import RouteIndex
@@ -243,6 +243,23 @@ class UrlDispatcher(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._named)
+
+    # aiohttp's router is a Mapping of its named resources: the same reading methods.
+    def keys(self) -> KeysView[str]:
+        """The names of the named resources."""
+        return self._named.keys()
+
+    def values(self) -> ValuesView[Resource[T]]:
+        """The named resources."""
+        return self._named.values()
+
+    def items(self) -> ItemsView[str, Resource[T]]:
+        """The named resources with their names."""
+        return self._named.items()
+
+    def get(self, name: str, default: Resource[T] | None = None) -> Resource[T] | None:
+        """The resource named ``name``, else ``default``."""
+        return self._named.get(name, default)
 
     def named_resources(self) -> Mapping[str, Resource[T]]:
         """A copy of the named resources, by name."""

@@ -15,11 +15,11 @@ import json
 import re
 import warnings
 from collections import ChainMap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
@@ -31,12 +31,11 @@ from ._helpers import (
     ETag,
     HttpVersion,
     HttpVersion11,
-    RequestKey,
     parse_etags,
     parse_http_date,
     parse_media_type,
-    warn_str_key,
 )
+from ._reqstate import RequestState
 from ._streams import StreamReader
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ class InvalidJSONBody(HTTPBadRequest, json.JSONDecodeError):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BaseRequest:
+class BaseRequest(RequestState):
     """One HTTP request and the reply to answer it on; aiohttp's request API on top.
 
     ``raw_target_path`` and ``raw_query_string`` are the request target as
@@ -462,42 +461,6 @@ class BaseRequest:
         self._cache.setdefault("clones", []).append(clone)
         return clone
 
-    # -- per-request state (request[key]) ------------------------------------------
-
-    @overload
-    def __getitem__(self, key: RequestKey[T]) -> T: ...
-    @overload
-    def __getitem__(self, key: str) -> Any: ...
-    def __getitem__(self, key: Any) -> Any:
-        return self._state[key]
-
-    @overload
-    def __setitem__(self, key: RequestKey[T], value: T) -> None: ...
-    @overload
-    def __setitem__(self, key: str, value: Any) -> None: ...
-    def __setitem__(self, key: Any, value: Any) -> None:
-        warn_str_key("request", key)
-        self._state[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        del self._state[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._state
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._state)
-
-    def __len__(self) -> int:
-        return len(self._state)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        """``request[key]`` if set, else ``default`` (as ``dict.get``)."""
-        return self._state.get(key, default)
-
-    def __bool__(self) -> bool:
-        return True
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.method} {self.path} >"
 
@@ -518,6 +481,9 @@ class BaseRequest:
             if signal:
                 for receiver in signal:
                     await receiver(self, response)
+
+
+MutableMapping.register(BaseRequest)  # as aiohttp's: isinstance(request, MutableMapping)
 
 
 class Request(BaseRequest):

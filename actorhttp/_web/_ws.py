@@ -120,6 +120,13 @@ class WebSocketResponse(StreamResponse):
         self._waiting: trio.CancelScope | None = None  # the receive() in progress
         self._receive_done = trio.Event()
         self._conn_lost = 0
+        self._request: BaseRequest | None = None  # once prepared: get_extra_info asks it
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """As aiohttp's: the connection's ``"peername"`` while open; else ``default``."""
+        if self._request is None or self._closed:
+            return default
+        return self._request.get_extra_info(name, default)
 
     # -- the handshake -----------------------------------------------------------
 
@@ -159,6 +166,7 @@ class WebSocketResponse(StreamResponse):
             max_msg_size=self._max_msg_size,
         )
         self._ws_protocol = protocol
+        self._request = request
         try:
             await _send_on_reply(request, self)
             await link.wait_accepted()
