@@ -21,7 +21,6 @@ optional dependency, imported when ``actorhttp_client`` is first used).
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -31,13 +30,12 @@ import trio
 
 from ._app import Application
 from ._serve import Server, serve
+from ._testsupport import STOP_GRACE, unused_port
 
 if TYPE_CHECKING:
     from .testing import TestClient
 
 __all__ = ["actorhttp_client", "actorhttp_server", "unused_tcp_port"]
-
-STOP_GRACE = 5.0  # actorhttp.testing.STOP_GRACE, without importing httpx here
 
 
 @pytest.fixture
@@ -125,7 +123,4 @@ def unused_tcp_port() -> int:
     ``actorhttp_server`` uses by default) never races, so prefer it where
     the port need not be known in advance.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return unused_port()

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Callable, Coroutine, Generator
 from contextlib import AsyncExitStack
 from functools import partial
@@ -56,17 +55,10 @@ from yarl import URL
 
 from ._app import Application
 from ._serve import Server, serve
-from .testing import STOP_GRACE, make_mocked_request
+from ._testsupport import STOP_GRACE, unused_port
+from .testing import make_mocked_request
 
 __all__ = ["ClientResponse", "TestClient", "TestServer", "make_mocked_request", "unused_port"]
-
-
-def unused_port() -> int:
-    """A TCP port free on 127.0.0.1 now (another process may take it before you bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _AsyncWithOnly:

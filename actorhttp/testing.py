@@ -30,13 +30,12 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from ._app import Application
 from ._reply import Reply, open_reply
 from ._serve import Server, serve
+from ._testsupport import STOP_GRACE
 from ._web._helpers import HttpVersion, HttpVersion11
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from ._web._streams import EMPTY_PAYLOAD, StreamReader
 
 __all__ = ["STOP_GRACE", "SyncClient", "TestClient", "make_mocked_request", "serve_app"]
-
-STOP_GRACE = 5.0
 
 
 class TestClient(httpx.AsyncClient):
