@@ -60,7 +60,8 @@ from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
 from ._rate import RateMeter, SlowClientError, receive_within
-from ._sockio import SerialSendStream, StreamIO
+from ._sockio import StreamIO
+from ._tlsio import TLSStream
 from ._wsproto import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
@@ -108,7 +109,8 @@ class _Connection:
         """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket)."""
         self.stream = stream
         self.scheme = scheme
-        self.io = StreamIO(stream)
+        # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
+        self.io = stream if isinstance(stream, TLSStream) else StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
         self.disconnected: trio.Event | None = None  # the request in flight's, if watched
         # What _answered left to do: the bytes the kernel did not take, or its error.
@@ -292,7 +294,7 @@ class _Connection:
             if isinstance(early, Exception):
                 raise early
             if early:
-                await self.io.send_all(early, self.send_meter)
+                await self.io.send_rest(early, self.send_meter)
             return conn.cycle(self.now())
         plain = conn.plain_response_bytes(response)
         if plain is not None:
@@ -438,8 +440,8 @@ async def serve_httptools(
     """Serve until ``stop``; then stop accepting, drain for its grace, cut.
 
     With TLS (``ssl_context`` or ``certfile``) each connection is a
-    ``trio.SSLStream``: HTTPS/1.1, whose handshake happens on the first read,
-    within the connection's first deadline.
+    :class:`~._tlsio.TLSStream`: HTTPS/1.1, whose handshake happens on the
+    first read, within the connection's first deadline.
     """
     context = tls_context(settings, alpn=["http/1.1"])
     listeners = await open_listeners(settings)
@@ -457,10 +459,8 @@ async def serve_httptools(
             ).run(live)
         # Metered below TLS, on the socket, where what the client acknowledged shows.
         minimum = settings.min_response_rate
-        metered = SerialSendStream(
-            stream, RateMeter(minimum) if minimum is not None else None, peer
-        )
-        secure = trio.SSLStream(metered, context, server_side=True, https_compatible=True)
+        meter = RateMeter(minimum) if minimum is not None else None
+        secure = TLSStream(stream, context, meter, peer)
         return _Connection(
             secure,
             peer,

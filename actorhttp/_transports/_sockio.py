@@ -191,6 +191,9 @@ class StreamIO:
             if meter is not None:
                 meter.queued += written
 
+    send_rest = send_all
+    """Send what :meth:`write_some` left of its data (for a plain socket, those very bytes)."""
+
 
 async def _wait_writable_metered(fd: int, meter: RateMeter) -> None:
     """Wait until ``fd`` is writable, no longer than ``meter`` allows; record what the client
@@ -234,16 +237,17 @@ async def send_all_metered(
 class SerialSendStream(trio.abc.HalfCloseableStream):
     """A socket stream whose sends are metered, and whose ``send_eof`` waits for a send.
 
-    What a protocol layer above runs on (hypercorn, and TLS on either
-    transport). Sends go through :class:`StreamIO` with the connection's
-    minimum response rate, measured on the socket itself (what the client
-    acknowledged): a client that stops reading is cut with
-    ``SlowClientError`` (a ``BrokenResourceError``: the layer above sees a
-    vanished client, and a streaming writer gets ``ConnectionResetError``)
-    and its socket is closed (hypercorn would otherwise wait on it for the
-    client's next request). For hypercorn this is the one place that can do
-    it: it shields its sends from cancellation, so nothing above the stream
-    can bound them.
+    What a protocol layer above runs on: hypercorn, with or without its
+    ``trio.SSLStream`` (the httptools transport has its own TLS stream,
+    ``_tlsio.TLSStream``, which meters the socket through :class:`StreamIO`).
+    Sends go through :class:`StreamIO` with the connection's minimum response
+    rate, measured on the socket itself (what the client acknowledged): a
+    client that stops reading is cut with ``SlowClientError`` (a
+    ``BrokenResourceError``: the layer above sees a vanished client, and a
+    streaming writer gets ``ConnectionResetError``) and its socket is closed
+    (hypercorn would otherwise wait on it for the client's next request).
+    For hypercorn this is the one place that can do it: it shields its sends
+    from cancellation, so nothing above the stream can bound them.
 
     hypercorn's ``TCPServer._close()`` calls ``send_eof()`` without taking the
     send lock its ``protocol_send`` holds around ``send_all``. When a client
