@@ -7,7 +7,6 @@ client that does not speak TLS to a TLS port costs only its connection.
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 
 import httpx
@@ -30,6 +29,7 @@ from actorhttp.messages import StartServer, TransportName
 from actorhttp.testing import serve_app
 
 from .rawhttp import exchange_until_closed
+from .tlscerts import client_context, server_context
 
 TIMEOUT = 20
 
@@ -37,20 +37,6 @@ TIMEOUT = 20
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()
-
-
-def server_context(ca: trustme.CA, *alpn: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    if alpn:
-        context.set_alpn_protocols(list(alpn))
-    return context
-
-
-def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    return context
 
 
 async def describe(request: Request) -> Response:

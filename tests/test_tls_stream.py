@@ -34,6 +34,7 @@ from actorhttp.messages import StartServer
 from actorhttp.testing import serve_app
 
 from .rawhttp import exchange_until_closed
+from .tlscerts import client_context, server_context
 
 TIMEOUT = 20
 VIRTUAL_LIMIT = 600
@@ -48,18 +49,6 @@ KEEP_CONNECTED = 3600  # a keep-alive deadline that cannot be what ends a connec
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()
-
-
-def server_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    return context
-
-
-def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    return context
 
 
 async def digest(request: Request) -> Response:
