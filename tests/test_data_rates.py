@@ -197,15 +197,34 @@ def writer_app(log: list[BaseException]) -> Application:
     return app
 
 
-async def silent_client(port: int, path: str, *, silence: float) -> tuple[int, bool]:
-    """Ask for ``path``, read nothing for ``silence`` s, then all: bytes read, and if cut."""
+async def small_window_get(port: int, path: str, window: int) -> trio.SocketStream:
+    """A connection that asked for ``path`` with a ``window``-byte receive buffer.
+
+    The window is small so that a reader that stalls or dawdles holds the
+    server back soon, instead of after the kernel has buffered megabytes.
+    """
     sock = trio.socket.socket()
-    # A small window, so that a stalled reader stalls the server soon.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
     await sock.connect(("127.0.0.1", port))
     stream = trio.SocketStream(sock)
-    async with stream:
-        await stream.send_all(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+    await stream.send_all(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+    return stream
+
+
+def sized_app(body: int) -> Application:
+    """``GET /sized`` answers ``body`` bytes in one Response."""
+
+    async def sized(request: Request) -> Response:
+        return Response(body=b"r" * body)
+
+    app = Application()
+    app.router.add_get("/sized", sized)
+    return app
+
+
+async def silent_client(port: int, path: str, *, silence: float) -> tuple[int, bool]:
+    """Ask for ``path``, read nothing for ``silence`` s, then all: bytes read, and if cut."""
+    async with await small_window_get(port, path, 64 * 1024) as stream:
         await trio.sleep(silence)
         received = 0
         try:
@@ -272,19 +291,10 @@ async def test_without_a_minimum_a_stalled_reader_still_gets_everything(
 async def test_a_slow_steady_reader_gets_the_whole_response(
     autojump_clock: trio.testing.MockClock, transport: TransportName, pace: int, body: int
 ) -> None:
-    app = Application()
-
-    async def sized(request: Request) -> Response:
-        return Response(body=b"r" * body)
-
-    app.router.add_get("/sized", sized)
     with trio.fail_after(VIRTUAL_LIMIT):
-        async with serve_app(app, transport=transport) as client:
-            sock = trio.socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-            await sock.connect(("127.0.0.1", client.server.port))
-            async with trio.SocketStream(sock) as stream:
-                await stream.send_all(b"GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with serve_app(sized_app(body), transport=transport) as client:
+            port = client.server.port
+            async with await small_window_get(port, "/sized", 16 * 1024) as stream:
                 received = b""
                 while len(received.partition(b"\r\n\r\n")[2]) < body:
                     data = await stream.receive_some(pace)  # a second each: 2x the minimum, or 17x
@@ -300,20 +310,11 @@ async def test_a_reader_below_the_minimum_is_cut_part_way(
     autojump_clock: trio.testing.MockClock, transport: TransportName
 ) -> None:
     body = 8 * MiB  # more than the kernels buffer: the server has to wait on this reader
-    app = Application()
-
-    async def sized(request: Request) -> Response:
-        return Response(body=b"r" * body)
-
-    app.router.add_get("/sized", sized)
     received = 0
     with trio.fail_after(VIRTUAL_LIMIT):
-        async with serve_app(app, transport=transport) as client:
-            sock = trio.socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-            await sock.connect(("127.0.0.1", client.server.port))
-            async with trio.SocketStream(sock) as stream:
-                await stream.send_all(b"GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with serve_app(sized_app(body), transport=transport) as client:
+            port = client.server.port
+            async with await small_window_get(port, "/sized", 16 * 1024) as stream:
                 try:
                     while data := await stream.receive_some(100):  # 100 bytes/s: too slow
                         received += len(data)
