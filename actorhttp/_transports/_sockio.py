@@ -132,15 +132,7 @@ class StreamIO:
         sock = self._socket
         if sock is None:
             return data
-        fd = sock.fileno()
-        if fd < 0:
-            raise trio.ClosedResourceError("this socket was already closed")
-        try:
-            sent = os.write(fd, data)
-        except BlockingIOError:
-            return data
-        except OSError as exc:
-            raise _translate(exc) from exc
+        sent = _write_now(sock, data)
         return data[sent:] if sent < len(data) else b""
 
     async def send_all(self, data: bytes, meter: RateMeter | None = None) -> None:
@@ -157,19 +149,12 @@ class StreamIO:
             else:
                 await send_all_metered(self.stream, data, meter)
             return
-        fd = sock.fileno()
-        if fd < 0:
-            raise trio.ClosedResourceError("this socket was already closed")
-        try:
-            sent = os.write(fd, data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            raise _translate(exc) from exc
+        sent = _write_now(sock, data)
         if sent == len(data):
             if meter is not None:
                 meter.reset()
             return  # the common case: all of it, at once
+        fd = sock.fileno()
         if meter is not None:
             meter.queued = unacknowledged(fd)  # from here on, the client's pace counts
         view = memoryview(data)[sent:]
@@ -178,21 +163,31 @@ class StreamIO:
                 await trio.lowlevel.wait_writable(fd)
             else:
                 await _wait_writable_metered(fd, meter)
-            fd = sock.fileno()
-            if fd < 0:
-                raise trio.ClosedResourceError("this socket was already closed")
-            try:
-                written = os.write(fd, view)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                raise _translate(exc) from exc
+            written = _write_now(sock, view)  # raises if the socket closed while we waited
             view = view[written:]
             if meter is not None:
                 meter.queued += written
 
     send_rest = send_all
     """Send what :meth:`write_some` left of its data (for a plain socket, those very bytes)."""
+
+
+def _write_now(sock: trio.socket.SocketType, data: bytes | memoryview) -> int:
+    """Write what the kernel takes of ``data`` now: how many bytes (0 when it takes none).
+
+    ``trio.ClosedResourceError`` if the socket was closed (by another task
+    while this one waited), and a reset or broken pipe translated as trio's
+    streams raise them.
+    """
+    fd = sock.fileno()
+    if fd < 0:
+        raise trio.ClosedResourceError("this socket was already closed")
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    except OSError as exc:
+        raise _translate(exc) from exc
 
 
 async def _wait_writable_metered(fd: int, meter: RateMeter) -> None:
