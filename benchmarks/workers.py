@@ -32,13 +32,21 @@ sys.path.insert(0, dirname(dirname(abspath(__file__))))
 
 import argparse
 import re
-import signal
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.http import HOST, Pinning, children, cpu_seconds, free_port, log, run_wrk
+from benchmarks.http import (
+    HOST,
+    Pinning,
+    children,
+    cpu_seconds,
+    free_port,
+    log,
+    run_wrk,
+    stop_process,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPINNED = Pinning(None, None, "unpinned")
@@ -79,12 +87,7 @@ def measure(workers: int, duration: int, warmup: int, scratch: Path) -> tuple[fl
             raise RuntimeError(f"wrk saw errors: {result.errors}")
         return result.requests_per_s, spent / result.requests * 1e6
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         if server.returncode != 0:
             log(f"server exited with {server.returncode}:\n{out.read_text()[-2000:]}")
 
