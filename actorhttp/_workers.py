@@ -28,6 +28,7 @@ import trio
 
 from ._serve import CLEANUP_TIMEOUT, Server
 from ._supervise import RestartBudget, Restarts, SupervisionError
+from ._transports._base import bound_address
 
 __all__ = ["bind_sockets", "report_to_supervisor", "run_supervisor"]
 
@@ -82,20 +83,16 @@ def bind_sockets(
                     raise OSError(exc.errno, f"cannot bind {where}: {exc.strerror}") from exc
                 sock.listen(backlog)
     except BaseException:
-        for each in sets:
-            for sock in each:
-                sock.close()
+        close_all(sets)
         raise
     return sets
 
 
-def socket_url(sock: socket.socket, scheme: str) -> str:
-    host, port = sock.getsockname()[:2]
-    return (
-        f"{scheme}://[{host}]:{port}"
-        if sock.family == socket.AF_INET6
-        else f"{scheme}://{host}:{port}"
-    )
+def close_all(socket_sets: list[list[socket.socket]]) -> None:
+    """Close every socket of every set (closing one twice is harmless)."""
+    for each in socket_sets:
+        for sock in each:
+            sock.close()
 
 
 def report_to_supervisor(
@@ -160,9 +157,7 @@ class _Workers:
             return
         self.stop_requested.set()
         self.failure = failure
-        for each in self.socket_sets:
-            for sock in each:
-                sock.close()  # the workers' duplicates close as they stop
+        close_all(self.socket_sets)  # the workers' duplicates close as they stop
         self.signal_all(signal.SIGTERM)
 
     def signal_all(self, signum: int) -> None:
@@ -248,7 +243,7 @@ async def run_supervisor(
     workers_state = _Workers(
         command, socket_sets, workers, shutdown_timeout, budget or RestartBudget()
     )
-    urls = [socket_url(sock, scheme) for sock in socket_sets[0]]
+    urls = [f"{scheme}://{bound_address(sock)}" for sock in socket_sets[0]]
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
         async with trio.open_nursery() as outer:
 
@@ -281,8 +276,6 @@ async def run_supervisor(
                     for slot in range(workers):
                         slots.start_soon(workers_state.keep, slot)
             finally:
-                for each in socket_sets:
-                    for sock in each:
-                        sock.close()
+                close_all(socket_sets)
             outer.cancel_scope.cancel()
     return workers_state.failure

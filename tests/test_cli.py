@@ -26,7 +26,7 @@ import pytest
 import trustme
 
 from actorhttp._cli import main
-from actorhttp._workers import bind_sockets
+from actorhttp._workers import bind_sockets, close_all
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT = 30.0  # seconds: generous, for a loaded CI machine; a passing test takes far less
@@ -346,9 +346,7 @@ def test_bind_sockets_gives_every_worker_the_same_free_port() -> None:
         assert len(ports) == 1
         assert ports != {0}
     finally:
-        for each in sets:
-            for sock in each:
-                sock.close()
+        close_all(sets)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ __all__ = [
     "StopSignal",
     "Transport",
     "exchange",
-    "listener_address",
+    "bound_address",
     "open_listeners",
 ]
 
@@ -310,8 +310,7 @@ async def exchange(deliver: Deliver, request: Request, receiver: ReplyReceiver) 
         receiver.close()
 
 
-def listener_address(listener: trio.SocketListener) -> str:
+def bound_address(sock: socket.socket | trio.socket.SocketType) -> str:
     """``host:port`` as bound (``[host]:port`` for IPv6), for the URLs a server reports."""
-    sock = listener.socket
     host, port = sock.getsockname()[:2]
     return f"[{host}]:{port}" if sock.family == trio.socket.AF_INET6 else f"{host}:{port}"

@@ -50,9 +50,9 @@ from ._base import (
     Peer,
     StopSignal,
     accept_connections,
+    bound_address,
     connection_slots,
     exchange,
-    listener_address,
     open_listeners,
     tls_context,
 )
@@ -446,7 +446,7 @@ async def serve_httptools(
     context = tls_context(settings, alpn=["http/1.1"])
     listeners = await open_listeners(settings)
     scheme = "https" if context is not None else "http"
-    urls = tuple(f"{scheme}://{listener_address(listener)}" for listener in listeners)
+    urls = tuple(f"{scheme}://{bound_address(listener.socket)}" for listener in listeners)
     limits = _limits(settings)
     timeouts = _timeouts(settings)
     live: set[_Connection] = set()

@@ -26,8 +26,8 @@ from ._base import (
     Peer,
     StopSignal,
     accept_connections,
+    bound_address,
     connection_slots,
-    listener_address,
     open_listeners,
     tls_context,
 )
@@ -86,7 +86,7 @@ async def serve_hypercorn(
     # Binds now (port 0 gets its real port here); trio closes what it opened if a bind fails.
     sockets = await open_listeners(settings)
     scheme = "https" if ssl_context is not None else "http"
-    urls = [f"{scheme}://{listener_address(listener)}" for listener in sockets]
+    urls = [f"{scheme}://{bound_address(listener.socket)}" for listener in sockets]
 
     context = WorkerContext(None)
     live: set[trio.SocketStream] = set()
