@@ -45,6 +45,8 @@ from typing import Any, Final, Generic, TypeVar
 import outcome
 import trio
 
+from ._pipe import HandlerTurn
+
 __all__ = ["Mailbox", "MailboxSender", "open_mailbox"]
 
 logger = logging.getLogger("actorhttp")
@@ -59,13 +61,15 @@ _RETIRE: Final = object()  # woken with this: one of too many idle workers, end
 _TAKE: Final = object()  # woken with this: take what is queued
 
 
-class _InContext:
+class _InContext(HandlerTurn):
     """Await ``coro`` with every step of it run in ``context``; call ``on_yield`` when it waits.
 
     What keeps a pooled worker's requests apart: each gets a fresh copy of
     the worker's context, and tasks it starts inherit that copy. Every time
     the coroutine yields to the scheduler, ``on_yield`` runs first: the pool
-    uses it to hand what is queued to another worker.
+    uses it to hand what is queued to another worker. What the handler
+    deferred to its next wait (``_pipe.before_handler_waits``) runs before
+    that, and when it ends.
     """
 
     __slots__ = ("context", "coro", "on_yield")
@@ -76,6 +80,7 @@ class _InContext:
         context: contextvars.Context,
         on_yield: Callable[[], None],
     ) -> None:
+        self.callbacks = None
         self.coro = coro
         self.context = context
         self.on_yield = on_yield
@@ -84,18 +89,27 @@ class _InContext:
         run, coro, on_yield = self.context.run, self.coro, self.on_yield
         send: Any = coro.send
         value: Any = None
-        while True:
-            try:
-                yielded = run(send, value)
-            except StopIteration as stop:
-                return stop.value
-            on_yield()
-            try:
-                value = yield yielded
-                send = coro.send
-            except BaseException as exc:
-                value = exc
-                send = coro.throw
+        try:
+            while True:
+                outer, HandlerTurn.current = HandlerTurn.current, self
+                try:
+                    yielded = run(send, value)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    HandlerTurn.current = outer
+                value = None  # not kept while the coroutine waits (a handler may wait for hours)
+                if self.callbacks is not None:
+                    self.run_due()
+                on_yield()
+                try:
+                    value = yield yielded
+                    send = coro.send
+                except BaseException as exc:
+                    value = exc
+                    send = coro.throw
+        finally:
+            self.run_due()  # what a handler deferred never outlives it
 
 
 class Mailbox(Generic[M]):
@@ -129,6 +143,7 @@ class Mailbox(Generic[M]):
         self._floor = MIN_WORKERS
         self._retiring = trio.CancelScope()
         self.orphans: list[M] = []  # messages whose handling raised out of a worker
+        self._yield_hook = self._yielding  # bound once, not once per message
 
     # -- the senders' side -----------------------------------------------------
 
@@ -311,7 +326,7 @@ class Mailbox(Generic[M]):
                     counts = self._counts(message)
                     try:
                         await _InContext(
-                            handle(message), contextvars.copy_context(), self._yielding
+                            handle(message), contextvars.copy_context(), self._yield_hook
                         )
                     except Exception:
                         # ``handle`` must not raise: this is a bug, and it ends the pool

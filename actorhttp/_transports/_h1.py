@@ -124,7 +124,7 @@ class H1Parser:
 
     def __init__(self, limits: H1Limits = H1Limits()) -> None:
         self._limits = limits
-        self._parser = httptools.HttpRequestParser(self)
+        self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         # A list, not a deque: it holds a handful of events, and an empty deque
         # costs an idle connection ten times the memory of an empty list.
         self.events: list[Event] = []
@@ -149,7 +149,8 @@ class H1Parser:
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`."""
-        if self._done:
+        parser = self._parser
+        if self._done or parser is None:
             return
         if self._in_head or not self._in_message:
             # Bound what httptools buffers for a head that never ends.
@@ -158,7 +159,7 @@ class H1Parser:
                 self._refuse(431, "request header fields too large")
                 return
         try:
-            self._parser.feed_data(data)
+            parser.feed_data(data)
         except _Refused as exc:
             self._refuse(exc.refusal.status, exc.refusal.reason)
         except httptools.HttpParserUpgrade as exc:
@@ -175,6 +176,15 @@ class H1Parser:
                 self._refuse(cause.refusal.status, cause.refusal.reason)
             else:
                 self._refuse(400, f"malformed request: {exc}")
+
+    def release(self) -> None:
+        """The connection was upgraded: let llhttp's parser (and its callbacks) go.
+
+        An upgraded connection (a WebSocket) may live for hours; the parser is of
+        no more use to it, and :meth:`feed` parses nothing once an upgrade is done.
+        """
+        if self.upgrade_data is not None:
+            self._parser = None
 
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short is refused."""
@@ -236,6 +246,7 @@ class H1Parser:
 
     def on_headers_complete(self) -> None:
         parser = self._parser
+        assert parser is not None, "called by that very parser"
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refused(400, f"HTTP/{version} is not HTTP/1.0 or HTTP/1.1")

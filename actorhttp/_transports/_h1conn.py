@@ -326,13 +326,15 @@ class H1Connection:
         """The 101 that hands this connection to the protocol the request asked for.
 
         From here on the connection is that protocol's (``phase`` UPGRADED, no
-        deadline); its first bytes are ``upgrade_data``.
+        deadline, no HTTP parser); its first bytes are ``upgrade_data``.
         """
         upgrade_data = self._parser.upgrade_data
         assert self._head is not None, "no request to answer"
         assert upgrade_data is not None, "the request asked for no upgrade"
         self.phase = Phase.UPGRADED
         self.deadline = math.inf
+        self._parser.release()
+        self._head = None
         parts = [f"HTTP/1.1 101 {wire.reason or 'Switching Protocols'}\r\n"]
         for name, value in wire.headers:
             parts.append(f"{name}: {value}\r\n")
