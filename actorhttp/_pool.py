@@ -36,6 +36,7 @@ finish what they are doing and what is queued, then the pool ends.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
@@ -132,7 +133,10 @@ class Mailbox(Generic[M]):
         self.running = 0  # counted messages being handled (kept only under a max_running)
         self.queue: deque[M] = deque()
         self.urgent: deque[M] = deque()  # messages not counted: never held back by the cap
-        self.idle: list[trio.lowlevel.Task] = []
+        # Parked workers, oldest first; a dict, so that taking the newest, retiring the
+        # oldest and dropping a cancelled one all stay cheap with 10,000 of them (a
+        # WebSocket's handler holds its worker, and all end together at a stop).
+        self.idle: dict[trio.lowlevel.Task, None] = {}
         self.waking = False  # a worker woken (or started) that has not run yet
         self.senders = 0
         self.closed = False
@@ -170,7 +174,7 @@ class Mailbox(Generic[M]):
         if idle and not self.waking and not self.queue and not self.urgent:
             self.waking = True
             self.running += counts
-            trio.lowlevel.reschedule(idle.pop(), outcome.Value(message))
+            trio.lowlevel.reschedule(idle.popitem()[0], outcome.Value(message))
             return
         cap = self.max_running
         if cap is not None and not counts:
@@ -188,7 +192,7 @@ class Mailbox(Generic[M]):
         """Get one more worker going: a parked one, else a new one."""
         self.waking = True
         if self.idle:
-            trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_TAKE))
+            trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_TAKE))
         elif self._nursery is not None:
             try:
                 self._nursery.start_soon(self._worker)
@@ -206,7 +210,7 @@ class Mailbox(Generic[M]):
             self.closed = True
             self.space.unpark_all()
             while self.idle:  # nothing queued, or they would not be parked
-                trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_END))
+                trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_END))
             self._keep_going()
 
     def _keep_going(self) -> None:
@@ -247,8 +251,11 @@ class Mailbox(Generic[M]):
         with self._retiring:  # cancelled by the last worker once the mailbox is closed
             while True:
                 await trio.sleep(RETIRE_TICK)
-                while len(self.idle) > self._floor:
-                    trio.lowlevel.reschedule(self.idle.pop(0), outcome.Value(_RETIRE))
+                excess = len(self.idle) - self._floor
+                if excess > 0:  # the oldest go, all at once
+                    for task in list(itertools.islice(self.idle, excess)):
+                        del self.idle[task]
+                        trio.lowlevel.reschedule(task, outcome.Value(_RETIRE))
 
     def _yielding(self) -> None:
         """A handler is about to wait: what is queued must not wait for it."""
@@ -285,11 +292,10 @@ class Mailbox(Generic[M]):
 
     async def _park(self) -> object:
         task = trio.lowlevel.current_task()
-        self.idle.append(task)
+        self.idle[task] = None
 
         def abort(_: Any) -> trio.lowlevel.Abort:
-            if task in self.idle:
-                self.idle.remove(task)
+            self.idle.pop(task, None)
             return trio.lowlevel.Abort.SUCCEEDED
 
         return await trio.lowlevel.wait_task_rescheduled(abort)

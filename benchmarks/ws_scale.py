@@ -28,9 +28,15 @@ For each number of sockets N (1,000, 5,000 and 10,000), on a fresh server:
   broadcasts divided by the messages delivered; **first** and **last member
   hears it** are the medians, over the broadcasts, of the time from the send to
   the first and the last member receiving it;
-* **stop with N open**: SIGTERM to the server, and the wall time until its
-  process has exited (each server closes the open sockets with 1001 and the
-  client answers the close frames).
+* **stop with N open**: SIGTERM to the server; the wall time until the
+  client has seen every socket closed by the server (each server closes the
+  open sockets with 1001, and the client answers the close frames), and
+  until the server's process has exited (its interpreter's teardown too).
+  Each server closes them as its documentation says: aiohttp in
+  ``on_shutdown`` (a loop closing each in turn, each waiting for its
+  client's answer), actorhttp by itself (the server closes every open
+  WebSocket with 1001 once ``on_shutdown`` has run; the room actor, told by
+  its mailbox closing first, does it too).
 
 Then **echo**, on a fresh server with nothing else open: 16 connections to
 ``/echo``, 8 messages of 32 bytes in flight on each, 20,000 messages per
@@ -155,6 +161,7 @@ class Hub:
         self.done: asyncio.Future[None] | None = None
         self.closes: dict[int, int] = {}  # close code -> how many sockets got it
         self.lost = 0
+        self.last_lost = 0.0
 
     def expect(self, token: bytes, count: int) -> asyncio.Future[None]:
         self.token, self.expected, self.heard = token, count, 0
@@ -287,6 +294,7 @@ class Member(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.hub.lost += 1
+        self.hub.last_lost = time.monotonic()  # the same clock in every process
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(f"lost before the handshake: {exc}"))
         if not self.gone.done():
@@ -329,7 +337,8 @@ class Client:
             return await self.run_echo(request)
         if op == "gone":
             await asyncio.gather(*(m.gone for m in self.members))
-            return {"closes": {str(k): v for k, v in self.hub.closes.items()}}
+            closes = {str(k): v for k, v in self.hub.closes.items()}
+            return {"closes": closes, "last": self.hub.last_lost}
         raise ValueError(f"unknown command {op!r}")
 
     async def broadcast(self, count: int) -> dict[str, Any]:
@@ -459,6 +468,7 @@ class Scale:
     first: float = 0.0
     last: float = 0.0
     stop_seconds: float = 0.0
+    exit_seconds: float = 0.0
     closes: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -483,11 +493,13 @@ def measure_scale(kind: str, sockets: int, pinning: Pinning) -> Scale:
         result.first, result.last = answer["first"], answer["last"]
         if not server.alive():
             raise ServerFailed("the server died during the run", server.log_path)
-        start = time.perf_counter()
+        start = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
+        gone = client.ask(op="gone")  # every socket closed by the server
+        result.stop_seconds = gone["last"] - start
+        result.closes = gone["closes"]
         server.process.wait(timeout=STOP_TIMEOUT)
-        result.stop_seconds = time.perf_counter() - start
-        result.closes = client.ask(op="gone")["closes"]
+        result.exit_seconds = time.monotonic() - start
     return result
 
 
@@ -557,7 +569,8 @@ METRICS: list[tuple[str, Callable[[Scale], float], str]] = [
     ("server CPU accepting them (s)", lambda s: s.open_cpu, "{:.2f}"),
     ("first member hears a broadcast (ms)", lambda s: s.first * 1e3, "{:.1f}"),
     ("last member hears a broadcast (ms)", lambda s: s.last * 1e3, "{:.1f}"),
-    ("stop with them open (s)", lambda s: s.stop_seconds, "{:.2f}"),
+    ("stop with them open: all closed (s)", lambda s: s.stop_seconds, "{:.2f}"),
+    ("stop with them open: process ended (s)", lambda s: s.exit_seconds, "{:.2f}"),
 ]
 
 
@@ -662,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  open {s.open_seconds:.2f} s, {s.rss_per_socket_kib:.1f} KiB/socket, "
                     f"idle {s.idle_share * 100:.3f}%, {s.cpu_us_per_delivered:.1f} us/delivered, "
                     f"first {s.first * 1e3:.1f} ms, last {s.last * 1e3:.1f} ms, "
-                    f"stop {s.stop_seconds:.2f} s, closes {s.closes}"
+                    f"stop {s.stop_seconds:.2f} s (exit {s.exit_seconds:.2f} s), closes {s.closes}"
                 )
     sections = [scale_table(kinds, n, scales[n]) for n in sizes]
     if echoes:

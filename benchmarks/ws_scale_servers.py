@@ -15,13 +15,15 @@ The kinds:
   of ``WebSocketResponse``; ``on_shutdown`` closes each with 1001, as aiohttp's
   documentation shows);
 * ``actorhttp-handler``: actorhttp running that very handler code (``web`` is
-  either module);
+  either module), without the ``on_shutdown`` loop: actorhttp's server closes
+  every open WebSocket with 1001 by itself (the loop works on actorhttp too,
+  closing one socket after another, each waiting for its client's answer);
 * ``actorhttp-actor``: actorhttp with both WebSocket routes served by actors
   (``add_websocket``): a room actor that owns the members and broadcasts with
   ``send_nowait``, with a small task per member turning its inbox into room
   events, as ``examples/chat.py`` does; and an echo actor with a task per
   socket. A stop closes the room's mailbox first: the room sends every member
-  a close 1001 (going away) and then leaves quietly.
+  a close 1001 (going away), and each member's task ends with its socket.
 
 Access logging is off everywhere. Both actorhttp kinds run the default
 (httptools) transport.
@@ -87,7 +89,9 @@ def handler_routes(web: Any, room: set[Any]) -> list[Any]:
     return [web.get("/hello", hello), web.get("/room", member), web.get("/echo", echo)]
 
 
-def handler_app(web: Any) -> Any:
+def handler_app(web: Any, *, close_on_shutdown: bool) -> Any:
+    """The app; ``close_on_shutdown``: close the room's sockets in ``on_shutdown``, as
+    aiohttp's documentation shows (actorhttp's server does it by itself)."""
     room: set[Any] = set()
 
     async def close_all(app: Any) -> None:
@@ -96,7 +100,8 @@ def handler_app(web: Any) -> Any:
 
     app = web.Application()
     app.add_routes(handler_routes(web, room))
-    app.on_shutdown.append(close_all)
+    if close_on_shutdown:
+        app.on_shutdown.append(close_all)
     return app
 
 
@@ -135,7 +140,8 @@ async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
         async for message in connection.inbox:
             if isinstance(message.data, str):
                 await events_send.send((connection, message.data))
-        await events_send.send((connection, None))
+        if not stopping:  # (when stopping, the room has said goodbye to everyone)
+            await events_send.send((connection, None))
 
     async def join(nursery: trio.Nursery) -> None:
         async with mailbox:
@@ -148,7 +154,7 @@ async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
                 connection.outbox.send_nowait(going_away)
             except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
                 connection.outbox.close()
-        await events_send.send(None)  # the room ends once every member has left
+        await events_send.send(None)  # the room's end: its members' tasks end with them
 
     stopping = False
     async with trio.open_nursery() as nursery:
@@ -156,13 +162,12 @@ async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
         async for event in events:
             if event is None:
                 stopping = True
-            elif event[1] is not None:
+                break
+            if event[1] is not None:
                 broadcast(event[1], event[0])
             else:
                 members.discard(event[0])
                 event[0].outbox.close()
-            if stopping and not members:
-                break
 
 
 async def echo_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
@@ -217,11 +222,13 @@ def main(argv: list[str]) -> None:
     if kind == "aiohttp":
         from aiohttp import web as aioweb
 
-        aioweb.run_app(handler_app(aioweb), host=HOST, port=port, access_log=None, print=None)
+        app = handler_app(aioweb, close_on_shutdown=True)
+        aioweb.run_app(app, host=HOST, port=port, access_log=None, print=None)
     elif kind == "actorhttp-handler":
         from actorhttp import web
 
-        web.run_app(handler_app(web), host=HOST, port=port, access_log=None, print=None)
+        app = handler_app(web, close_on_shutdown=False)
+        web.run_app(app, host=HOST, port=port, access_log=None, print=None)
     else:
         import trio
 
