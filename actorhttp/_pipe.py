@@ -21,7 +21,7 @@ Endings:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Final
 
 import trio
 
@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_PIPE_LIMIT",
     "BodyPipe",
     "ClientDisconnectedError",
+    "RUNNING",
     "HandlerTurn",
     "PipeAborted",
     "before_handler_waits",
@@ -180,8 +181,8 @@ class HandlerTurn:
     """A handler's run in its worker: what to do just before its task next waits.
 
     The router's pool runs each handler as one (``_pool._InContext``), which is
-    :attr:`current` while the handler's own code runs (trio runs one task at a
-    time, so no other task's code runs meanwhile), and calls :meth:`run_due`
+    :data:`RUNNING`'s while the handler's own code runs (trio runs one task at
+    a time, so no other task's code runs meanwhile), and calls :meth:`run_due`
     each time the handler is about to give the scheduler back, and when it
     ends. A connection uses it to write what the handler sent in one go
     rather than message by message (a WebSocket's echoes to one batch of
@@ -190,9 +191,6 @@ class HandlerTurn:
     """
 
     __slots__ = ("callbacks",)
-
-    current: ClassVar[HandlerTurn | None] = None
-    """The turn whose handler's code is running right now, if any."""
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], None]] | None = None
@@ -206,13 +204,27 @@ class HandlerTurn:
                 callback()
 
 
+class _Running:
+    """Which turn's handler code is running right now (an instance attribute: setting it
+    at every step of every handler must not touch a class's dictionary)."""
+
+    __slots__ = ("turn",)
+
+    def __init__(self) -> None:
+        self.turn: HandlerTurn | None = None
+
+
+RUNNING: Final = _Running()
+"""``RUNNING.turn``: the turn whose handler's code is running right now, if any."""
+
+
 def before_handler_waits(callback: Callable[[], None]) -> bool:
     """Have ``callback()`` run when the running handler next waits (or ends).
 
     False, and nothing deferred, when no handler's code is running (an
     actor's task, or a task a handler started: each runs on its own).
     """
-    turn = HandlerTurn.current
+    turn = RUNNING.turn
     if turn is None:
         return False
     if turn.callbacks is None:

@@ -46,7 +46,7 @@ from typing import Any, Final, Generic, TypeVar
 import outcome
 import trio
 
-from ._pipe import HandlerTurn
+from ._pipe import RUNNING, HandlerTurn
 
 __all__ = ["Mailbox", "MailboxSender", "open_mailbox"]
 
@@ -87,28 +87,34 @@ class _InContext(HandlerTurn):
         self.on_yield = on_yield
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        run, coro, on_yield = self.context.run, self.coro, self.on_yield
-        send: Any = coro.send
+        # Nothing bound is kept in this frame while the coroutine waits (a WebSocket's
+        # handler may wait for hours, one of 10,000): coro.send is looked up per step.
         value: Any = None
+        throw = False
+        running = RUNNING
         try:
             while True:
-                outer, HandlerTurn.current = HandlerTurn.current, self
+                outer = running.turn
+                running.turn = self
                 try:
-                    yielded = run(send, value)
+                    if throw:
+                        yielded = self.context.run(self.coro.throw, value)
+                    else:
+                        yielded = self.context.run(self.coro.send, value)
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    HandlerTurn.current = outer
-                value = None  # not kept while the coroutine waits (a handler may wait for hours)
+                    running.turn = outer
+                value = None
                 if self.callbacks is not None:
                     self.run_due()
-                on_yield()
+                self.on_yield()
                 try:
                     value = yield yielded
-                    send = coro.send
+                    throw = False
                 except BaseException as exc:
                     value = exc
-                    send = coro.throw
+                    throw = True
         finally:
             self.run_due()  # what a handler deferred never outlives it
 

@@ -74,7 +74,9 @@ def _raise_notsent_lowat(stream: trio.SocketStream) -> None:
     lowat = getattr(trio.socket, "TCP_NOTSENT_LOWAT", None)
     if lowat is not None:
         try:
-            stream.setsockopt(trio.socket.IPPROTO_TCP, lowat, NOTSENT_LOWAT)
+            # On the socket itself: the stream's setsockopt wraps each call in a context
+            # manager that translates errors, which this one ignores anyway.
+            stream.socket.setsockopt(trio.socket.IPPROTO_TCP, lowat, NOTSENT_LOWAT)
         except OSError:
             pass  # a peer that already reset: the connection fails on its first read
 

@@ -124,7 +124,7 @@ class H1Parser:
 
     def __init__(self, limits: H1Limits = H1Limits()) -> None:
         self._limits = limits
-        self._parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
+        self._parser = httptools.HttpRequestParser(self)
         # A list, not a deque: it holds a handful of events, and an empty deque
         # costs an idle connection ten times the memory of an empty list.
         self.events: list[Event] = []
@@ -136,6 +136,13 @@ class H1Parser:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._trailers = False
+
+    @classmethod
+    def finished(cls) -> H1Parser:
+        """A parser that parses nothing more (what an upgraded connection keeps)."""
+        parser = cls()
+        parser._done = True
+        return parser
 
     @property
     def in_message(self) -> bool:
@@ -150,7 +157,7 @@ class H1Parser:
     def feed(self, data: bytes) -> None:
         """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`."""
         parser = self._parser
-        if self._done or parser is None:
+        if self._done:
             return
         if self._in_head or not self._in_message:
             # Bound what httptools buffers for a head that never ends.
@@ -177,14 +184,6 @@ class H1Parser:
             else:
                 self._refuse(400, f"malformed request: {exc}")
 
-    def release(self) -> None:
-        """The connection was upgraded: let llhttp's parser (and its callbacks) go.
-
-        An upgraded connection (a WebSocket) may live for hours; the parser is of
-        no more use to it, and :meth:`feed` parses nothing once an upgrade is done.
-        """
-        if self.upgrade_data is not None:
-            self._parser = None
 
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short is refused."""
@@ -246,7 +245,6 @@ class H1Parser:
 
     def on_headers_complete(self) -> None:
         parser = self._parser
-        assert parser is not None, "called by that very parser"
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refused(400, f"HTTP/{version} is not HTTP/1.0 or HTTP/1.1")

@@ -141,7 +141,7 @@ class _Connection:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
-            async with self.stream:
+            try:  # (not "async with": its bound __aexit__ would stay with a WebSocket's task)
                 with self.scope:
                     await self._serve()
                     if self.upgrade is not None:
@@ -153,6 +153,8 @@ class _Connection:
                     if refusal is not None:
                         await self.io.send_all(self.conn.refusal_bytes(refusal), self.send_meter)
                         await self._linger()
+            finally:
+                await self.stream.aclose()
         except SlowClientError as exc:
             logger.info("connection from %s cut: %s", self.client, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -356,11 +358,10 @@ class _Connection:
         # an upgrade (Connection: upgrade and an Upgrade field), so the parser saw one.
         assert self.conn.upgrade_requested
         self.upgrade = None
+        trailing = self.conn.upgrade_data
         data = self.conn.switch_protocols(frame(response, "GET"))
         self.body_meter = self.send_meter = None  # HTTP's, not the WebSocket's
-        return serve_websocket(
-            self.io, self.stream, data, self.conn.upgrade_data, link, self.hub, self.scope
-        )
+        return serve_websocket(self.io, self.stream, data, trailing, link, self.hub, self.scope)
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""

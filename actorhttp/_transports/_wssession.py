@@ -179,7 +179,7 @@ class WSSession:
                 self._wake_at(self.last_received + heartbeat)
             codec.receive_data(trailing)
             fd = self._fd
-            read_first = True
+            read_first = False  # a client speaks once it has the 101: nothing is there yet
             while not self.over:
                 messages = codec.next_messages()
                 if messages:

@@ -30,7 +30,10 @@ Where this differs from aiohttp: ``send_str``/``send_bytes`` take no
 per-message ``compress`` (permessage-deflate is on or off for the whole
 connection), there is no ``send_frame``, ``writer_limit`` or
 ``decode_text``; a ``close()`` while another task receives still waits for
-the client's close frame, where aiohttp drops the connection at once.
+the client's close frame, where aiohttp drops the connection at once; with
+``autoping`` the connection answers a ping as it arrives, not when the
+handler next receives; and what the handler sends to its own socket may
+wait until it next waits (or sends 16 frames), to leave in one write.
 The hypercorn transport cannot do everything (ASGI has no ping/pong and
 hides close frames): see ``actorhttp._transports._asgiws``.
 """
@@ -46,7 +49,7 @@ import trio
 
 from .._pipe import ClientDisconnectedError
 from ._exceptions import HTTPException
-from ._response import StreamResponse, _send_on_reply
+from ._response import StreamResponse
 from ._wschannels import ENDED, INTERRUPTED, OutboxItem, check_close
 from ._wshandshake import handshake
 from ._wslink import INBOUND_SIZE, OUTBOUND_SIZE, WSLink
@@ -163,9 +166,12 @@ class WebSocketResponse(StreamResponse):
             return
         answer, protocol, extension = self._handshake(request)
         self.set_status(101)
-        self.headers.update(answer)
+        headers = self._headers
+        for name, value in answer.items():
+            headers._put(name, value)  # ours (the subprotocol is one of `protocols`): no re-check
         self.force_close()
-        await request._prepare_hook(self)
+        if request._needs_prepare_hook():
+            await request._prepare_hook(self)
         link = self._link = WSLink(
             protocol=protocol,
             extension=extension,
@@ -181,7 +187,13 @@ class WebSocketResponse(StreamResponse):
         self._request = request
         self._task = trio.lowlevel.current_task()
         try:
-            await _send_on_reply(request, self)
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                # Handed over without a scheduler round trip of its own: waiting for the
+                # connection's answer is the one this needs.
+                request.reply.send_nowait(self)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise ClientDisconnectedError(f"cannot send the response: {exc}") from exc
             await link.wait_accepted()
         except BaseException:
             self._closed = True
