@@ -60,6 +60,7 @@ MIN_WORKERS = 4
 _END: Final = object()  # woken with this: the mailbox is closed and empty, end
 _RETIRE: Final = object()  # woken with this: one of too many idle workers, end
 _TAKE: Final = object()  # woken with this: take what is queued
+_WORKER: Final = "actorhttp._pool.Mailbox._worker"  # a worker task's name, spelt once
 
 
 class _InContext(HandlerTurn):
@@ -201,7 +202,7 @@ class Mailbox(Generic[M]):
             trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_TAKE))
         elif self._nursery is not None:
             try:
-                self._nursery.start_soon(self._worker)
+                self._nursery.start_soon(self._worker, name=_WORKER)
             except RuntimeError:
                 # The pool is ending (cancelled from outside) and its nursery takes no
                 # new task: the message stays queued, for no worker. Nothing waits on it
@@ -245,7 +246,7 @@ class Mailbox(Generic[M]):
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for _ in range(self._floor):
-                    nursery.start_soon(self._worker)
+                    nursery.start_soon(self._worker, name=_WORKER)
                 if self.queue and not self.waking:
                     self._wake_one()
                 task_status.started()

@@ -184,7 +184,6 @@ class H1Parser:
             else:
                 self._refuse(400, f"malformed request: {exc}")
 
-
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short is refused."""
         if self._in_message and not self._done:
