@@ -16,6 +16,7 @@ WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 """
 
 from ._accesslog import AbstractAccessLogger, AccessLogger
+from ._actors import NamedActor, Room, open_room
 from ._app import (
     Application,
     AppRouter,
@@ -276,6 +277,9 @@ __all__ = [
     "static",
     "supervise",
     "view",
+    "NamedActor",
+    "Room",
+    "open_room",
 ]
 
 
