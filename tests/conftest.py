@@ -35,3 +35,15 @@ def actorhttp_client(
         return await actorhttp_client(app, **settings)
 
     return make
+
+
+from .redisserver import RedisServer, redis_server  # noqa: E402, F401 - a fixture
+
+
+@pytest.fixture(params=["memory", "redis"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The same test with each broker: in-process, and a real redis-server (lease 1 s)."""
+    if request.param == "memory":
+        return "memory://"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url + "?lease_time=1&health_interval=0.2"

@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import trio
 
@@ -96,7 +96,10 @@ class RedisBroker(Broker):
     the actor over within ``4/3 * lease_time`` of the holder's death.
     ``health_interval`` is how often the connection is checked end to end
     (1 s). ``prefix`` namespaces every key and channel, so apps can share a
-    Redis. ``codec`` and ``subscriber_size`` as :class:`Broker`'s.
+    Redis. ``codec`` and ``subscriber_size`` as :class:`Broker`'s. The URL
+    may carry ``lease_time``, ``health_interval`` and ``prefix`` in its query
+    (``redis://host:6379/0?lease_time=2``), which is how the CLI's
+    ``--broker`` sets them; a ``ValueError`` names a bad one.
     """
 
     def __init__(
@@ -112,6 +115,21 @@ class RedisBroker(Broker):
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
             raise ValueError(f"a Redis broker URL is redis://host:port/db or rediss://..., not {url!r}")
+        # Our own settings may ride in the URL's query (--broker has one string):
+        # redis://host:6379/0?lease_time=2&health_interval=0.5&prefix=myapp
+        query = dict(parse_qsl(parts.query))
+        unknown = sorted(set(query) - {"lease_time", "health_interval", "prefix"})
+        if unknown:
+            raise ValueError(
+                f"unknown broker URL options {unknown}: lease_time, health_interval, prefix"
+            )
+        try:
+            lease_time = float(query.get("lease_time", lease_time))
+            health_interval = float(query.get("health_interval", health_interval))
+        except ValueError as exc:
+            raise ValueError(f"broker URL {url!r}: {exc}") from None
+        prefix = query.get("prefix", prefix)
+        self._connect_url = urlunsplit(parts._replace(query=""))
         for name, value in (("lease_time", lease_time), ("health_interval", health_interval)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
@@ -156,7 +174,7 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(
                 f"the broker {self.url} needs coredis: pip install 'actorhttp[redis]'"
             ) from None
-        return coredis.Redis.from_url(self.url, decode_responses=False)
+        return coredis.Redis.from_url(self._connect_url, decode_responses=False)
 
     async def _lifetime(self) -> AsyncIterator[None]:  # type: ignore[override]
         try:
@@ -185,6 +203,18 @@ class RedisBroker(Broker):
 
     async def _connection(self) -> None:
         """Keep one client and one subscription up; rebuild both after any fault."""
+        try:
+            await self._connect_forever()
+        except BaseExceptionGroup as group:
+            # Only a cancellation gets here (faults are handled in the loop): coredis may
+            # fail to unsubscribe from a connection it is closing meanwhile. Not ours to report.
+            cancelled, rest = group.split(trio.Cancelled)
+            if rest is not None:
+                logger.debug("broker %s: while closing: %r", self.url, rest)
+            if cancelled is not None:
+                raise cancelled from None
+
+    async def _connect_forever(self) -> None:
         backoff = 0.1
         while True:
             try:
