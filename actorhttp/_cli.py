@@ -193,8 +193,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                 alongside,
             )
         )
-    except BrokerUnavailable as exc:
-        parser.exit(1, f"actorhttp: {exc}\n")
+    except BaseException as exc:
+        cause = _innermost(exc)  # run_app's nursery wraps it
+        if isinstance(cause, BrokerUnavailable):
+            parser.exit(1, f"actorhttp: {cause}\n")
+        raise
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:

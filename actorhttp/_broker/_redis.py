@@ -167,19 +167,28 @@ class RedisBroker(Broker):
 
     # -- the connection --------------------------------------------------------
 
-    def _client_for(self) -> Any:
+    def _client_for(self, *, retries: bool = True) -> Any:
         try:
             import coredis
+            from coredis.retry import NoRetryPolicy
         except ImportError:  # pragma: no cover - the extra is in dev
             raise BrokerUnavailable(
                 f"the broker {self.url} needs coredis: pip install 'actorhttp[redis]'"
             ) from None
-        return coredis.Redis.from_url(self._connect_url, decode_responses=False)
+        coredis_logger = logging.getLogger("coredis")
+        if coredis_logger.level == logging.NOTSET:
+            # Its INFO lines repeat each retry; the broker logs an outage once itself.
+            coredis_logger.setLevel(logging.WARNING)
+        if retries:
+            return coredis.Redis.from_url(self._connect_url, decode_responses=False)
+        return coredis.Redis.from_url(
+            self._connect_url, decode_responses=False, retry_policy=NoRetryPolicy()
+        )
 
     async def _lifetime(self) -> AsyncIterator[None]:  # type: ignore[override]
         try:
             with trio.fail_after(self._op_timeout + 4):
-                async with self._client_for() as probe:
+                async with self._client_for(retries=False) as probe:
                     await probe.ping()
         except (Exception, trio.TooSlowError) as exc:
             cause = _innermost(exc)
