@@ -486,9 +486,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
                 return
             await trio.lowlevel.checkpoint()
 
-    async def _lifespan_served(
-        self, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
+    async def _lifespan_served(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         try:
             await self._broker.__aenter__()
         except Exception as exc:

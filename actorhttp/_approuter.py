@@ -106,7 +106,8 @@ class AppRouter(UrlDispatcher[Target]):
         (``outbox_size`` at most); ``ws_options`` are ``WebSocketResponse``'s. A
         GET route (no HEAD); middlewares wrap it. See ``actorhttp._wsactor``.
         """
-        if isinstance(mailbox, NamedActor):
+        target: object = mailbox  # typed as a mailbox, but a NamedActor is a route target too
+        if isinstance(target, NamedActor):
             raise TypeError(
                 f"{mailbox!r} has one incarnation in the cluster, maybe in another process, "
                 "and a WebSocket cannot be forwarded there: give add_websocket an actor "

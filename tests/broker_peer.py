@@ -29,4 +29,5 @@ async def main(url: str, what: str, topic: str, arg: str) -> None:
 
 
 if __name__ == "__main__":
-    trio.run(main, *sys.argv[1:5])
+    url, what, topic, arg = sys.argv[1:5]
+    trio.run(main, url, what, topic, arg)

@@ -13,16 +13,31 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from .redisserver import RedisServer, free_port
-from .test_cli import WAIT, Served, get, serve_cli, wait_dead  # noqa: F401 - a fixture
+from .test_cli import WAIT, Served, get
 
 FAST = "?lease_time=1&health_interval=0.2"
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """``python -m actorhttp ARGS`` processes (tests/test_cli.py's Served), killed at the end."""
+    started: list[Served] = []
+
+    def start(*args: str) -> Served:
+        started.append(Served(tmp_path, args, {}, ()))
+        return started[-1]
+
+    yield start
+    for served in started:
+        served.cleanup()
 
 
 CLIENT = httpx.Client(timeout=WAIT, headers={"Connection": "close"})
@@ -38,9 +53,9 @@ def served_by(response: httpx.Response) -> int:
 
 
 def test_the_counter_counts_each_request_once_across_four_workers(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    served = serve_cli(
+    served = serve(
         "examples.actors:app", "--port", "0", "--workers", "4", "--broker", redis_server.url
     )
     url = served.url
@@ -59,9 +74,9 @@ def test_the_counter_counts_each_request_once_across_four_workers(
 
 
 def test_a_sigkilled_owner_is_replaced_within_the_lease_time(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    served = serve_cli(
+    served = serve(
         "examples.actors:app", "--port", "0", "--workers", "2", "--broker", redis_server.url + FAST
     )
     url = served.url + "/counter/c"
@@ -140,9 +155,9 @@ def everyone_heard_everyone(heard: dict[str, list[str]]) -> None:
 
 
 def test_chat_across_two_workers_every_client_hears_every_other(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    served = serve_cli(
+    served = serve(
         "examples.chat:app", "--port", "0", "--workers", "2", "--broker", redis_server.url
     )
     # 8 fresh connections: all of them on one of the two workers has odds of 1 in 128.
@@ -154,10 +169,10 @@ def test_chat_across_two_workers_every_client_hears_every_other(
 
 
 def test_chat_across_two_servers_on_two_ports_sharing_redis(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    one = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url)
-    two = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url)
+    one = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url)
+    two = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url)
     with (
         connect(ws_url(one.url, "ann"), open_timeout=WAIT) as ann,
         connect(ws_url(two.url, "bo"), open_timeout=WAIT) as bo,
@@ -174,10 +189,10 @@ def test_chat_across_two_servers_on_two_ports_sharing_redis(
 
 
 def test_a_dead_workers_members_leave_within_the_lease_time(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    one = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
-    two = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
+    one = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
+    two = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
     with connect(ws_url(one.url, "stays"), open_timeout=WAIT) as stays:
         welcome(stays)
         with connect(ws_url(two.url, "doomed"), open_timeout=WAIT) as doomed:
@@ -194,10 +209,10 @@ def test_a_dead_workers_members_leave_within_the_lease_time(
 
 
 def test_redis_restarted_under_load_the_servers_stay_up_and_resume(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    one = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
-    two = serve_cli("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
+    one = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
+    two = serve("examples.chat:app", "--port", "0", "--broker", redis_server.url + FAST)
     with (
         connect(ws_url(one.url, "talker"), open_timeout=WAIT) as talker,
         connect(ws_url(two.url, "hearer"), open_timeout=WAIT) as hearer,
@@ -240,9 +255,9 @@ def test_redis_restarted_under_load_the_servers_stay_up_and_resume(
 
 
 def test_a_named_actor_is_placed_again_after_a_redis_restart(
-    serve_cli: Callable[..., Served], redis_server: RedisServer
+    serve: Callable[..., Served], redis_server: RedisServer
 ) -> None:
-    served = serve_cli(
+    served = serve(
         "examples.actors:app", "--port", "0", "--workers", "2", "--broker", redis_server.url + FAST
     )
     url = served.url + "/counter/r"
@@ -257,17 +272,18 @@ def test_a_named_actor_is_placed_again_after_a_redis_restart(
         assert time.monotonic() < deadline, served.output()
         time.sleep(0.1)
     assert len(set(served.workers().values())) == 2  # no worker died
-    assert "was killed" not in served.output() and "exited with" not in served.output()
+    assert "was killed" not in served.output()
+    assert "exited with" not in served.output()
     served.process.send_signal(signal.SIGTERM)
     assert served.exit_status() == 0
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_an_unreachable_broker_exits_1_naming_it(
-    serve_cli: Callable[..., Served], workers: str
+    serve: Callable[..., Served], workers: str
 ) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    served = serve_cli("examples.chat:app", "--port", "0", "--workers", workers, "--broker", url)
+    served = serve("examples.chat:app", "--port", "0", "--workers", workers, "--broker", url)
     assert served.exit_status() == 1
     assert f"actorhttp: cannot reach the broker at {url}" in served.output()
     assert "Traceback" not in served.output()

@@ -22,8 +22,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import trio
 
-from .._supervise import RestartBudget, SupervisionError, supervise
 from .._broker import Broker
+from .._supervise import RestartBudget, SupervisionError, supervise
 
 __all__ = ["ActorGroup", "Declared", "LocalActor", "check_size"]
 
@@ -66,13 +66,15 @@ class LocalActor(Generic[T]):
         self.label = f"actor {name or getattr(actor, '__qualname__', repr(actor))}"
         self.mailbox, self._inbox = trio.open_memory_channel[T](check_size(mailbox_size))
 
-    async def run(
-        self, broker: Broker, app: Any, *, task_status: trio.TaskStatus[None]
-    ) -> None:
+    async def run(self, broker: Broker, app: Any, *, task_status: trio.TaskStatus[None]) -> None:
         """Supervise the actor on its inbox until its mailbox closes (or it gives up)."""
         try:
             await supervise(
-                self.actor, self._inbox, budget=self.budget, name=self.label, task_status=task_status
+                self.actor,
+                self._inbox,
+                budget=self.budget,
+                name=self.label,
+                task_status=task_status,
             )
         except SupervisionError as exc:
             logger.error("%s; its mailbox is closed (its routes answer 503)", exc)
@@ -141,7 +143,7 @@ async def _run_one(
 ) -> None:
     status = _Status(task_status)
     try:
-        await declared.run(broker, app, task_status=status)  # type: ignore[arg-type]
+        await declared.run(broker, app, task_status=status)
     except Exception:
         # A bug of ours around the actor: the worker goes on, the actor's routes answer 503.
         logger.exception("%s stopped", declared.label)

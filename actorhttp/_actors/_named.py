@@ -103,7 +103,7 @@ class NamedActor:
             timeout = None
         frame = await encode_call(request, timeout)
         try:
-            answer = await broker.call(self.cluster_name, frame, timeout=timeout)
+            answer = await broker.call(self.cluster_name, frame, limit=timeout)
         except NoOwnerError as exc:
             retry = str(max(1, math.ceil(exc.retry_after)))
             raise HTTPServiceUnavailable(text=str(exc), headers={"Retry-After": retry}) from exc
@@ -146,9 +146,7 @@ class NamedActor:
 
     # -- running: compete for the lease, run the incarnation while held ----------------
 
-    async def run(
-        self, broker: Broker, app: Any, *, task_status: trio.TaskStatus[None]
-    ) -> None:
+    async def run(self, broker: Broker, app: Any, *, task_status: trio.TaskStatus[None]) -> None:
         """Hold or wait for the lease until closed; run the incarnation while it is held."""
         self._broker, self._app = broker, app
         try:
@@ -163,6 +161,7 @@ class NamedActor:
 
     async def _until(self, wait: Callable[[], Awaitable[None]]) -> bool:
         """Run ``wait`` until it returns (True) or the actor is closed (False)."""
+        returned = False
         async with trio.open_nursery() as nursery:
 
             async def closing() -> None:
@@ -171,9 +170,9 @@ class NamedActor:
 
             nursery.start_soon(closing)
             await wait()
+            returned = True
             nursery.cancel_scope.cancel()
-            return True
-        return False
+        return returned
 
     async def _incarnation(self, lease: Lease) -> None:
         mailbox, inbox = trio.open_memory_channel[Request](self.mailbox_size)

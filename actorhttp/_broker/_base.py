@@ -390,10 +390,10 @@ class Broker(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def call(self, name: str, frame: bytes, *, timeout: float | None = None) -> bytes:
+    async def call(self, name: str, frame: bytes, *, limit: float | None = None) -> bytes:
         """Send a call frame to whichever process holds ``name``'s lease; its answer frame.
 
-        Waits up to the lease time (or ``timeout``, if sooner) for a holder
+        Waits up to the lease time (or ``limit`` seconds, if sooner) for a holder
         to appear; ``NoOwnerError`` when none does, or when the holder went
         away with the call (which may or may not have been handled).
         """
@@ -405,4 +405,3 @@ class Broker(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
-

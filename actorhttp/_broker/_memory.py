@@ -14,7 +14,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import trio
 
-from ._base import Broker, CallHandler, Lease, NoOwnerError
+from ._base import DEFAULT_SUBSCRIBER_SIZE, Broker, CallHandler, Lease, NoOwnerError
+from ._codec import Codec
 
 __all__ = ["MemoryBroker"]
 
@@ -24,13 +25,15 @@ class MemoryBroker(Broker):
 
     url = "memory://"
 
-    def __init__(self, **options: object) -> None:
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(
+        self, *, codec: Codec | None = None, subscriber_size: int = DEFAULT_SUBSCRIBER_SIZE
+    ) -> None:
+        super().__init__(codec=codec, subscriber_size=subscriber_size)
         self._present: dict[str, dict[str, bytes]] = {}
         self._holders: dict[str, tuple[Lease, CallHandler]] = {}
         self._waiting: dict[str, list[tuple[Lease, CallHandler]]] = {}
 
-    async def _lifetime(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def _lifetime(self) -> AsyncIterator[None]:
         await trio.lowlevel.checkpoint()
         yield
 
@@ -86,7 +89,7 @@ class MemoryBroker(Broker):
             if not waiting:
                 self._waiting.pop(name, None)
 
-    async def call(self, name: str, frame: bytes, *, timeout: float | None = None) -> bytes:
+    async def call(self, name: str, frame: bytes, *, limit: float | None = None) -> bytes:
         """Hand ``frame`` to the local holder of ``name``; ``NoOwnerError`` when none."""
         holder = self._holders.get(name)
         if holder is None:

@@ -114,7 +114,9 @@ class RedisBroker(Broker):
         super().__init__(**options)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
-            raise ValueError(f"a Redis broker URL is redis://host:port/db or rediss://..., not {url!r}")
+            raise ValueError(
+                f"a Redis broker URL is redis://host:port/db or rediss://..., not {url!r}"
+            )
         # Our own settings may ride in the URL's query (--broker has one string):
         # redis://host:6379/0?lease_time=2&health_interval=0.5&prefix=myapp
         query = dict(parse_qsl(parts.query))
@@ -185,7 +187,7 @@ class RedisBroker(Broker):
             self._connect_url, decode_responses=False, retry_policy=NoRetryPolicy()
         )
 
-    async def _lifetime(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def _lifetime(self) -> AsyncIterator[None]:
         try:
             with trio.fail_after(self._op_timeout + 4):
                 async with self._client_for(retries=False) as probe:
@@ -509,9 +511,10 @@ class RedisBroker(Broker):
                         except Exception as exc:
                             logger.debug("broker: releasing %r: %s", name, exc)
 
-    async def call(self, name: str, frame: bytes, *, timeout: float | None = None) -> bytes:
+    async def call(self, name: str, frame: bytes, *, limit: float | None = None) -> bytes:
         """See :meth:`Broker.call`: forwarded through the holder's inbox channel."""
-        wait = self._lease_time * 4 / 3 if timeout is None else min(timeout, self._lease_time * 4 / 3)
+        takeover = self._lease_time * 4 / 3
+        wait = takeover if limit is None else min(limit, takeover)
         give_up = trio.current_time() + wait
         while True:
             client = self._client

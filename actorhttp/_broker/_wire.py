@@ -23,10 +23,10 @@ from multidict import CIMultiDict
 
 from .._reply import Reply
 from .._transports._framing import frame as wire_frame
+from .._web._helpers import HttpVersion
 from .._web._request import Request, new_request
 from .._web._response import Response, StreamResponse
 from .._web._streams import StreamReader
-from .._web._helpers import HttpVersion
 
 __all__ = ["decode_answer", "decode_call", "encode_answer", "encode_call", "refusal"]
 
@@ -45,8 +45,11 @@ def _join(head: dict[str, Any], body: bytes) -> bytes:
     return json.dumps(head, separators=(",", ":")).encode() + b"\0" + body
 
 
-async def encode_call(request: Request, timeout: float | None) -> bytes:
-    """``request`` as a call frame: its body is read (413 past ``client_max_size``)."""
+async def encode_call(request: Request, limit: float | None) -> bytes:
+    """``request`` as a call frame: its body is read (413 past ``client_max_size``).
+
+    ``limit``: the seconds the caller will wait for the answer (``None``: no bound).
+    """
     body = await request.read()
     head = {
         "method": request.method,
@@ -57,7 +60,7 @@ async def encode_call(request: Request, timeout: float | None) -> bytes:
         "scheme": request.scheme,
         "remote": request.remote,
         "version": [request.version.major, request.version.minor],
-        "timeout": timeout,
+        "timeout": limit,
     }
     return _join(head, body)
 
