@@ -17,7 +17,8 @@ from typing import Any, TypeVar, overload
 import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
-from ._actors import ActorGroup, Declared, LocalActor, NamedActor
+from ._actors import Declared, LocalActor, NamedActor
+from ._actors._lifespan import asgi_lifespan
 from ._approuter import AppRouter
 from ._broker import Broker, open_broker
 from ._lifecycle import CleanupContext, FrozenList, Signal
@@ -33,8 +34,6 @@ from .messages import Target
 __all__ = ["AppRouter", "Application"]  # AppRouter: re-exported from _approuter
 
 logger = logging.getLogger("actorhttp")
-ASGI_ACTOR_GRACE = 10.0
-"""Seconds the actors get to end at an ASGI server's lifespan shutdown, then are cancelled."""
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -117,7 +116,6 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._stopping = trio.Event()
         self._broker = open_broker(broker)
         self._actors: list[Declared] = []
-        self._actor_group: ActorGroup | None = None
 
     # -- properties ------------------------------------------------------------
 
@@ -471,58 +469,4 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         await self._asgi(scope, receive, send)
 
     async def _lifespan(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        """ASGI lifespan: startup connects the broker, runs ``on_startup``, starts the actors;
-        shutdown runs ``on_shutdown``, stops the actors, runs the cleanup, lets the broker go.
-
-        This task hosts the actors' nursery, as ``serve`` does when it serves.
-        """
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self._lifespan_served(receive, send)
-                return
-            if message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-            await trio.lowlevel.checkpoint()
-
-    async def _lifespan_served(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        try:
-            await self._broker.__aenter__()
-        except Exception as exc:
-            self.logger.error("startup failed: %s", exc)
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            return
-        try:
-            try:
-                await self.startup()
-                self.freeze()
-            except Exception as exc:
-                self.logger.exception("startup failed")
-                await self.cleanup()
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                return
-            failure: str | None = None
-            async with trio.open_nursery() as nursery:
-                actors = ActorGroup(self._all_actors(), self._broker, self)
-                await nursery.start(actors.run)
-                await send({"type": "lifespan.startup.complete"})
-                while (await receive())["type"] != "lifespan.shutdown":
-                    await trio.lowlevel.checkpoint()
-                self._stopping.set()
-                try:
-                    await self.shutdown()
-                except Exception as exc:
-                    failure = str(exc)
-                await actors.stop(ASGI_ACTOR_GRACE)
-            try:
-                await self.cleanup()
-            except Exception as exc:
-                failure = failure or str(exc)
-            if failure is not None:
-                await send({"type": "lifespan.shutdown.failed", "message": failure})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-        finally:
-            with trio.CancelScope(shield=True):
-                await self._broker.__aexit__(None, None, None)
+        await asgi_lifespan(self, receive, send)

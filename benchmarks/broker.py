@@ -135,7 +135,7 @@ def server(scratch: Path, cpu: int | None, *args: str) -> Iterator[tuple[str, li
         pids = children(process.pid) or [process.pid]
         yield f"http://127.0.0.1:{port}", pids
     finally:
-        stop_process(process)  # type: ignore[arg-type]
+        stop_process(process)
 
 
 # --- the members' client -----------------------------------------------------------------------
@@ -268,7 +268,7 @@ def main(argv: list[str]) -> int:
 
         with server(scratch, server_cpu, "--broker", redis.url) as (url_a, pids_a):
             with server(scratch, server_cpu, "--broker", redis.url) as (url_b, pids_b):
-                results = {}
+                results: dict[str, list[tuple[float, float]]] = {}
                 for route in ("local", "named", "local", "named"):  # interleaved, twice
                     run_wrk(f"{url_b}/{route}", 1, pinning)
                     before = sum(cpu_seconds(p) for p in pids_a + pids_b)
@@ -299,7 +299,7 @@ def main(argv: list[str]) -> int:
             f"\nRatio: named actor from another worker / local mailbox route: {named / local:.2f}x"
         )
     finally:
-        stop_process(redis.process)  # type: ignore[arg-type]
+        stop_process(redis.process)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
