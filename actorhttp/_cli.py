@@ -32,6 +32,7 @@ from ._accesslog import access_logger
 from ._app import Application
 from ._broker import BrokerUnavailable, open_broker
 from ._serve import AIOHTTP_ALIASES, SERVE_KEYWORDS, _run_app, run_app, start_command
+from ._supervise import _innermost
 from ._workers import bind_sockets, report_to_supervisor, reuse_port_default, run_supervisor
 from .messages import MinDataRate, StartServer
 
@@ -198,12 +199,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         if isinstance(cause, BrokerUnavailable):
             parser.exit(1, f"actorhttp: {cause}\n")
         raise
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:

@@ -49,14 +49,15 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from actorhttp import Application, Request, Room, json_response, open_room
 from actorhttp.messages import WebSocketConnection
-from benchmarks.http import children, cpu_seconds, free_port, log, run_wrk, stop_process
 from benchmarks.http import Pinning as _Pinning
+from benchmarks.http import children, cpu_seconds, free_port, log, run_wrk, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "bench:room"
@@ -102,8 +103,10 @@ class Redis:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         prefix = [] if cpu is None else ["taskset", "-c", str(cpu)]
         self.process = subprocess.Popen(
-            [*prefix, "redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-            + ["--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            [
+                *(*prefix, "redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--loglevel", "warning"),
+            ],
             stdout=subprocess.DEVNULL,
         )
         time.sleep(0.3)
@@ -120,8 +123,10 @@ def server(scratch: Path, cpu: int | None, *args: str) -> Iterator[tuple[str, li
     prefix = [] if cpu is None else ["taskset", "-c", str(cpu)]
     with out.open("w") as sink:
         process = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "actorhttp", "benchmarks.broker:app"]
-            + ["--port", str(port), "--no-access-log", "--log-level", "warning", *args],
+            [
+                *(*prefix, sys.executable, "-m", "actorhttp", "benchmarks.broker:app"),
+                *("--port", str(port), "--no-access-log", "--log-level", "warning", *args),
+            ],
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -181,8 +186,10 @@ async def members_client(url: str, count: int, rounds: int) -> list[float]:
 
 
 def fan_out(
-    url: str, pids: list[int], redis: Redis | None, count: int, rounds: int, cpu: int | None
+    url: str, pids: list[int], redis: Redis | None, args: argparse.Namespace, cpu: int | None
 ) -> dict[str, float]:
+    """Run the members' client against ``url``; latencies and CPU per delivered message."""
+    count, rounds = args.members, args.rounds
     prefix = [] if cpu is None else ["taskset", "-c", str(cpu)]
     client = subprocess.Popen(
         [*prefix, sys.executable, __file__, "members", url, str(count), str(rounds)],
@@ -191,7 +198,8 @@ def fan_out(
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert client.stdin is not None and client.stdout is not None
+    assert client.stdin is not None
+    assert client.stdout is not None
     if client.stdout.readline().strip() != "ready":
         raise RuntimeError("the members' client did not start")
     before = sum(cpu_seconds(pid) for pid in pids)
@@ -212,92 +220,91 @@ def fan_out(
     }
 
 
+def fan_out_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: Cpus) -> None:
+    rows = []
+    with server(scratch, cpus.server) as (url, pids):
+        log(f"fan-out: {args.members} members, one process, in-process broker")
+        rows.append(("1 process, in-process broker", fan_out(url, pids, None, args, cpus.load)))
+    with server(scratch, cpus.server, "--workers", "2", "--broker", redis.url) as (url, pids):
+        log(f"fan-out: {args.members} members, 2 workers, Redis")
+        rows.append(("2 workers, Redis", fan_out(url, pids, redis, args, cpus.load)))
+    print(f"Fan-out: one message to a room of {args.members} WebSocket members, ", end="")
+    print(f"{args.rounds} rounds\n")
+    print(
+        "| setup | last member has it, p50 ms | p99 ms | server CPU us / delivered message ", end=""
+    )
+    print("| Redis CPU us / message |\n|---|---|---|---|---|")
+    for name, row in rows:
+        print(f"| {name} | {row['p50']:.1f} | {row['p99']:.1f} | {row['cpu']:.1f} ", end="")
+        print(f"| {row['redis']:.2f} |")
+    one, two = rows[0][1], rows[1][1]
+    print(
+        f"\nRatios (2 workers + Redis / one process): p50 {two['p50'] / one['p50']:.2f}x, "
+        f"CPU per message {two['cpu'] / one['cpu']:.2f}x"
+    )
+
+
+def named_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: Cpus) -> None:
+    pinning = _Pinning(cpus.server, cpus.load, "")
+    results: dict[str, list[tuple[float, float]]] = {}
+    with (
+        server(scratch, cpus.server, "--broker", redis.url) as (_, pids_a),
+        server(scratch, cpus.server, "--broker", redis.url) as (url_b, pids_b),
+    ):
+        pids = pids_a + pids_b  # A started first: it holds the named actor
+        for route in ("local", "named") * (1 if args.quick else 2):  # interleaved
+            run_wrk(f"{url_b}/{route}", 1, pinning)
+            before = sum(cpu_seconds(p) for p in pids)
+            result = run_wrk(f"{url_b}/{route}", args.duration, pinning)
+            spent = sum(cpu_seconds(p) for p in pids) - before
+            if result.error_count:
+                raise RuntimeError(f"wrk saw errors on /{route}: {result.errors}")
+            results.setdefault(route, []).append(
+                (result.requests_per_s, spent / result.requests * 1e6)
+            )
+            log(f"/{route}: {result.requests_per_s:,.0f} req/s")
+    print("\nRequests to an actor, wrk -c64 on server B\n")
+    print("| route on server B | req/s | CPU us / request (A + B) |\n|---|---|---|")
+    names = {"local": "mailbox route, actor local to B", "named": "named actor held by server A"}
+    rates = {}
+    for route in ("local", "named"):
+        rates[route] = statistics.median(r for r, _ in results[route])
+        cpu = statistics.median(c for _, c in results[route])
+        print(f"| {names[route]} | {rates[route]:,.0f} | {cpu:.0f} |")
+    ratio = rates["named"] / rates["local"]
+    print(f"\nRatio: named actor from another worker / local mailbox route: {ratio:.2f}x")
+
+
+@dataclass(frozen=True)
+class Cpus:
+    server: int | None
+    load: int | None
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["members"]:
         url, count, rounds = argv[1], int(argv[2]), int(argv[3])
         print(json.dumps(asyncio.run(members_client(url, count, rounds))), flush=True)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0] if __doc__ else "")
-    parser.add_argument("--quick", action="store_true", help="50 members, 10 rounds, 2 s of wrk")
+    parser.add_argument("--quick", action="store_true", help="20 members, 3 rounds, 1 s of wrk")
     parser.add_argument("--members", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--duration", type=int, default=5)
     args = parser.parse_args(argv)
     if args.quick:
-        args.members, args.rounds, args.duration = 50, 10, 2
+        args.members, args.rounds, args.duration = 20, 3, 1
     for tool in ("redis-server", "wrk"):
         if shutil.which(tool) is None:
             log(f"{tool} is not installed (scripts/test.sh installs it with apt-get as root)")
             return 2
-    cpus = sorted(os.sched_getaffinity(0))
-    server_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) > 1 else (None, None)
-    pinning = _Pinning(server_cpu, load_cpu, "")
+    available = sorted(os.sched_getaffinity(0))
+    cpus = Cpus(available[0], available[1]) if len(available) > 1 else Cpus(None, None)
     scratch = Path(tempfile.mkdtemp())
-    redis = Redis(load_cpu)
+    redis = Redis(cpus.load)
     try:
-        rows = []
-        with server(scratch, server_cpu) as (url, pids):
-            log(f"fan-out: {args.members} members, one process, in-process broker")
-            rows.append(
-                (
-                    "1 process, in-process broker",
-                    fan_out(url, pids, None, args.members, args.rounds, load_cpu),
-                )
-            )
-        with server(scratch, server_cpu, "--workers", "2", "--broker", redis.url) as (url, pids):
-            log(f"fan-out: {args.members} members, 2 workers, Redis")
-            rows.append(
-                ("2 workers, Redis", fan_out(url, pids, redis, args.members, args.rounds, load_cpu))
-            )
-        print(
-            f"Fan-out: one message to a room of {args.members} WebSocket members, {args.rounds} rounds"
-        )
-        print()
-        print(
-            "| setup | last member has it, p50 ms | p99 ms | server CPU us / delivered message | Redis CPU us / message |"
-        )
-        print("|---|---|---|---|---|")
-        for name, row in rows:
-            print(
-                f"| {name} | {row['p50']:.1f} | {row['p99']:.1f} | {row['cpu']:.1f} | {row['redis']:.2f} |"
-            )
-        base = rows[0][1]
-        print(
-            f"\nRatios (2 workers + Redis / one process): p50 {rows[1][1]['p50'] / base['p50']:.2f}x, CPU per message {rows[1][1]['cpu'] / base['cpu']:.2f}x"
-        )
-
-        with server(scratch, server_cpu, "--broker", redis.url) as (url_a, pids_a):
-            with server(scratch, server_cpu, "--broker", redis.url) as (url_b, pids_b):
-                results: dict[str, list[tuple[float, float]]] = {}
-                for route in ("local", "named", "local", "named"):  # interleaved, twice
-                    run_wrk(f"{url_b}/{route}", 1, pinning)
-                    before = sum(cpu_seconds(p) for p in pids_a + pids_b)
-                    result = run_wrk(f"{url_b}/{route}", args.duration, pinning)
-                    spent = sum(cpu_seconds(p) for p in pids_a + pids_b) - before
-                    if result.error_count:
-                        raise RuntimeError(f"wrk saw errors on /{route}: {result.errors}")
-                    results.setdefault(route, []).append(
-                        (result.requests_per_s, spent / result.requests * 1e6)
-                    )
-                    log(f"/{route}: {result.requests_per_s:,.0f} req/s")
-        print()
-        print("Requests to an actor, wrk -c64 on server B")
-        print()
-        print("| route on server B | req/s | CPU us / request (A + B) |")
-        print("|---|---|---|")
-        names = {
-            "local": "mailbox route, actor local to B",
-            "named": "named actor held by server A",
-        }
-        for route in ("local", "named"):
-            rate = statistics.median(r for r, _ in results[route])
-            cpu = statistics.median(c for _, c in results[route])
-            print(f"| {names[route]} | {rate:,.0f} | {cpu:.0f} |")
-        local = statistics.median(r for r, _ in results["local"])
-        named = statistics.median(r for r, _ in results["named"])
-        print(
-            f"\nRatio: named actor from another worker / local mailbox route: {named / local:.2f}x"
-        )
+        fan_out_table(scratch, redis, args, cpus)
+        named_table(scratch, redis, args, cpus)
     finally:
         stop_process(redis.process)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -133,6 +133,9 @@ def test_broker_urls_are_checked() -> None:
     assert (redis.lease_time, redis.prefix) == (2.0, "app")
     broker = MemoryBroker()
     assert open_broker(broker) is broker
+    secret = open_broker("redis://user:hunter2@127.0.0.1:6379/0")
+    assert secret.url == "redis://user:***@127.0.0.1:6379/0"  # logs never show it
+    assert "hunter2" not in repr(secret)
     with pytest.raises(ValueError, match="unknown broker URL 'amqp://x'"):
         open_broker("amqp://x")
     with pytest.raises(ValueError, match=r"unknown broker URL options \['lease'\]"):

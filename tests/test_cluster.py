@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -287,3 +290,29 @@ def test_an_unreachable_broker_exits_1_naming_it(
     assert served.exit_status() == 1
     assert f"actorhttp: cannot reach the broker at {url}" in served.output()
     assert "Traceback" not in served.output()
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None,
+    reason="wrk is not installed (scripts/test.sh installs it with apt-get when it can)",
+)
+def test_the_broker_benchmark_runs(redis_server: RedisServer) -> None:
+    """A smoke run of benchmarks/broker.py (figures come from real runs, not from here)."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/broker.py", "--quick"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows if "|---" not in row] == [
+        "| setup",
+        "| 1 process, in-process broker",
+        "| 2 workers, Redis",
+        "| route on server B",
+        "| mailbox route, actor local to B",
+        "| named actor held by server A",
+    ]

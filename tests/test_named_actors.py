@@ -14,6 +14,7 @@ from typing import Any
 
 import coredis
 import httpx
+import pytest
 import trio
 
 from actorhttp import (
@@ -190,3 +191,16 @@ async def test_an_answer_is_final_and_plain_responses_cross_untouched(
             async with httpx.AsyncClient(base_url=remote.url, timeout=TIMEOUT) as http:
                 answer = await http.get("/")
     assert (answer.status_code, answer.reason_phrase, answer.text) == (418, "Short", "tea")
+
+
+async def test_serve_raises_what_it_raised_through_the_redis_brokers_lifetime(
+    redis_server: RedisServer,
+) -> None:
+    """A busy port is an OSError, not an exception group of the broker's nursery."""
+    app, _ = make_app(redis_server.url)
+    with trio.socket.socket() as taken:
+        await taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with trio.fail_after(TIMEOUT), pytest.raises(OSError, match="in use"):
+            await serve(app, "127.0.0.1", port)

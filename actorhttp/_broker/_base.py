@@ -252,7 +252,14 @@ class Broker(abc.ABC):
         tb: TracebackType | None,
     ) -> bool | None:
         cm, self._lifetime_cm = self._lifetime_cm, None
-        result: bool | None = await cm.__aexit__(exc_type, exc, tb)
+        try:
+            result: bool | None = await cm.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # The broker's own nursery wrapped what the block raised, and nothing else
+            # failed (its tasks never raise): let the block's exception go on as it was.
+            if exc is not None and group.exceptions == (exc,):
+                return False
+            raise
         return result
 
     @property

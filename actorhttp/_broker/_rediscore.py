@@ -15,16 +15,13 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 import trio
 
-from ._base import (
-    Broker,
-    BrokerUnavailable,
-    CallHandler,
-    Lease,
-)
+from .._supervise import _innermost
+from ._base import DEFAULT_SUBSCRIBER_SIZE, Broker, BrokerUnavailable, CallHandler, Lease
+from ._codec import Codec
 
 __all__ = ["RedisCore"]
 
@@ -54,10 +51,13 @@ class _Pending:
     gone: bool = False
 
 
-def _innermost(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
+def _redacted(parts: SplitResult, url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
 
 
 class RedisCore(Broker):
@@ -70,9 +70,10 @@ class RedisCore(Broker):
         prefix: str = "actorhttp",
         lease_time: float = 5.0,
         health_interval: float = 1.0,
-        **options: Any,
+        codec: Codec | None = None,
+        subscriber_size: int = DEFAULT_SUBSCRIBER_SIZE,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(codec=codec, subscriber_size=subscriber_size)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
             raise ValueError(
@@ -96,7 +97,7 @@ class RedisCore(Broker):
         for name, value in (("lease_time", lease_time), ("health_interval", health_interval)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-        self.url = url
+        self.url = _redacted(parts, url)  # what logs and errors show: no password
         self.prefix = prefix
         self._lease_time = float(lease_time)
         self.health_interval = float(health_interval)
@@ -113,7 +114,6 @@ class RedisCore(Broker):
         self._owners: dict[str, str] = {}
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
-        self._pongs = 0
         self._pong = trio.Event()
 
     def _key(self, kind: str, name: str = "") -> str:
