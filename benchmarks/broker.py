@@ -9,8 +9,9 @@ What it measures
    side by side in one run: the room in one process with the in-process
    broker, and the room over 2 worker processes (``--workers 2``) sharing a
    real redis-server (Redis's own CPU is shown apart). The members and the
-   speaker are one client process (``websockets``), which stamps each
-   arrival, so its own time to read N messages is in both latencies alike.
+   speaker are one client process (``websockets``, no compression), which
+   stamps each arrival, so its own time to read N messages is in both
+   latencies alike.
 2. **A named actor from another worker.** Two servers sharing the Redis:
    server A holds the named actor; ``wrk`` loads server B, whose requests
    are forwarded to A and answered back, against the same requests to a
@@ -155,7 +156,9 @@ async def members_client(url: str, count: int, rounds: int) -> list[float]:
     all_in = [asyncio.Event() for _ in range(rounds)]
     sockets = []
     for _ in range(count):
-        sock = await websockets.connect(ws, max_queue=None, ping_interval=None)
+        # No permessage-deflate: zlib per socket would weigh alike in both setups and hide
+        # what the delivery itself costs.
+        sock = await websockets.connect(ws, max_queue=None, ping_interval=None, compression=None)
         assert await sock.recv() == "joined"
         sockets.append(sock)
 
@@ -167,7 +170,7 @@ async def members_client(url: str, count: int, rounds: int) -> list[float]:
                 all_in[n].set()
 
     readers = [asyncio.create_task(read(sock)) for sock in sockets]
-    speaker = await websockets.connect(ws, ping_interval=None)
+    speaker = await websockets.connect(ws, ping_interval=None, compression=None)
     assert await speaker.recv() == "joined"
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

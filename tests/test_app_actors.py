@@ -21,7 +21,9 @@ from actorhttp import (
     Response,
     RestartBudget,
     Server,
+    WSMessage,
     json_response,
+    open_room,
     serve,
 )
 from actorhttp.broker import BrokerUnavailable, MemoryBroker
@@ -260,3 +262,40 @@ async def test_a_bug_in_an_actor_reaching_the_log_never_stops_the_server(
         async with served(app) as (_, http):
             await trio.sleep(0.05)
             assert (await http.get("/gone")).status_code == 503
+
+
+async def test_a_room_delivers_to_its_members_but_the_sender_and_skips_foreign_messages(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Room driven directly, with memory channels for sockets (no server needed)."""
+    broker = MemoryBroker()
+    outboxes = [trio.open_memory_channel[str | bytes | WSMessage](4) for _ in range(3)]
+    connections = [
+        WebSocketConnection(None, None, send)  # type: ignore[arg-type]
+        for send, _ in outboxes
+    ]
+    with trio.fail_after(TIMEOUT):
+        async with (
+            broker,
+            open_room(broker, "lobby", on_join=lambda k: f"+{k}") as room,
+            room.join(connections[0], "a") as a,
+        ):
+            await trio.sleep(0.01)  # a's join is told before b is a member
+            async with room.join(connections[1], "b"):
+                await broker.publish("lobby", "not from a room")
+                await room.publish("hello", sender=a)
+                await room.publish({"n": 1})
+                await trio.sleep(0.01)
+                assert await room.members() == ["a", "b"]
+                for _ in range(4):  # the slow member's outbox is full
+                    connections[2].outbox.send_nowait("x")
+                room.local["slow"] = connections[2]
+                room.deliver("one more")  # the slow member is dropped, not waited for
+    got = [
+        [receive.receive_nowait() for _ in range(receive.statistics().current_buffer_used)]
+        for _, receive in outboxes[:2]
+    ]
+    assert got[0] == ["+b", '{"n": 1}', "one more"]
+    assert got[1] == ["hello", '{"n": 1}', "one more"]
+    assert room.dropped == 1
+    assert "a message not sent by a room dropped" in caplog.text

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -45,6 +46,7 @@ from ..messages import WebSocketConnection
 
 __all__ = ["Room", "open_room"]
 
+logger = logging.getLogger("actorhttp")
 Render = Callable[[str], str | None]
 
 
@@ -124,6 +126,10 @@ class Room:
                     if text is not None:
                         member = event.meta.get("id") if isinstance(event.meta, dict) else None
                         self.deliver(text, besides=member)
+                    continue
+                if not (isinstance(event, list) and len(event) == 2):
+                    # Published to the topic by something other than a Room: not ours.
+                    logger.warning("room %r: a message not sent by a room dropped", self.topic)
                     continue
                 sender, message = event
                 text = message if isinstance(message, str) else json.dumps(message)
