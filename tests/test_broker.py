@@ -254,3 +254,26 @@ async def _present(broker: Broker, topic: str, key: str) -> bool:
         return key in await broker.presence(topic)
     except BrokerUnavailable:
         return False
+
+
+async def test_a_subscription_gone_silent_is_noticed_and_made_again(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """coredis' PubSub can stop receiving without raising (after a Redis restart, say): the
+    broker's own ping through it notices, and it connects and subscribes anew."""
+    caplog.set_level(logging.WARNING, "actorhttp.broker")
+    url = redis_server.url + "?health_interval=0.2"
+    with trio.fail_after(TIMEOUT):
+        async with open_broker(url) as broker, broker.subscribe("t") as messages:
+            assert isinstance(broker, RedisBroker)
+            # Silence, with no error anywhere: the subscriptions are dropped behind its back.
+            await broker._pubsub.unsubscribe(broker._inbox, broker._topic("t"))
+
+            async def delivered() -> bool:
+                await broker.publish("t", "again")
+                with trio.move_on_after(0.2):
+                    return bool(await messages.receive() == "again")
+                return False
+
+            await eventually(delivered, "a message after the subscription went silent")
+    assert "the subscription stopped receiving" in caplog.text
