@@ -8,6 +8,7 @@ processes, a restart) use ``redis_server`` alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from actorhttp.broker import (
     JsonCodec,
     Leave,
     MemoryBroker,
+    NoOwnerError,
     RedisBroker,
     open_broker,
 )
@@ -277,3 +279,37 @@ async def test_a_subscription_gone_silent_is_noticed_and_made_again(
 
             await eventually(delivered, "a message after the subscription went silent")
     assert "the subscription stopped receiving" in caplog.text
+
+
+async def test_a_lease_has_one_holder_which_answers_the_calls_and_hands_over(
+    broker_url: str,
+) -> None:
+    """Two competitors for one name (two processes' brokers, or two blocks in one process):
+    one holds it and answers every call; when it lets go the other takes over."""
+
+    async def answer_one(frame: bytes) -> bytes:
+        return b"one:" + frame
+
+    async def answer_two(frame: bytes) -> bytes:
+        return b"two:" + frame
+
+    with trio.fail_after(TIMEOUT):
+        async with contextlib.AsyncExitStack() as stack:
+            one = await stack.enter_async_context(open_broker(broker_url))
+            two = one
+            if not isinstance(one, MemoryBroker):
+                two = await stack.enter_async_context(open_broker(broker_url))
+            holding = one.lease("n", answer_one)
+            first = await holding.__aenter__()
+            await first.wait_owned()
+            async with two.lease("n", answer_two) as second:
+                await trio.sleep(0.3)  # time to try for it, and fail
+                assert not second.owned
+                assert await two.call("n", b"x") == b"one:x"
+                await holding.__aexit__(None, None, None)  # the holder lets go
+                await second.wait_owned()
+                assert not first.owned
+                assert await one.call("n", b"z") == b"two:z"
+            with pytest.raises(NoOwnerError, match="'n'") as raised:
+                await one.call("n", b"w", limit=0.2)
+    assert raised.value.retry_after > 0
