@@ -256,7 +256,8 @@ def named_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: Cpu
     ):
         pids = pids_a + pids_b  # A started first: it holds the named actor
         for route in ("local", "named") * (1 if args.quick else 2):  # interleaved
-            run_wrk(f"{url_b}/{route}", 1, pinning)
+            if not args.quick:
+                run_wrk(f"{url_b}/{route}", 1, pinning)  # warm-up, not counted
             before = sum(cpu_seconds(p) for p in pids)
             result = run_wrk(f"{url_b}/{route}", args.duration, pinning)
             spent = sum(cpu_seconds(p) for p in pids) - before
