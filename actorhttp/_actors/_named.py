@@ -185,12 +185,9 @@ class NamedActor:
             self._mailbox = self._forward = None
             mailbox.close()  # it ends once it has answered what was queued
             if not self._closing.is_set():
-                # The lease went elsewhere: another incarnation may start within the lease
-                # time, so this one gets no longer than that to finish.
-                broker = self._broker
-                nursery.cancel_scope.deadline = trio.current_time() + (
-                    broker.lease_time if broker is not None else 0.0
-                )
+                # The lease is lost: what this incarnation holds may finish until another
+                # process can take the lease over, and no longer.
+                nursery.cancel_scope.deadline = lease.expires_at
 
     async def _supervised(self, inbox: trio.MemoryReceiveChannel[Request]) -> None:
         try:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import abc
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -170,6 +171,8 @@ class Lease:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.expires_at = math.inf
+        """``trio.current_time()`` from which another process may hold it (unrenewed)."""
         self._owned = trio.Event()
         self._lost = trio.Event()
         self._lost.set()

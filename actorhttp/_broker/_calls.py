@@ -46,7 +46,7 @@ class RedisCalls(RedisCore):
             if ok:
                 logger.info("broker: this process now holds %r", name)
         if ok and self._leases.get(name) is held:
-            held.valid_until = start + self._lease_time
+            held.valid_until = held.lease.expires_at = start + self._lease_time
             self._owners[name] = self.node
         held.lease._set(bool(ok) and self._leases.get(name) is held)
 

@@ -21,8 +21,8 @@ again, and the log says so once per outage. A heartbeat every third of
 ``lease_time`` renews the node's ``alive`` key and its leases, tries for
 the leases it does not hold, and takes the entries of dead nodes out of
 presence (publishing their ``Leave``). A lease holder that cannot renew
-stops counting itself the holder when its lease would have expired, so
-two processes never both believe they hold a name.
+stops counting itself the holder a third of the lease before it would
+expire, so two processes never both believe they hold a name.
 """
 
 from __future__ import annotations

@@ -329,24 +329,26 @@ class RedisCore(Broker):
             self._kick = trio.Event()
 
     async def _beat(self) -> None:
+        client = self._client
+        if client is not None:
+            ms = int(self._lease_time * 1000)
+            try:
+                with trio.fail_after(self._op_timeout * 2):
+                    if not await client.pexpire(self._key("alive", self.node), ms):
+                        await self._restore(client)  # Redis forgot us: a restart, say
+                    for name, held in list(self._leases.items()):
+                        await self._claim(client, name, held, ms)
+                    await self._reap(client)
+            except (Exception, trio.TooSlowError) as exc:
+                self._fault(exc)
         now = trio.current_time()
         for name, held in self._leases.items():
-            if held.lease.owned and now >= held.valid_until:
+            # Not renewed, a third of the lease before it would expire in Redis: given up
+            # now, so what the incarnation here holds can finish (until ``expires_at``)
+            # before another process can take the lease.
+            if held.lease.owned and now >= held.valid_until - self._lease_time / 3:
                 logger.warning("broker: lease of %r not renewed in time: giving it up", name)
                 held.lease._set(False)
-        client = self._client
-        if client is None:
-            return
-        ms = int(self._lease_time * 1000)
-        try:
-            with trio.fail_after(self._op_timeout * 2):
-                if not await client.pexpire(self._key("alive", self.node), ms):
-                    await self._restore(client)  # Redis forgot us: a restart, say
-                for name, held in list(self._leases.items()):
-                    await self._claim(client, name, held, ms)
-                await self._reap(client)
-        except (Exception, trio.TooSlowError) as exc:
-            self._fault(exc)
 
     # -- what the other parts provide -------------------------------------------
 
