@@ -34,6 +34,7 @@ __all__ = [
     "Transport",
     "exchange",
     "bound_address",
+    "client_gone",
     "open_listeners",
 ]
 
@@ -308,6 +309,17 @@ async def exchange(deliver: Deliver, request: Request, receiver: ReplyReceiver) 
         return HTTPInternalServerError()
     finally:
         receiver.close()
+
+
+def client_gone(request: Request) -> None:
+    """The client gave up on ``request``: set its ``disconnected`` and cancel its handler.
+
+    For a request delivered with ``disconnected`` (``handler_cancellation``,
+    or an HTTP/2 stream the client reset); a no-op otherwise.
+    """
+    if request.disconnected is not None:
+        request.disconnected.set()
+        request.reply._client_gone()
 
 
 def bound_address(sock: socket.socket | trio.socket.SocketType) -> str:

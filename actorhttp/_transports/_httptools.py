@@ -40,7 +40,7 @@ from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import new_request
+from .._web._request import Request, new_request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._ws import WebSocketResponse
@@ -51,6 +51,7 @@ from ._base import (
     StopSignal,
     accept_connections,
     bound_address,
+    client_gone,
     connection_slots,
     exchange,
     open_listeners,
@@ -81,7 +82,7 @@ class _Connection:
         "client_max_size",
         "conn",
         "deliver",
-        "disconnected",
+        "watched",
         "early",
         "going_away",
         "io",
@@ -112,7 +113,7 @@ class _Connection:
         # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
         self.io = stream if isinstance(stream, TLSStream) else StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
-        self.disconnected: trio.Event | None = None  # the request in flight's, if watched
+        self.watched: Request | None = None  # the request in flight, if its client is watched
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
         self.client = peer
@@ -152,8 +153,8 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
-            if self.disconnected is not None:
-                self.disconnected.set()  # the connection is over: so is any handler for it
+            if self.watched is not None:
+                client_gone(self.watched)  # the connection is over: so is any handler for it
 
     async def _read(self) -> int:
         """Feed the state machine one read (``b""`` at EOF or a broken connection); its size."""
@@ -202,7 +203,7 @@ class _Connection:
                     return
                 drained += len(data)
 
-    async def _watch(self, disconnected: trio.Event) -> None:
+    async def _watch(self, request: Request) -> None:
         """While a handler runs, notice the client leaving (``handler_cancellation``).
 
         Only once its body has been read whole: until then the handler reads the
@@ -217,7 +218,7 @@ class _Connection:
             data = b""
         self.conn.receive_data(data, self.now())
         if not data:
-            disconnected.set()
+            client_gone(request)
 
     async def receive_body(self) -> bytes:
         """The next piece of the current request's body (``b""`` at its end).
@@ -282,9 +283,9 @@ class _Connection:
             receiver.on_answer(self._answered)
             response = await exchange(self.deliver, request, receiver)
         else:
-            self.disconnected = request.disconnected
+            self.watched = request
             async with trio.open_nursery() as watching:
-                watching.start_soon(self._watch, request.disconnected)
+                watching.start_soon(self._watch, request)
                 response = await exchange(self.deliver, request, receiver)
                 watching.cancel_scope.cancel()
         early = self.early
