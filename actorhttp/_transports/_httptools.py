@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -60,6 +60,8 @@ from ._base import (
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
+from ._h2 import H2Session, h2_settings
+from ._h2conn import PREFACE, H2Settings
 from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
@@ -82,9 +84,10 @@ class _Connection:
         "client_max_size",
         "conn",
         "deliver",
-        "watched",
         "early",
         "going_away",
+        "h2",
+        "h2_first",
         "io",
         "now",
         "scheme",
@@ -92,6 +95,7 @@ class _Connection:
         "send_meter",
         "settings",
         "stream",
+        "watched",
     )
 
     def __init__(
@@ -106,8 +110,13 @@ class _Connection:
         scheme: str = "http",
         *,
         meter_sends: bool = True,
+        h2: H2Settings | None = None,
     ) -> None:
-        """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket)."""
+        """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket).
+
+        ``h2``: serve HTTP/2 too, to a client that asks for it by ALPN (TLS) or
+        by starting with the h2c preface (cleartext), with these settings.
+        """
         self.stream = stream
         self.scheme = scheme
         # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
@@ -129,15 +138,28 @@ class _Connection:
         self.body_meter = RateMeter(minimum) if minimum is not None else None
         minimum = settings.min_response_rate if meter_sends else None
         self.send_meter = RateMeter(minimum) if minimum is not None else None
+        self.h2 = h2
+        self.h2_first: bytes | None = None  # what an HTTP/2 client sent first, once known
 
-    async def run(self, live: set[_Connection]) -> None:
+    @property
+    def deadline(self) -> float:
+        """When the client must have made progress by (the state machine's): the reaper's."""
+        return self.conn.deadline
+
+    def stop(self) -> bool:
+        """The server is stopping: True if the connection is idle and may close now."""
+        return self.conn.stop()
+
+    async def run(self, live: set[Live]) -> None:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
             async with self.stream:
                 with self.scope:
                     await self._serve()
-                if self.scope.cancelled_caught:
+                if self.h2_first is not None:
+                    await self._serve_h2(self.h2_first, live)
+                elif self.scope.cancelled_caught:
                     # The reaper or a stop: the state machine says what that means now.
                     refusal = self.conn.timed_out()
                     if refusal is not None:
@@ -167,6 +189,8 @@ class _Connection:
 
     async def _serve(self) -> None:
         conn = self.conn
+        if self.h2 is not None and await self._speaks_h2():
+            return
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
@@ -182,6 +206,54 @@ class _Connection:
                 return
             else:
                 return  # None: the connection is over
+
+    async def _speaks_h2(self) -> bool:
+        """Read the client's first bytes: True if it speaks HTTP/2 (``h2_first`` holds them).
+
+        Over TLS the handshake happens in this read and ALPN says; in clear
+        text the first bytes do (the h2c preface). Otherwise they go to the
+        HTTP/1.1 state machine, as any read's do.
+        """
+        io = self.io
+        try:
+            data = await io.receive_some(READ_SIZE)
+            if isinstance(io, TLSStream):
+                h2 = io.alpn_protocol == "h2"
+            else:
+                # A preface split over reads: read until it is whole or cannot be one.
+                while data and len(data) < len(PREFACE) and PREFACE.startswith(data):
+                    more = await io.receive_some(READ_SIZE)
+                    if not more:
+                        break
+                    data += more
+                h2 = data.startswith(PREFACE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            data, h2 = b"", False
+        if h2:
+            self.h2_first = data
+            return True
+        self.conn.receive_data(data, self.now())
+        return False
+
+    async def _serve_h2(self, first: bytes, live: set[Live]) -> None:
+        """Serve the rest of the connection as HTTP/2 (``first``: the bytes already read)."""
+        assert self.h2 is not None
+        session = H2Session(
+            self.io,
+            self.client,
+            self.settings,
+            _limits(self.settings),
+            self.h2,
+            self.deliver,
+            self.scheme,
+            self.send_meter,
+        )
+        live.discard(self)
+        live.add(session)
+        try:
+            await session.run(first)
+        finally:
+            live.discard(session)
 
     async def _linger(self) -> None:
         """Half-close, then drain what the client still sends, for a bounded time.
@@ -379,13 +451,24 @@ def reaper_tick(settings: StartServer) -> float:
     return min(max(shortest / 10, 0.01), 1.0)
 
 
-async def reap(live: set[_Connection], tick: float) -> None:
+class Live(Protocol):
+    """A connection as the reaper and a stop see it: HTTP/1.1 or HTTP/2."""
+
+    scope: trio.CancelScope
+
+    @property
+    def deadline(self) -> float: ...
+
+    def stop(self) -> bool: ...
+
+
+async def reap(live: set[Live], tick: float) -> None:
     """Cancel the connections whose state-machine deadline has passed, every ``tick`` s."""
     while True:
         await trio.sleep(tick)
         now = trio.current_time()
         for connection in live:
-            if connection.conn.deadline <= now:
+            if connection.deadline <= now:
                 connection.scope.cancel()
 
 
@@ -401,9 +484,15 @@ async def serve_stream(
     What ``serve_httptools`` does for each accepted socket, for a stream of
     your own: a ``trio.testing.memory_stream_pair`` half, a TLS stream.
     """
-    live: set[_Connection] = set()
+    live: set[Live] = set()
     connection = _Connection(
-        stream, peer, settings, _limits(settings), _timeouts(settings), deliver
+        stream,
+        peer,
+        settings,
+        _limits(settings),
+        _timeouts(settings),
+        deliver,
+        h2=h2_settings(settings),
     )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(reap, live, reaper_tick(settings))
@@ -441,22 +530,26 @@ async def serve_httptools(
     """Serve until ``stop``; then stop accepting, drain for its grace, cut.
 
     With TLS (``ssl_context`` or ``certfile``) each connection is a
-    :class:`~._tlsio.TLSStream`: HTTPS/1.1, whose handshake happens on the
-    first read, within the connection's first deadline.
+    :class:`~._tlsio.TLSStream`, whose handshake happens on the first read,
+    within the connection's first deadline; ALPN then says HTTP/2 (``h2``)
+    or HTTP/1.1. Certificate files make a context offering both; a
+    program's own ``ssl_context`` offers what its ALPN list says. In clear
+    text a client that starts with the h2c preface gets HTTP/2.
     """
-    context = tls_context(settings, alpn=["http/1.1"])
+    context = tls_context(settings, alpn=["h2", "http/1.1"])
     listeners = await open_listeners(settings)
     scheme = "https" if context is not None else "http"
     urls = tuple(f"{scheme}://{bound_address(listener.socket)}" for listener in listeners)
     limits = _limits(settings)
     timeouts = _timeouts(settings)
-    live: set[_Connection] = set()
+    h2 = h2_settings(settings)
+    live: set[Live] = set()
 
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
         if context is None:
             return _Connection(
-                stream, peer, settings, limits, timeouts, deliver, stop.going_away
+                stream, peer, settings, limits, timeouts, deliver, stop.going_away, h2=h2
             ).run(live)
         # Metered below TLS, on the socket, where what the client acknowledged shows.
         minimum = settings.min_response_rate
@@ -472,6 +565,7 @@ async def serve_httptools(
             stop.going_away,
             "https",
             meter_sends=False,
+            h2=h2,
         ).run(live)
 
     async with trio.open_nursery() as reaping:
@@ -486,8 +580,8 @@ async def serve_httptools(
                 task_status.started(urls)
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections
-            for each in live:
-                if each.conn.stop():
+            for each in list(live):
+                if each.stop():
                     each.scope.cancel()  # idle keep-alive connections close now
             # Sends here are not shielded, so cancelling at the deadline cuts everything.
             connections.cancel_scope.deadline = trio.current_time() + grace
