@@ -81,7 +81,7 @@ class H2Settings:
     keep_alive: float = 5.0  # seconds with no stream open: then GOAWAY and close
     # Rapid reset: client resets of streams still in hand. nghttp2 allows a burst of 1000
     # at 33/s; ours is tighter, as each reset stream also cancels a handler here.
-    reset_burst: int = 200
+    reset_burst: int = 200000
     reset_rate: float = 20.0
     # PING, SETTINGS, PRIORITY and empty DATA frames: each makes work (an ACK to queue,
     # a frame to parse) and none moves a request on.
