@@ -439,3 +439,34 @@ async def test_gzip_of_a_whole_body_and_cookies() -> None:
     headers = response.headers or []
     assert sorted(v for n, v in headers if n == b"set-cookie") == [b"a=1; Path=/", b"b=2; Path=/"]
     assert gzip.decompress(client.body(stream_id)) == b"c" * 5000
+
+
+@pytest.mark.skipif(
+    shutil.which("h2load") is None,
+    reason="h2load is not installed (Debian's nghttp2-client; scripts/test.sh installs it as root)",
+)
+async def test_h2load_over_tls_gets_every_answer(ca: trustme.CA, tmp_path: Path) -> None:
+    context = server_context(ca, "h2", "http/1.1")
+    with trio.fail_after(60):
+        async with serve_app(h2_app(), ssl_context=context) as served:
+            done = await trio.to_thread.run_sync(
+                lambda: subprocess.run(
+                    [
+                        "h2load",
+                        "-n",
+                        "2000",
+                        "-c",
+                        "4",
+                        "-m",
+                        "10",
+                        f"{served.server.url}/describe",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=50,
+                    check=False,
+                )
+            )
+    assert "Application protocol: h2" in done.stdout, done.stdout
+    assert "2000 succeeded, 0 failed, 0 errored" in done.stdout, done.stdout
+    assert "status codes: 2000 2xx" in done.stdout
