@@ -367,3 +367,37 @@ def test_a_ping_is_answered_and_garbage_gets_goaway() -> None:
     failure = server.receive_data(WindowUpdateFrame(0, window_increment=0).serialize(), 100.0)
     assert isinstance(failure[0], ConnectionError_)
     assert failure[0].error_code == ErrorCodes.PROTOCOL_ERROR
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ([*GET, (b"X-Upper", b"v")], "invalid field name b'X-Upper'"),
+        ([*GET, (b"connection", b"close")], "connection is connection-specific: not in HTTP/2"),
+        ([*GET, (b"te", b"gzip")], "te is connection-specific: not in HTTP/2"),
+        ([*GET, (b"x-a", b" padded")], "whitespace around the value of x-a"),
+        ([*GET[:2], (b"x-a", b"v"), *GET[2:]], "misplaced, unknown or repeated b':authority'"),
+        ([*GET, (b":status", b"200")], "misplaced, unknown or repeated b':status'"),
+        ([*GET[:3]], "a request needs :method, :scheme and :path"),
+        ([*GET, (b"host", b"elsewhere")], "Host differs from :authority"),
+    ],
+)
+def test_a_malformed_header_block_gets_400_on_its_stream(
+    fields: list[tuple[bytes, bytes]], reason: str
+) -> None:
+    server, client = pair()
+    client.config.validate_outbound_headers = False  # a client that sends what it is told
+    client.config.normalize_outbound_headers = False
+    client.send_headers(1, fields, end_stream=True)
+    refused = send(server, client)[0]
+    assert refused == Refused(1, refused.refusal)
+    assert (refused.refusal.status, refused.refusal.reason) == (400, reason)
+    assert server.closing is None
+
+
+def test_cookie_fields_are_joined_and_host_may_stand_for_authority() -> None:
+    server, client = pair()
+    fields = [GET[0], GET[1], GET[3], (b"host", b"h"), (b"cookie", b"a=1"), (b"cookie", b"b=2")]
+    client.send_headers(1, fields, end_stream=True)
+    head = send(server, client)[0]
+    assert head.headers == [(b"host", b"h"), (b"cookie", b"a=1; b=2")]

@@ -354,7 +354,7 @@ class H2Session:
             return
         stream.gone = True
         if stream.request is not None:
-            pass  # its handler is cancelled
+            client_gone(stream.request)  # its handler is cancelled
         self._done(stream)
         self._window.unpark_all()  # its sender, if waiting, learns it is gone
         self._drained.unpark_all()
