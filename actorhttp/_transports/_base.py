@@ -27,6 +27,7 @@ from ..messages import StartServer
 
 __all__ = [
     "Deliver",
+    "Live",
     "Peer",
     "accept_connections",
     "connection_slots",
@@ -274,6 +275,21 @@ class StopSignal:
     def going_away(self) -> trio.Event:
         """Set when open WebSockets are to be closed with 1001 (see the class docstring)."""
         return self._going_away
+
+
+class Live(Protocol):
+    """A connection as a transport's reaper and its stop see it (HTTP/1.1 or HTTP/2)."""
+
+    scope: trio.CancelScope
+
+    @property
+    def deadline(self) -> float:
+        """When the client must have made progress by; the reaper cancels ``scope`` then."""
+        ...
+
+    def stop(self) -> bool:
+        """The server is stopping: True if the connection is idle and may close now."""
+        ...
 
 
 class Transport(Protocol):

@@ -50,6 +50,7 @@ from ._framing import Wire, frame
 from ._h1 import H1Limits
 from ._h1conn import _clock
 from ._h2conn import (
+    PREFACE,
     WINDOW_OPENED,
     BodyData,
     BodyEnd,
@@ -64,7 +65,7 @@ from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
 
-__all__ = ["H2Session", "h2_settings"]
+__all__ = ["H2Session", "first_bytes", "h2_settings"]
 
 logger = logging.getLogger("actorhttp")
 HTTP2 = HttpVersion(2, 0)
@@ -82,6 +83,27 @@ def h2_settings(settings: StartServer) -> H2Settings:
         max_concurrent_streams=settings.h2_max_concurrent_streams,
         keep_alive=settings.keep_alive_timeout,
     )
+
+
+async def first_bytes(io: StreamIO | TLSStream) -> tuple[bytes, bool]:
+    """A connection's first bytes, and whether its client speaks HTTP/2.
+
+    Over TLS the handshake happens in this read and ALPN says (``h2``); in
+    clear text the bytes do (the h2c preface, read whole if it came split).
+    A client gone already gives ``b""``.
+    """
+    try:
+        data = await io.receive_some(READ_SIZE)
+        if isinstance(io, TLSStream):
+            return data, io.alpn_protocol == "h2"
+        while data and len(data) < len(PREFACE) and PREFACE.startswith(data):
+            more = await io.receive_some(READ_SIZE)
+            if not more:
+                break
+            data += more
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        return b"", False
+    return data, data.startswith(PREFACE)
 
 
 class _StreamGone(Exception):

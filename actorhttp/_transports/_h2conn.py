@@ -41,8 +41,6 @@ No trio, no I/O, no clock of its own (``now`` is passed in).
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -56,6 +54,7 @@ from h2.frame_buffer import FrameBuffer
 from hyperframe.frame import ContinuationFrame, Frame, GoAwayFrame, HeadersFrame
 
 from ._h1 import H1Limits, Refusal
+from ._h2head import Malformed, read_head
 from ._scope_rules import refusal_for
 
 __all__ = [
@@ -223,7 +222,7 @@ class _H2(h2.connection.H2Connection):
 _CONFIG = h2.config.H2Configuration(
     client_side=False,
     header_encoding=None,
-    # Checked in our own one pass over the fields (_read_head): h2's chain of
+    # Checked in our own one pass over the fields (_h2head): h2's chain of
     # generators cost a fifth of a request, and refused a malformed request with a
     # GOAWAY for the whole connection where RFC 9113 8.1.1 asks for a stream error.
     validate_inbound_headers=False,
@@ -366,8 +365,8 @@ class H2Connection:
         self._streams.add(stream_id)
         self.deadline = math.inf
         try:
-            method, path, headers, length, expect = _read_head(event.headers or ())
-        except _Malformed as exc:
+            method, path, headers, length, expect = read_head(event.headers or ())
+        except Malformed as exc:
             return Refused(stream_id, exc.refusal)
         refusal = refusal_for(method, path, "2", headers, self._limits)
         if refusal is not None:
@@ -524,88 +523,3 @@ class H2Connection:
         if self.closing is None:
             self.closing = reason
             self._h2.close_connection(_NO_ERROR, reason.encode("utf-8"), last_stream_id=self._last)
-
-
-class _Malformed(Exception):
-    """A header block RFC 9113 8.2 and 8.3 call malformed: a 400 (or 417, 501) on its stream."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.refusal = Refusal(status, reason)
-
-
-_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a field name: a token, lowercase (8.2.1)
-_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path", b":protocol"})
-_HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
-)
-_WHITESPACE = (0x20, 0x09)
-
-
-def _read_head(
-    fields: Iterable[tuple[bytes, bytes]],
-) -> tuple[str, bytes, list[tuple[bytes, bytes]], int | None, bool]:
-    """A request's method, path, fields (Host first), declared length and ``Expect: 100-continue``.
-
-    Checks what RFC 9113 asks of a request's header block, in the one pass
-    over it (h2's own, more general check is off: it took a fifth of a
-    request's time): field names are lowercase tokens, values have no
-    surrounding whitespace (control characters are ``refusal_for``'s), no
-    connection-specific fields, pseudo-header fields known, once each and
-    first, ``:method``, ``:scheme`` and a ``:path`` present, a Host that agrees
-    with ``:authority``. Cookie fields are joined into one (8.2.3).
-    Raises :class:`_Malformed`.
-    """
-    pseudo: dict[bytes, bytes] = {}
-    headers: list[tuple[bytes, bytes]] = [(b"host", b"")]  # Host's place: first
-    host: bytes | None = None
-    cookies: list[bytes] = []
-    length: bytes | None = None
-    expect = False
-    regular = False
-    name_ok = _NAME.fullmatch
-    for name, value in fields:
-        if name[:1] == b":":
-            if regular or name not in _PSEUDO or name in pseudo:
-                raise _Malformed(400, f"misplaced, unknown or repeated {name[:32]!r}")
-            pseudo[name] = value
-            continue
-        regular = True
-        if name_ok(name) is None:
-            raise _Malformed(400, f"invalid field name {name[:64]!r}")
-        if value and (value[0] in _WHITESPACE or value[-1] in _WHITESPACE):
-            raise _Malformed(400, f"whitespace around the value of {name.decode('ascii')}")
-        if name in _HOP_BY_HOP or (name == b"te" and value != b"trailers"):
-            raise _Malformed(400, f"{name.decode('ascii')} is connection-specific: not in HTTP/2")
-        if name == b"host":
-            host = value
-            continue
-        if name == b"cookie":
-            cookies.append(value)
-            continue
-        if name == b"content-length":
-            length = value
-        elif name == b"expect":
-            if value.lower() != b"100-continue":
-                raise _Malformed(417, f"cannot meet Expect: {value.decode('latin-1')}")
-            expect = True
-        headers.append((name, value))
-    if b":protocol" in pseudo:
-        raise _Malformed(501, "extended CONNECT is not supported")
-    method = pseudo.get(b":method", b"")
-    path = pseudo.get(b":path", b"")
-    if _METHOD.fullmatch(method) is None or not path or b":scheme" not in pseudo:
-        raise _Malformed(400, "a request needs :method, :scheme and :path")
-    authority = pseudo.get(b":authority")
-    if authority is not None and host is not None and host != authority:
-        raise _Malformed(400, "Host differs from :authority")
-    headers[0] = (b"host", authority if authority is not None else host or b"")
-    if cookies:
-        headers.append((b"cookie", b"; ".join(cookies)))
-    declared: int | None = None
-    if length is not None:
-        if not length.isdigit():
-            raise _Malformed(400, f"bad Content-Length {length[:32].decode('latin-1')!r}")
-        declared = int(length)
-    return method.decode("ascii"), path, headers, declared, expect

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 import trio
 
@@ -47,6 +47,7 @@ from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
     Deliver,
+    Live,
     Peer,
     StopSignal,
     accept_connections,
@@ -60,8 +61,8 @@ from ._base import (
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
-from ._h2 import H2Session, h2_settings
-from ._h2conn import PREFACE, H2Settings
+from ._h2 import H2Session, first_bytes, h2_settings
+from ._h2conn import H2Settings
 from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
@@ -208,32 +209,14 @@ class _Connection:
                 return  # None: the connection is over
 
     async def _speaks_h2(self) -> bool:
-        """Read the client's first bytes: True if it speaks HTTP/2 (``h2_first`` holds them).
-
-        Over TLS the handshake happens in this read and ALPN says; in clear
-        text the first bytes do (the h2c preface). Otherwise they go to the
-        HTTP/1.1 state machine, as any read's do.
-        """
-        io = self.io
-        try:
-            data = await io.receive_some(READ_SIZE)
-            if isinstance(io, TLSStream):
-                h2 = io.alpn_protocol == "h2"
-            else:
-                # A preface split over reads: read until it is whole or cannot be one.
-                while data and len(data) < len(PREFACE) and PREFACE.startswith(data):
-                    more = await io.receive_some(READ_SIZE)
-                    if not more:
-                        break
-                    data += more
-                h2 = data.startswith(PREFACE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            data, h2 = b"", False
+        """Read the client's first bytes: True if it speaks HTTP/2 (``h2_first`` holds them);
+        otherwise they go to the HTTP/1.1 state machine, as any read's do."""
+        data, h2 = await first_bytes(self.io)
         if h2:
             self.h2_first = data
-            return True
-        self.conn.receive_data(data, self.now())
-        return False
+        else:
+            self.conn.receive_data(data, self.now())
+        return h2
 
     async def _serve_h2(self, first: bytes, live: set[Live]) -> None:
         """Serve the rest of the connection as HTTP/2 (``first``: the bytes already read)."""
@@ -449,17 +432,6 @@ def reaper_tick(settings: StartServer) -> float:
     """How often deadlines are checked: a tenth of the shortest, within 10 ms .. 1 s."""
     shortest = min(settings.keep_alive_timeout, settings.header_timeout)
     return min(max(shortest / 10, 0.01), 1.0)
-
-
-class Live(Protocol):
-    """A connection as the reaper and a stop see it: HTTP/1.1 or HTTP/2."""
-
-    scope: trio.CancelScope
-
-    @property
-    def deadline(self) -> float: ...
-
-    def stop(self) -> bool: ...
 
 
 async def reap(live: set[Live], tick: float) -> None:
