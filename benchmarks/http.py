@@ -585,22 +585,24 @@ def wrk_command(
     ]
 
 
+def run_load(command: list[str], duration: int) -> str:
+    """A load generator's output (wrk, h2load: ``duration`` s); RuntimeError if it failed."""
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    if completed.returncode != 0:
+        name = next(arg for arg in command if arg in ("wrk", "h2load"))
+        raise RuntimeError(
+            f"{name} exited with status {completed.returncode}: "
+            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
+        )
+    return completed.stdout
+
+
 def run_wrk(
     url: str, duration: int, pinning: Pinning, connections: int = WRK_CONNECTIONS
 ) -> WrkResult:
-    completed = subprocess.run(
-        wrk_command(url, duration, pinning, connections),
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"wrk exited with status {completed.returncode}: "
-            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
-        )
-    return parse_wrk(completed.stdout)
+    return parse_wrk(run_load(wrk_command(url, duration, pinning, connections), duration))
 
 
 def load_fresh_server(
@@ -992,22 +994,10 @@ def parse_h2load(output: str) -> WrkResult:
 
 
 def run_h2load(url: str, duration: int, pinning: Pinning) -> WrkResult:
-    completed = subprocess.run(
-        h2load_command(url, duration, pinning),
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"h2load exited with status {completed.returncode}: "
-            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
-        )
-    result = parse_h2load(completed.stdout)
-    if "Application protocol: h2" not in completed.stdout:
-        raise RuntimeError(f"h2load did not get HTTP/2:\n{completed.stdout[-500:]}")
-    return result
+    output = run_load(h2load_command(url, duration, pinning), duration)
+    if "Application protocol: h2" not in output:
+        raise RuntimeError(f"h2load did not get HTTP/2:\n{output[-500:]}")
+    return parse_h2load(output)
 
 
 def measure_tls_row(

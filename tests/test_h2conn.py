@@ -34,7 +34,7 @@ from actorhttp._transports._h2conn import (
     BodyData,
     BodyEnd,
     ClientReset,
-    ConnectionError_,
+    GoAwaySent,
     H2Connection,
     H2Settings,
     Refused,
@@ -196,7 +196,7 @@ def test_rapid_reset_spends_the_budget_then_goaway_names_it() -> None:
     resets = [e for e in events if isinstance(e, ClientReset)]
     assert [r.stream_id for r in resets] == [1, 3, 5, 7]
     failure = events[-1]
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert failure.error_code == ErrorCodes.ENHANCE_YOUR_CALM
     assert "rapid reset" in failure.reason
     assert server.finished
@@ -210,7 +210,7 @@ def test_resets_refill_with_time() -> None:
     for stream_id, now in ((1, 100.0), (3, 101.5), (5, 103.0)):
         client.send_headers(stream_id, GET, end_stream=True)
         client.reset_stream(stream_id)
-        assert not any(isinstance(e, ConnectionError_) for e in send(server, client, now))
+        assert not any(isinstance(e, GoAwaySent) for e in send(server, client, now))
 
 
 def test_a_ping_flood_gets_goaway() -> None:
@@ -218,7 +218,7 @@ def test_a_ping_flood_gets_goaway() -> None:
     for i in range(6):
         client.ping(b"%08d" % i)
     failure = send(server, client)[-1]
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert "PING flood" in failure.reason
     assert b"PING flood" in (terminated(settle(server, client)).additional_data or b"")
 
@@ -237,7 +237,7 @@ def test_a_continuation_flood_is_cut_by_size_before_the_block_ends() -> None:
     for _ in range(limit // 1000 + 1):
         frames += ContinuationFrame(1, data=b"\x00" * 1000).serialize()
     (failure,) = server.receive_data(frames, 100.0)
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert failure.error_code == ErrorCodes.ENHANCE_YOUR_CALM
     assert failure.reason == f"header block over {limit} bytes"
 
@@ -247,7 +247,7 @@ def test_a_continuation_flood_of_small_frames_is_cut_by_count() -> None:
     frames = HeadersFrame(1, data=b"\x82").serialize()
     frames += b"".join(ContinuationFrame(1, data=b"\x00").serialize() for _ in range(70))
     (failure,) = server.receive_data(frames, 100.0)
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert "Too many continuation frames" in failure.reason
 
 
@@ -259,7 +259,7 @@ def test_an_hpack_bomb_is_refused_while_it_is_decoded() -> None:
     wire = client.data_to_send()
     assert len(wire) < 5000
     (failure,) = server.receive_data(wire, 100.0)
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert failure.error_code == ErrorCodes.ENHANCE_YOUR_CALM
     assert "Oversized header block" in failure.reason
 
@@ -273,7 +273,7 @@ def test_max_concurrent_streams_is_enforced() -> None:
     for stream_id in (1, 3, 5):
         client.send_headers(stream_id, GET)
     (failure,) = send(server, client)  # h2 drops the events of the frames before it
-    assert isinstance(failure, ConnectionError_)
+    assert isinstance(failure, GoAwaySent)
     assert "Max inbound streams is 2" in failure.reason
 
 
@@ -365,7 +365,7 @@ def test_a_ping_is_answered_and_garbage_gets_goaway() -> None:
     events = settle(server, client)
     assert isinstance(events[0], h2.events.PingAckReceived)
     failure = server.receive_data(WindowUpdateFrame(0, window_increment=0).serialize(), 100.0)
-    assert isinstance(failure[0], ConnectionError_)
+    assert isinstance(failure[0], GoAwaySent)
     assert failure[0].error_code == ErrorCodes.PROTOCOL_ERROR
 
 

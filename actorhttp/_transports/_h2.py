@@ -55,7 +55,7 @@ from ._h2conn import (
     BodyData,
     BodyEnd,
     ClientReset,
-    ConnectionError_,
+    GoAwaySent,
     H2Connection,
     H2Settings,
     Refused,
@@ -296,7 +296,7 @@ class H2Session:
                 answer = refusal_response(event.refusal)
                 answer._hand_over()
                 self._respond(stream, answer)
-            elif isinstance(event, ConnectionError_):
+            elif isinstance(event, GoAwaySent):
                 logger.info("HTTP/2 connection from %s refused: %s", self.peer, event.reason)
         self._wake_writer()
 

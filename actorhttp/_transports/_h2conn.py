@@ -63,7 +63,7 @@ __all__ = [
     "BodyData",
     "BodyEnd",
     "ClientReset",
-    "ConnectionError_",
+    "GoAwaySent",
     "H2Connection",
     "H2Settings",
     "Refused",
@@ -138,7 +138,7 @@ class ClientReset:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionError_:
+class GoAwaySent:
     """We sent GOAWAY for a fault (``reason`` is its debug data): flush, then close."""
 
     error_code: int
@@ -158,7 +158,7 @@ class _Signal:
 WINDOW_OPENED: Final = _Signal("WINDOW_OPENED")
 """The client opened flow-control windows (or changed their size): blocked senders may go on."""
 
-Event = RequestHead | Refused | BodyData | BodyEnd | ClientReset | ConnectionError_ | _Signal
+Event = RequestHead | Refused | BodyData | BodyEnd | ClientReset | GoAwaySent | _Signal
 
 
 class _Budget:
@@ -387,20 +387,20 @@ class H2Connection:
             return
         events.append(BodyData(stream_id, data, flow))
 
-    def _flood(self, what: str) -> ConnectionError_:
+    def _flood(self, what: str) -> GoAwaySent:
         return self._fail(
             ErrorCodes.ENHANCE_YOUR_CALM,
             f"{what} flood: control frames faster than {self._settings.control_rate:g}/s "
             f"(after a burst of {self._settings.control_burst})",
         )
 
-    def _fail(self, code: int, reason: str) -> ConnectionError_:
+    def _fail(self, code: int, reason: str) -> GoAwaySent:
         """GOAWAY naming ``reason``: the connection closes once it is sent."""
         self.closing = reason
         self._h2.close_connection(
             code, reason.encode("utf-8", "replace")[:1024], last_stream_id=self._last
         )
-        return ConnectionError_(code, reason)
+        return GoAwaySent(code, reason)
 
     def acknowledge(self, stream_id: int, flow: int) -> None:
         """The handler took ``flow`` bytes of body: the client may send that much more."""
