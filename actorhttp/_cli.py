@@ -111,8 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         help="share topics, presence and named actors across workers and machines: "
         "redis://host:port/db or rediss://... (default: memory://, this process only)",
     )
-    how.add_argument("--transport", choices=("auto", "httptools", "hypercorn"), default="auto")
-    how.add_argument("--certfile", help="TLS certificate chain (PEM)")
+    how.add_argument(
+        "--transport",
+        choices=("auto", "httptools", "hypercorn"),
+        default="auto",
+        help="auto is httptools: HTTP/1.1 and HTTP/2 (ALPN h2 over TLS, h2c in clear text)",
+    )
+    how.add_argument("--certfile", help="TLS certificate chain (PEM); offers h2 and http/1.1")
     how.add_argument("--keyfile", help="TLS private key (PEM)")
     how.add_argument(
         "--shutdown-timeout",
