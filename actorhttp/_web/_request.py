@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import warnings
 from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,6 +33,7 @@ from ._helpers import (
     parse_http_date,
     parse_media_type,
 )
+from ._reqfields import parse_cookies, parse_forwarded, parse_range
 from ._reqstate import RequestState
 from ._streams import StreamReader
 
@@ -50,13 +49,6 @@ RawHeaders = tuple[tuple[bytes, bytes], ...] | list[tuple[bytes, bytes]]
 
 _EMPTY_MATCH: Mapping[str, str] = MappingProxyType({})
 _EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_FORWARDED_PAIR = re.compile(
-    r"""([!#$%&'*+.^_`|~0-9A-Za-z-]+)=("(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"|"""
-    r"""[!#$%&'*+.^_`|~0-9A-Za-z-]+)(:\d{1,4})?"""
-)
-_QUOTED_PAIR = re.compile(r"\\([\t !-~\x80-\xff])")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII | re.IGNORECASE)
 
 
 class InvalidJSONBody(HTTPBadRequest, json.JSONDecodeError):
@@ -225,15 +217,7 @@ class BaseRequest(RequestState):
         """The ``Cookie`` header's pairs (names that are not tokens are skipped)."""
         cookies = self._cache.get("cookies")
         if cookies is None:
-            found: dict[str, str] = {}
-            decode = SimpleCookie().value_decode
-            for header in self.headers.getall("Cookie", ()):
-                for pair in header.split(";"):
-                    name, sep, value = pair.partition("=")
-                    name = name.strip()
-                    if sep and _TOKEN.match(name):
-                        found[name] = decode(value.strip())[0]
-            cookies = self._cache["cookies"] = MappingProxyType(found)
+            cookies = self._cache["cookies"] = parse_cookies(self.headers.getall("Cookie", ()))
         return cookies
 
     @property
@@ -264,57 +248,12 @@ class BaseRequest(RequestState):
     @property
     def http_range(self) -> slice:
         """The ``Range`` header as a slice; ``ValueError`` when it is malformed."""
-        value = self.headers.get("Range")
-        if value is None:
-            return slice(None, None, 1)
-        match = _RANGE.match(value)
-        if match is None:
-            raise ValueError("range not in acceptable format")
-        start = int(match.group(1)) if match.group(1) else None
-        end = int(match.group(2)) if match.group(2) else None
-        if start is None and end is not None:
-            start, end = -end, None  # the last `end` bytes
-        elif start is not None and end is not None:
-            end += 1  # inclusive on the wire, exclusive in a slice
-            if start >= end:
-                raise ValueError("start cannot be after end")
-        elif start is None:
-            raise ValueError("No start or end of range specified")
-        return slice(start, end, 1)
+        return parse_range(self.headers.get("Range"))
 
     @property
     def forwarded(self) -> tuple[Mapping[str, str], ...]:
         """RFC 7239 ``Forwarded`` elements, one mapping per proxy hop, as aiohttp parses them."""
-        elements: list[Mapping[str, str]] = []
-        for field_value in self.headers.getall("Forwarded", ()):
-            length, pos, need_separator = len(field_value), 0, False
-            element: dict[str, str] = {}
-            elements.append(MappingProxyType(element))
-            while 0 <= pos < length:
-                match = _FORWARDED_PAIR.match(field_value, pos)
-                if match is not None:
-                    if need_separator:
-                        pos = field_value.find(",", pos)  # bad syntax: skip to the next element
-                        continue
-                    name, value, port = match.groups()
-                    if value[0] == '"':
-                        value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
-                    element[name.lower()] = value + (port or "")
-                    pos += len(match.group(0))
-                    need_separator = True
-                elif field_value[pos] == ",":
-                    need_separator = False
-                    element = {}
-                    elements.append(MappingProxyType(element))
-                    pos += 1
-                elif field_value[pos] == ";":
-                    need_separator = False
-                    pos += 1
-                elif field_value[pos] in " \t":
-                    pos += 1
-                else:
-                    pos = field_value.find(",", pos)
-        return tuple(elements)
+        return parse_forwarded(self.headers.getall("Forwarded", ()))
 
     # -- the body --------------------------------------------------------------------
 
