@@ -43,6 +43,7 @@ from .._web._helpers import http_version
 from .._web._request import new_request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
@@ -91,6 +92,7 @@ class _Connection:
         "send_meter",
         "settings",
         "stream",
+        "transport",
     )
 
     def __init__(
@@ -116,6 +118,7 @@ class _Connection:
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
         self.client = peer
+        self.transport = _transport_of(stream, peer)
         self.settings = settings
         self.client_max_size = settings.client_max_size
         self.deliver = deliver
@@ -152,6 +155,7 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            self.transport.connection_lost()
             if self.disconnected is not None:
                 self.disconnected.set()  # the connection is over: so is any handler for it
 
@@ -277,6 +281,7 @@ class _Connection:
             head.keep_alive,
             self.client_max_size,
             disconnected=trio.Event() if self.settings.handler_cancellation else None,
+            transport=self.transport,
         )
         if request.disconnected is None:
             receiver.on_answer(self._answered)
@@ -408,6 +413,19 @@ async def serve_stream(
         nursery.start_soon(reap, live, reaper_tick(settings))
         await connection.run(live)
         nursery.cancel_scope.cancel()
+
+
+def _transport_of(stream: trio.abc.Stream, peer: Peer) -> ConnectionTransport:
+    """What ``request.transport`` shows of a connection: its socket, addresses and TLS."""
+    if isinstance(stream, TLSStream):
+        return ConnectionTransport(
+            stream.transport.socket,
+            peer,
+            ssl_context=stream.ssl_object.context,
+            ssl_object=stream.ssl_object,
+        )
+    socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+    return ConnectionTransport(socket, peer)
 
 
 def _timeouts(settings: StartServer) -> H1Timeouts:

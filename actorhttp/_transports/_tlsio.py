@@ -112,6 +112,11 @@ class TLSStream(trio.abc.Stream):
         # Held by the task sending the backlog; taken without a checkpoint when free.
         self._send_lock = trio.StrictFIFOLock()
 
+    @property
+    def ssl_object(self) -> ssl.SSLObject:
+        """The connection's TLS state (peer certificate, cipher, ALPN): ``request.transport``'s."""
+        return self._ssl
+
     def _check(self) -> None:
         if self._closed:
             raise trio.ClosedResourceError("this TLS stream was already closed")

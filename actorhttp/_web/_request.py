@@ -36,6 +36,7 @@ from ._helpers import (
 from ._reqfields import parse_cookies, parse_forwarded, parse_range
 from ._reqstate import RequestState
 from ._streams import StreamReader
+from ._transport import ConnectionTransport, RequestProtocol
 
 if TYPE_CHECKING:
     from ._multipart import MultipartReader, PostValue
@@ -91,6 +92,7 @@ class BaseRequest(RequestState):
     disconnected: trio.Event | None = None
     """Set when the client goes away before the answer is out; ``None`` unless the server
     watches for that (``handler_cancellation=True``, as aiohttp's run_app takes it)."""
+    _transport: ConnectionTransport | None = None  # the connection, as the transport made it
 
     # -- what the router fills in -----------------------------------------------
 
@@ -174,10 +176,27 @@ class BaseRequest(RequestState):
         return self.peer[0] if self.peer is not None else None
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """``"peername"`` is the client's address; anything else gives ``default``."""
+        """The connection's ``transport.get_extra_info(name)``: ``peername``, ``sockname``,
+        ``socket``, ``sslcontext``, ``ssl_object``; ``default`` for what it has not."""
+        transport = self._transport
+        if transport is not None:
+            return transport.get_extra_info(name, default)
         if name == "peername" and self.peer is not None:
             return self.peer
         return default
+
+    @property
+    def transport(self) -> ConnectionTransport | None:
+        """aiohttp's ``request.transport``: ``get_extra_info(...)`` and ``is_closing()`` of the
+        connection; ``None`` once the client has gone (as aiohttp), or for a request made
+        without a connection (``make_mocked_request``)."""
+        transport = self._transport
+        return None if transport is None or transport.is_closing() else transport
+
+    @property
+    def protocol(self) -> RequestProtocol:
+        """What aiohttp programs read of its ``RequestHandler``: ``logger``, ``transport``..."""
+        return RequestProtocol(self)
 
     # -- headers -------------------------------------------------------------------
 
@@ -395,6 +414,7 @@ class BaseRequest(RequestState):
             MappingProxyType(overrides),
             self._state.copy(),  # as aiohttp: what the clone's handler stores stays its own
             disconnected=self.disconnected,
+            _transport=self._transport,
         )
         # A middleware's clone (a proxy's, say) may be the one whose post() spools files.
         self._cache.setdefault("clones", []).append(clone)
@@ -475,6 +495,7 @@ def new_request(
     keep_alive: bool = True,
     client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
     disconnected: trio.Event | None = None,
+    transport: ConnectionTransport | None = None,
 ) -> Request:
     """A Request, as the transports build one for every request they read.
 
@@ -500,6 +521,7 @@ def new_request(
     request._state = {}
     request._cache = {}
     request.disconnected = disconnected
+    request._transport = transport
     request.__class__ = Request
     result: Request = request
     return result
