@@ -24,7 +24,9 @@ What it changes, in ``sys.modules`` and on the ``aiohttp`` package:
   :mod:`actorhttp.typedefs`; ``aiohttp.abc`` holds :mod:`actorhttp.abc`'s
   classes, and aiohttp's own client-side ones beside them;
 * ``aiohttp.WSMsgType`` and ``aiohttp.WSCloseCode`` are actorhttp's (int
-  enums: their members still equal aiohttp's).
+  enums: their members still equal aiohttp's);
+* ``aiohttp_sse`` (asyncio-bound) is :mod:`actorhttp.sse`, its API on trio,
+  unless the real one was imported first.
 
 Everything else of aiohttp stays aiohttp's: its client (``ClientSession``,
 ``ClientWebSocketResponse``, ``aiohttp.WebSocketError``, ``aiohttp.WSMessage``...),
@@ -50,6 +52,7 @@ import actorhttp as _actorhttp
 
 from . import abc as _abc
 from . import hdrs as _hdrs
+from . import sse as _sse
 from . import typedefs as _typedefs
 from . import web as _web
 
@@ -219,6 +222,8 @@ def _patch() -> None:
         setattr(aiohttp, short, module)
     for name in _TOP_LEVEL:
         setattr(aiohttp, name, getattr(_actorhttp, name))
+    # aiohttp_sse is asyncio-bound: its API on trio is actorhttp.sse (unless already imported).
+    sys.modules.setdefault("aiohttp_sse", _sse)
 
 
 _patch()
