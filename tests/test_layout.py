@@ -188,7 +188,9 @@ def test_test_utils_has_aiohttps_names_that_make_sense_on_trio() -> None:
         for name, value in vars(aiohttp.test_utils).items()
         if getattr(value, "__module__", None) == "aiohttp.test_utils" and name[0] != "_"
     }
-    expected = (theirs - TEST_UTILS_LEFT_OUT) | {"ClientResponse"}  # aiohttp's, from its client
+    # aiohttp's, from its client: what TestClient answers with, and ws_connect's.
+    client = {"ClientResponse", "ClientWebSocketResponse", "WSServerHandshakeError"}
+    expected = (theirs - TEST_UTILS_LEFT_OUT) | client
     assert sorted(actorhttp.test_utils.__all__) == sorted(expected)
 
 
