@@ -236,7 +236,7 @@ async def aiohttp_client(
 
 
 class _SessionOnly:
-    """``async with`` a client on a server someone else runs: closes only its session."""
+    """``async with`` a client on a server someone else runs: closes its connections only."""
 
     def __init__(self, client: test_utils.TestClient) -> None:
         self._client = client
@@ -245,7 +245,7 @@ class _SessionOnly:
         return self._client
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._client.session.aclose()
+        await self._client._close_connections()
 
 
 @pytest.fixture

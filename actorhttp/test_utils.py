@@ -266,6 +266,7 @@ class TestClient(_AsyncWithOnly):
         self._server = server
         self._session = httpx.AsyncClient(**kwargs)
         self._closed = False
+        self._websockets: list[ClientWebSocketResponse] = []  # closed with the client
 
     async def start_server(self) -> None:
         """Start the server if it is not running (``async with`` does this)."""
@@ -372,7 +373,7 @@ class TestClient(_AsyncWithOnly):
             if origin is not None:
                 extra["Origin"] = origin
             built = self._session.build_request("GET", str(url), headers=extra)
-            return await ws_connect(
+            ws = await ws_connect(
                 url,
                 handshake_headers(built.headers.items()),
                 protocols=tuple(protocols),
@@ -382,16 +383,26 @@ class TestClient(_AsyncWithOnly):
                 max_msg_size=max_msg_size,
                 receive_timeout=receive_timeout,
             )
+            self._websockets.append(ws)
+            return ws
 
         return WSRequestContextManager(connect)
 
+    async def _close_connections(self) -> None:
+        """Close the WebSockets this client opened, then its session (not the server)."""
+        try:
+            for ws in self._websockets:
+                await ws.close()  # a close handshake, bounded; the socket is closed after it
+        finally:
+            await self._session.aclose()
+
     async def close(self) -> None:
-        """Close the session, then the server (idempotent)."""
+        """Close the WebSockets it opened, the session, then the server (idempotent)."""
         if self._closed:
             return
         self._closed = True
         try:
-            await self._session.aclose()
+            await self._close_connections()
         finally:
             await self._server.close()
 
