@@ -27,7 +27,8 @@ from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
+from .._web._newrequest import new_request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE
 from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._transport import ConnectionTransport

@@ -55,7 +55,8 @@ from .._pipe import PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request, new_request
+from .._web._newrequest import new_request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport

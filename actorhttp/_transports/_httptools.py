@@ -40,7 +40,7 @@ from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import new_request
+from .._web._newrequest import new_request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._transport import ConnectionTransport
