@@ -198,9 +198,11 @@ def _patch() -> None:
             "actorhttp.aiohttp_patch aliases aiohttp's server modules for aiohttp's plugins, "
             "which import aiohttp: install aiohttp (its client stays aiohttp's)"
         ) from exc
+    # actorhttp.web's names but `serve`, which is actorhttp's own (aiohttp has none).
+    web_names = [name for name in _web.__all__ if name != "serve"]
     modules: dict[str, ModuleType] = {
         "web": _server_module(
-            "aiohttp.web", _web.__all__, "aiohttp.web's names: actorhttp.web's objects."
+            "aiohttp.web", web_names, "aiohttp.web's names: actorhttp's objects."
         ),
     }
     for short, names in _WEB_MODULES.items():

@@ -338,3 +338,35 @@ except AttributeError as exc:
     assert result.returncode == 0, result.stderr
     assert "aiohttp.web.AppRunner is not there under actorhttp" in result.stdout
     assert "run_app" in result.stdout
+
+
+def test_the_patched_modules_hold_aiohttps_names() -> None:
+    # aiohttp's real modules are read first, then dropped from sys.modules so the patch
+    # can be imported: only in a throwaway process.
+    code = """
+import sys
+import aiohttp.web
+real = {name: module for name, module in sys.modules.items() if name.startswith("aiohttp.web")}
+for name in real:
+    del sys.modules[name]
+del sys.modules["aiohttp"].web
+import actorhttp
+import actorhttp.aiohttp_patch as patch
+for name, module in real.items():
+    patched = sys.modules[name]
+    assert patched is not module, name
+    ours = set(patched.__all__)
+    missing = {n for n in ours if not hasattr(module, n)}
+    assert not missing, (name, missing)  # every name is one aiohttp's module has
+    theirs = set(getattr(module, "__all__", ()))
+    left_out = theirs - ours - patch._RUNNER_LAYER
+    assert not left_out, (name, left_out)  # only the runner layer is left out
+    for n in ours:
+        assert getattr(patched, n) is getattr(actorhttp, n), (name, n)
+print(sorted(real) == sorted(n for n in patch.PATCHED_MODULES if n.startswith("aiohttp.web")))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"

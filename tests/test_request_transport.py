@@ -101,9 +101,17 @@ async def test_transport_is_none_once_the_client_has_gone(transport: TransportNa
     assert seen[1] is None
 
 
-def test_a_mocked_request_has_no_transport() -> None:
-    request = make_mocked_request("GET", "/")
-    assert request.transport is None
-    assert request.protocol.transport is None
+def test_a_mocked_request_has_a_transport_without_a_socket() -> None:
+    request = make_mocked_request("GET", "/", peer=("10.0.0.7", 5000))
+    transport = request.transport
+    assert transport is not None
+    assert transport.get_extra_info("peername") == ("10.0.0.7", 5000)
+    assert transport.get_extra_info("socket") is None
+    assert transport.get_extra_info("sockname", "x") == "x"
+    assert not transport.is_closing()
+    assert request.protocol.transport is transport
     assert request.protocol.logger is logging.getLogger("actorhttp")
-    assert request.get_extra_info("sockname", "x") == "x"
+    assert make_mocked_request("GET", "/").transport is not transport  # one per request
+    gone = make_mocked_request("GET", "/", transport=None)
+    assert gone.transport is None
+    assert gone.get_extra_info("peername") == ("127.0.0.1", 0)
