@@ -326,6 +326,8 @@ assert web.Response is actorhttp.Response and web_exceptions.HTTPFound is actorh
 assert aiohttp.web is web and aiohttp.WSMsgType is actorhttp.WSMsgType
 assert AbstractView is actorhttp.abc.AbstractView and hdrs is actorhttp.hdrs
 assert AbstractResolver.__module__ == "aiohttp.abc"
+import aiohttp_sse, actorhttp.sse
+assert aiohttp_sse is actorhttp.sse and aiohttp_sse.sse_response is actorhttp.sse.sse_response
 assert aiohttp.ClientSession.__module__ == "aiohttp.client"
 try:
     web.AppRunner
