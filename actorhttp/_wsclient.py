@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,7 +39,6 @@ from ._web._wsmodels import WS_CLOSED_MESSAGE, WSCloseCode, WSMessage, WSMsgType
 
 __all__ = [
     "ClientWebSocketResponse",
-    "WSRequestContextManager",
     "WSServerHandshakeError",
     "handshake_headers",
     "ws_connect",
@@ -398,32 +397,6 @@ class ClientWebSocketResponse:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<ClientWebSocketResponse {state}>"
-
-
-class WSRequestContextManager:
-    """What ``client.ws_connect(...)`` gives: awaited, the WebSocket; or ``async with`` it."""
-
-    __slots__ = ("_make", "_ws")
-
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, ClientWebSocketResponse]]) -> None:
-        self._make = make
-        self._ws: ClientWebSocketResponse | None = None
-
-    def __await__(self) -> Generator[Any, None, ClientWebSocketResponse]:
-        return self._make().__await__()
-
-    async def __aenter__(self) -> ClientWebSocketResponse:
-        self._ws = await self._make()
-        return self._ws
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._ws is not None:
-            await self._ws.close()
 
 
 # Fields the handshake writes itself, or that mean nothing on a WebSocket.

@@ -44,12 +44,12 @@ actorhttp's ``WSMessage``; a refused handshake raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Generator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from contextlib import AsyncExitStack
 from functools import partial
 from ssl import SSLContext
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 import trio
@@ -61,7 +61,6 @@ from ._serve import Server, serve
 from ._testsupport import STOP_GRACE, unused_port
 from ._wsclient import (
     ClientWebSocketResponse,
-    WSRequestContextManager,
     WSServerHandshakeError,
     handshake_headers,
     ws_connect,
@@ -77,6 +76,9 @@ __all__ = [
     "make_mocked_request",
     "unused_port",
 ]
+
+
+T = TypeVar("T")
 
 
 class _AsyncWithOnly:
@@ -217,21 +219,27 @@ class TestServer(_AsyncWithOnly):
         return f"<TestServer {state}>"
 
 
-class _RequestContextManager:
-    """What ``client.get(...)`` gives: awaited, the response; or ``async with`` it."""
+class _RequestContextManager(Generic[T]):
+    """What ``client.get(...)`` and ``client.ws_connect(...)`` give: awaited, the response
+    (or WebSocket); or ``async with`` it, which ends it with ``finish`` on the way out."""
 
-    __slots__ = ("_make", "_response")
+    __slots__ = ("_finish", "_make", "_result")
 
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, ClientResponse]]) -> None:
+    def __init__(
+        self,
+        make: Callable[[], Coroutine[Any, Any, T]],
+        finish: Callable[[T], Awaitable[object]],
+    ) -> None:
         self._make = make  # the request starts when awaited, never otherwise
-        self._response: ClientResponse | None = None
+        self._finish = finish
+        self._result: T | None = None
 
-    def __await__(self) -> Generator[Any, None, ClientResponse]:
+    def __await__(self) -> Generator[Any, None, T]:
         return self._make().__await__()
 
-    async def __aenter__(self) -> ClientResponse:
-        self._response = await self._make()
-        return self._response
+    async def __aenter__(self) -> T:
+        self._result = await self._make()
+        return self._result
 
     async def __aexit__(
         self,
@@ -239,8 +247,12 @@ class _RequestContextManager:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._response is not None:
-            self._response.release()
+        if self._result is not None:
+            await self._finish(self._result)
+
+
+async def _release(response: ClientResponse) -> None:
+    response.release()
 
 
 _BODY_TYPES = (bytes, bytearray, memoryview, str)
@@ -310,35 +322,37 @@ class TestClient(_AsyncWithOnly):
         response = await self._session.request(method, str(self.make_url(path)), **kwargs)
         return ClientResponse(response)
 
-    def request(self, method: str, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def request(
+        self, method: str, path: str | URL, **kwargs: Any
+    ) -> _RequestContextManager[ClientResponse]:
         """Request ``path`` on the server; await it for the response, or ``async with`` it."""
-        return _RequestContextManager(partial(self._request, method, path, **kwargs))
+        return _RequestContextManager(partial(self._request, method, path, **kwargs), _release)
 
-    def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """GET ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """POST ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("POST", path, **kwargs)
 
-    def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """OPTIONS ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("OPTIONS", path, **kwargs)
 
-    def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """HEAD ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("HEAD", path, **kwargs)
 
-    def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """PUT ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PUT", path, **kwargs)
 
-    def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """PATCH ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PATCH", path, **kwargs)
 
-    def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """DELETE ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("DELETE", path, **kwargs)
 
@@ -355,7 +369,7 @@ class TestClient(_AsyncWithOnly):
         receive_timeout: float | None = None,
         max_msg_size: int = 4 * 1024 * 1024,
         ssl: SSLContext | None = None,
-    ) -> WSRequestContextManager:
+    ) -> _RequestContextManager[ClientWebSocketResponse]:
         """Open a WebSocket on ``path``: await it (or ``async with`` it) for a
         :class:`ClientWebSocketResponse`, as aiohttp's ``ws_connect``.
 
@@ -386,7 +400,7 @@ class TestClient(_AsyncWithOnly):
             self._websockets.append(ws)
             return ws
 
-        return WSRequestContextManager(connect)
+        return _RequestContextManager(connect, ClientWebSocketResponse.close)
 
     async def _close_connections(self) -> None:
         """Close the WebSockets this client opened, then its session (not the server)."""

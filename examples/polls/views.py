@@ -18,22 +18,12 @@ async def index(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("detail.html")
 async def poll(request: web.Request) -> dict[str, Any]:
-    question_id = _question_id(request)
-    try:
-        question, choices = await db.get_question(request.app[db.db_key], question_id)
-    except db.RecordNotFound as e:
-        raise web.HTTPNotFound(text=str(e)) from e
-    return {"question": question, "choices": choices}
+    return await _question_and_choices(request)
 
 
 @aiohttp_jinja2.template("results.html")
 async def results(request: web.Request) -> dict[str, Any]:
-    question_id = _question_id(request)
-    try:
-        question, choices = await db.get_question(request.app[db.db_key], question_id)
-    except db.RecordNotFound as e:
-        raise web.HTTPNotFound(text=str(e)) from e
-    return {"question": question, "choices": choices}
+    return await _question_and_choices(request)
 
 
 async def vote(request: web.Request) -> web.Response:
@@ -50,6 +40,15 @@ async def vote(request: web.Request) -> web.Response:
     router = request.app.router
     url = router["results"].url_for(question_id=str(question_id))
     raise web.HTTPFound(location=url)
+
+
+async def _question_and_choices(request: web.Request) -> dict[str, Any]:
+    """The page's question and its choices; 404 when there is no such question."""
+    try:
+        question, choices = await db.get_question(request.app[db.db_key], _question_id(request))
+    except db.RecordNotFound as e:
+        raise web.HTTPNotFound(text=str(e)) from e
+    return {"question": question, "choices": choices}
 
 
 def _question_id(request: web.Request) -> int:
