@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 import httpx
+import pytest
 import trio
 import trustme
 
@@ -58,16 +59,22 @@ async def test_transport_describes_the_connection(transport: TransportName) -> N
     assert info["protocol_transport"] is True
 
 
-async def test_transport_over_tls(transport: TransportName) -> None:
+@pytest.mark.parametrize("http2", [False, True])
+async def test_transport_over_tls(transport: TransportName, http2: bool) -> None:
     ca = trustme.CA()
+    context = server_context(ca, "h2", "http/1.1")
     with trio.fail_after(10):
         async with (
-            serve_app(app(), transport=transport, ssl_context=server_context(ca)) as c,
-            httpx.AsyncClient(verify=client_context(ca), base_url=c.server.url) as tls,
+            serve_app(app(), transport=transport, ssl_context=context) as c,
+            httpx.AsyncClient(verify=client_context(ca), base_url=c.server.url, http2=http2) as tls,
         ):
-            info = (await tls.get("/")).json()
+            response = await tls.get("/")
+    assert response.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+    info = response.json()
     assert info["sslcontext"] is True
     assert info["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert info["closing"] is False
+    assert info["peername"] == info["socket_peer"]
 
 
 async def test_transport_is_none_once_the_client_has_gone(transport: TransportName) -> None:

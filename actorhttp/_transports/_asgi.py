@@ -28,13 +28,13 @@ from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._newrequest import new_request
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from .._web._transport import ConnectionTransport
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
-from ._base import Deliver, exchange
+from ._base import Deliver, client_gone, exchange
 from ._framing import Wire, frame
 from ._h1 import H1Limits, Refusal
 from ._rate import RateMeter, receive_within
@@ -170,7 +170,7 @@ class AsgiBridge:
             response = await exchange(self._deliver, request, receiver)
         else:
             async with trio.open_nursery() as watching:
-                watching.start_soon(_watch, receive, request.disconnected)
+                watching.start_soon(_watch, receive, request)
                 response = await exchange(self._deliver, request, receiver)
                 watching.cancel_scope.cancel()
         accept = _header(raw_headers, b"accept-encoding") if response._compression else None
@@ -211,11 +211,11 @@ def refusal_response(refusal: Refusal) -> Response:
     return Response(status=refusal.status, text=refusal.reason)
 
 
-async def _watch(receive: ASGIReceiveCallable, disconnected: trio.Event) -> None:
+async def _watch(receive: ASGIReceiveCallable, request: Request) -> None:
     """The body has been read: the next ASGI message can only say the client left."""
     while (await receive())["type"] != "http.disconnect":
         pass
-    disconnected.set()
+    client_gone(request)
 
 
 async def _send_wire(send: ASGISendCallable, wire: Wire) -> None:
