@@ -15,6 +15,8 @@ WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``actorhttp.__version__`` is the installed distribution's version.
 """
 
+# As aiohttp's package: `import actorhttp` then `actorhttp.hdrs.CONTENT_TYPE` works.
+from . import hdrs as hdrs
 from ._accesslog import AbstractAccessLogger, AccessLogger
 from ._app import (
     Application,
