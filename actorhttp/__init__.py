@@ -18,6 +18,8 @@ WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``actorhttp.__version__`` is the installed distribution's version.
 """
 
+# As aiohttp's package: `import actorhttp` then `actorhttp.hdrs.CONTENT_TYPE` works.
+from . import hdrs as hdrs
 from ._accesslog import AbstractAccessLogger, AccessLogger
 from ._actors import NamedActor, Room, open_room
 from ._app import (

@@ -24,7 +24,8 @@ from multidict import CIMultiDict
 from .._reply import Reply
 from .._transports._framing import frame as wire_frame
 from .._web._helpers import HttpVersion
-from .._web._request import Request, new_request
+from .._web._newrequest import new_request
+from .._web._request import Request
 from .._web._response import Response, StreamResponse
 from .._web._streams import StreamReader
 
