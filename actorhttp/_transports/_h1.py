@@ -156,7 +156,6 @@ class H1Parser:
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`."""
-        parser = self._parser
         if self._done:
             return
         if self._in_head or not self._in_message:
@@ -166,7 +165,7 @@ class H1Parser:
                 self._refuse(431, "request header fields too large")
                 return
         try:
-            parser.feed_data(data)
+            self._parser.feed_data(data)
         except _Refused as exc:
             self._refuse(exc.refusal.status, exc.refusal.reason)
         except httptools.HttpParserUpgrade as exc:
