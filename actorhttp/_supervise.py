@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
-from ._web._wschannels import WebSocketOutbox
+from ._web._wsoutbox import WebSocketOutbox
 from .messages import _count, _positive
 
 __all__ = [

@@ -28,8 +28,9 @@ import trio
 from ._reply import Reply, ReplyError, ReplyReceiver, open_reply
 from ._web._request import Request
 from ._web._response import Response, StreamResponse
-from ._web._wschannels import WebSocketInbox, WebSocketOutbox
+from ._web._wschannels import WebSocketInbox
 from ._web._wsmodels import WSMessage
+from ._web._wsoutbox import WebSocketOutbox
 
 __all__ = [
     "AddRoute",

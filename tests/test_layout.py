@@ -155,6 +155,7 @@ def test_messages_import_only_stdlib_trio_and_value_types() -> None:
         "actorhttp._web._request",
         "actorhttp._web._response",
         "actorhttp._web._wschannels",
+        "actorhttp._web._wsoutbox",
         "actorhttp._web._wsmodels",
     }
 

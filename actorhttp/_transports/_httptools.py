@@ -562,9 +562,8 @@ async def serve_httptools(
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
         if context is None:
-            return _Connection(
-                stream, peer, settings, limits, timeouts, deliver, hub, h2=h2
-            ).run(live)
+            plain = _Connection(stream, peer, settings, limits, timeouts, deliver, hub, h2=h2)
+            return plain.run(live)
         # Metered below TLS, on the socket, where what the client acknowledged shows.
         minimum = settings.min_response_rate
         meter = RateMeter(minimum) if minimum is not None else None

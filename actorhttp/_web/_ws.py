@@ -50,7 +50,7 @@ import trio
 from .._pipe import ClientDisconnectedError
 from ._exceptions import HTTPException
 from ._response import StreamResponse
-from ._wschannels import ENDED, INTERRUPTED, OutboxItem, check_close
+from ._wschannels import ENDED, INTERRUPTED, OutboxItem
 from ._wshandshake import handshake
 from ._wslink import INBOUND_SIZE, OUTBOUND_SIZE, WSLink
 from ._wsmodels import (
@@ -63,6 +63,7 @@ from ._wsmodels import (
     WSMessageTypeError,
     WSMsgType,
 )
+from ._wsoutbox import check_close
 
 if TYPE_CHECKING:
     from wsproto.extensions import PerMessageDeflate

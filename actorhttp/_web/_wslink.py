@@ -11,7 +11,7 @@ does are described):
   messages): TEXT, BINARY, PING, PONG, CLOSE and ERROR :class:`WSMessage`
   items as they arrive whole. Its end (``EndOfChannel``) means the
   connection is gone.
-* **outbound** (:class:`~._wschannels.WebSocketOutbox`, :data:`OUTBOUND_SIZE`
+* **outbound** (:class:`~._wsoutbox.WebSocketOutbox`, :data:`OUTBOUND_SIZE`
   messages): ``str`` (TEXT), ``bytes`` (BINARY), and PING, PONG and CLOSE
   ``WSMessage`` items. The handler closes it when it is done with the
   socket; the connection then closes the socket.
@@ -35,8 +35,9 @@ import outcome
 import trio
 
 from .._pipe import ClientDisconnectedError
-from ._wschannels import WebSocketInbox, WebSocketOutbox
+from ._wschannels import WebSocketInbox
 from ._wsmodels import WSCloseCode
+from ._wsoutbox import WebSocketOutbox
 
 if TYPE_CHECKING:
     from wsproto.extensions import PerMessageDeflate
