@@ -143,6 +143,10 @@ class H1Connection:
 
     # -- receiving -------------------------------------------------------------
 
+    def release(self) -> None:
+        """The connection is over: its parser is let go at once (``H1Parser.release``)."""
+        self._parser.release()
+
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the client; ``b""`` is its EOF."""
         if not data:
@@ -338,6 +342,7 @@ class H1Connection:
         # An upgraded connection (a WebSocket) may live for hours: the request's head
         # and llhttp's parser (with its callbacks) are of no more use to it. (Read
         # upgrade_data before switching.)
+        self._parser.release()
         self._parser = _UPGRADED
         self._head = None
         parts = [f"HTTP/1.1 101 {wire.reason or 'Switching Protocols'}\r\n"]

@@ -191,6 +191,7 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            self.conn.release()
             self.transport.connection_lost()
             if self.watched is not None:
                 client_gone(self.watched)  # the connection is over: so is any handler for it
