@@ -48,14 +48,19 @@ from http.cookies import SimpleCookie
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
 import trio
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ._testsupport import STOP_GRACE, missing_extra, unused_port
+
+try:
+    import httpx
+except ImportError as exc:  # the optional extra is not installed: say which
+    raise missing_extra("actorhttp.test_utils", exc) from exc
+
 from ._app import Application
 from ._serve import Server, serve
-from ._testsupport import STOP_GRACE, unused_port
 from .testing import make_mocked_request
 
 __all__ = ["ClientResponse", "TestClient", "TestServer", "make_mocked_request", "unused_port"]

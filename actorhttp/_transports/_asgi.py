@@ -31,8 +31,9 @@ from .._web._streams import EMPTY_PAYLOAD, StreamReader
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
+from ._eofgate import releasing
 from ._framing import Wire, frame
-from ._h1 import H1Limits, Refusal
+from ._h1 import H1Limits, Refusal, origin_form
 from ._rate import RateMeter, receive_within
 from ._scope_rules import refusal_for
 
@@ -78,6 +79,7 @@ class AsgiBridge:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        receive = releasing(scope, receive)  # our hypercorn transport holds EOFs till we read
         if scope["type"] != "http":
             # Lifespan belongs to Application.
             if scope["type"] == "websocket":
@@ -96,17 +98,23 @@ class AsgiBridge:
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         raw_headers = list(scope["headers"])
-        if self._limits is not None:
+        # h11 passes an absolute-form target (http://host/path, RFC 9112 3.2.2) on as it is.
+        target = origin_form(scope["method"], scope["raw_path"])
+        refusal: Refusal | None = None
+        if isinstance(target, Refusal):
+            refusal = target
+        elif self._limits is not None:
             refusal = refusal_for(
-                scope["method"], scope["raw_path"], scope["http_version"], raw_headers, self._limits
+                scope["method"], target, scope["http_version"], raw_headers, self._limits
             )
-            if refusal is not None:
-                answer = refusal_response(refusal)
-                answer._hand_over()
-                wire = frame(answer, scope["method"], framed_below=True)
-                wire.close = True
-                await _send_wire(send, wire)
-                return
+        if refusal is not None:
+            answer = refusal_response(refusal)
+            answer._hand_over()
+            wire = frame(answer, scope["method"], framed_below=True)
+            wire.close = True
+            await _send_wire(send, wire)
+            return
+        assert isinstance(target, bytes)  # not a Refusal: refused above
         length = _header(raw_headers, b"content-length")
         declared = int(length) if length is not None and length.isdigit() else None
         chunked = _header(raw_headers, b"transfer-encoding") is not None
@@ -132,7 +140,7 @@ class AsgiBridge:
         client = scope.get("client")
         request = new_request(
             scope["method"],
-            scope["raw_path"].decode("latin-1").partition("?")[0],
+            target.decode("latin-1").partition("?")[0],
             scope["query_string"].decode("latin-1"),
             raw_headers,
             EMPTY_PAYLOAD if body_done else StreamReader(receive_body, declared_length=declared),

@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 
 import httptools
 
-__all__ = ["END", "H1Limits", "H1Parser", "Head", "Refusal"]
+__all__ = ["END", "H1Limits", "H1Parser", "Head", "Refusal", "origin_form"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +288,19 @@ class H1Parser:
     def on_message_complete(self) -> None:
         self._in_message = False
         self.events.append(END)
+
+
+def origin_form(method: str, target: bytes) -> bytes | Refusal:
+    """The path and query of a request ``target`` (RFC 9112 3.2), or the 400 to answer.
+
+    Origin-form (``/path?q``) is taken as it is, ``*`` for OPTIONS only, and
+    the absolute-form a server MUST accept (``http://host/path?q``, 3.2.2)
+    becomes its path and query; the authority-form is a proxy's.
+    """
+    try:
+        return _origin_form(method, target)
+    except _Refused as exc:
+        return exc.refusal
 
 
 def _origin_form(method: str, target: bytes) -> bytes:

@@ -1,0 +1,422 @@
+"""Run aiohttp's own server tests against actorhttp, and count what passes.
+
+    python scripts/aiohttp_conformance.py                    # the five files, against actorhttp
+    python scripts/aiohttp_conformance.py --reference        # the same files against aiohttp
+    python scripts/aiohttp_conformance.py --keep /tmp/conf -- -k test_simple_get   # one test
+
+A measuring tool, not part of the test suite: it needs a copy of aiohttp's
+git repository (``--git-dir``; by default the mirror the ``fetch`` tool
+makes, ``/work/.mirror/aio-libs+aiohttp/repo``, or ``git clone
+https://github.com/aio-libs/aiohttp``). From ``--ref`` (the ``3.14``
+branch by default) it takes aiohttp's ``tests/conftest.py``, the data files
+beside it and five test files (``test_web_functional``,
+``test_web_urldispatcher``, ``test_web_middleware``,
+``test_web_websocket_functional``, ``test_web_sendfile_functional``) into a
+temporary directory, never into this repository.
+
+Each test file is changed as a port to actorhttp is: ``from aiohttp import
+web`` becomes ``from actorhttp import web`` (``web`` taken out of a longer
+``from aiohttp import ...``), and ``aiohttp.web.X`` becomes ``web.X``.
+Nothing else changes: the tests keep aiohttp's real client.
+
+A ``conftest.py`` of this harness, beside the tests, replaces the
+``aiohttp_server`` and ``aiohttp_client`` fixtures: the app (an actorhttp
+``Application``) is served by ``actorhttp.web.serve`` in a trio thread (an
+anyio blocking portal), on 127.0.0.1, with ``handler_cancellation=True``
+as aiohttp's ``TestServer`` sets it, and the keywords a test gives its
+server (aiohttp's ``AppRunner`` settings) passed to ``serve``. The tests
+run in asyncio, as under aiohttp's own pytest plugin, and talk to it with
+aiohttp's ``TestClient`` over real sockets. Every test gets at most
+``--timeout`` seconds.
+
+Not every test can say anything about actorhttp: :data:`NOT_COUNTED`
+lists, by name and with the reason, the tests whose handlers use asyncio
+(a handler runs in trio), or that poke aiohttp's internals (its protocol
+classes, runners, private modules). They run, but their outcome is not
+counted. The report gives, per file, the counted tests that pass, then
+each counted failure with the first line of its error; ``--reference``
+runs the same files unchanged on aiohttp (every counted test should pass
+there: that checks the harness). Exit status 0 whatever the counts: it
+measures, it does not gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+DEFAULT_GIT_DIR = "/work/.mirror/aio-libs+aiohttp/repo"
+FILES = (
+    "test_web_functional.py",
+    "test_web_urldispatcher.py",
+    "test_web_middleware.py",
+    "test_web_websocket_functional.py",
+    "test_web_sendfile_functional.py",
+)
+DATA_FILES = (
+    "aiohttp.jpg",
+    "aiohttp.png",
+    "data.unknown_mime_type",
+    "data.zero_bytes",
+    "sample.txt",
+)
+
+# Tests that say nothing about actorhttp, by name (without parameters): why each is left out.
+ASYNCIO_HANDLER = "its handler uses asyncio (futures, events, tasks, loop calls): it runs in trio"
+INTERNALS = "pokes aiohttp internals"
+NOT_COUNTED: dict[str, str] = {}
+
+PYTEST_INI = """\
+[pytest]
+addopts = -p no:cacheprovider -p no:trio -p no:actorhttp.pytest_plugin -p no:anyio
+    -m "not dev_mode and not autobahn and not internal"
+xfail_strict = true
+filterwarnings =
+    error
+    ignore:Unclosed client session <aiohttp.client.ClientSession object at 0x:ResourceWarning
+    ignore:aiohttp.pytest_plugin will be removed in v4:DeprecationWarning
+markers =
+    autobahn: Autobahn testsuite.
+    dev_mode: mark test to run in dev mode.
+    internal: tests which may cause issues for packagers.
+    skip_blockbuster: mark test to skip the blockbuster fixture.
+"""
+
+HARNESS_CONFTEST = '''\
+"""The conformance harness's fixtures: aiohttp's client, actorhttp's server in a trio thread."""
+
+import asyncio
+import signal
+from functools import partial
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import BaseTestServer, TestClient
+from anyio.from_thread import start_blocking_portal
+
+from actorhttp import web
+
+TIMEOUT = {timeout}
+
+
+class ActorhttpTestServer(BaseTestServer):
+    """aiohttp's BaseTestServer, serving an actorhttp app with ``web.serve`` in a trio thread."""
+
+    def __init__(self, app: Any, *, scheme: str = "", host: str = "127.0.0.1",
+                 port: int | None = None, loop: Any = None, skip_url_asserts: bool = False,
+                 **kwargs: Any) -> None:
+        if not isinstance(app, web.Application):
+            raise TypeError(f"the harness serves actorhttp applications, not {{app!r}}")
+        self.app = app
+        self._settings = kwargs  # aiohttp's AppRunner settings: serve()'s keywords here
+        self._portal_cm: Any = None
+        self._server: Any = None
+        super().__init__(
+            scheme=scheme, host=host, port=port, loop=loop, skip_url_asserts=skip_url_asserts
+        )
+
+    async def _make_runner(self, **kwargs: Any) -> Any:  # BaseTestServer's abstract method
+        raise NotImplementedError
+
+    async def start_server(self, loop: Any = None, **kwargs: Any) -> None:
+        if self.runner:
+            return
+        self._loop = loop
+        settings = {{"handler_cancellation": True, **self._settings, **kwargs}}
+        ssl_context = settings.pop("ssl", None)
+        if ssl_context is not None:
+            settings["ssl_context"] = ssl_context
+        await asyncio.to_thread(self._start, settings)
+        self.runner = self._server  # BaseTestServer reads "started" from it
+        self.port = self._server.port
+        if not self.scheme:
+            self.scheme = "https" if ssl_context is not None else "http"
+        from yarl import URL
+        self._root = URL(f"{{self.scheme}}://{{self.host}}:{{self.port}}")
+
+    def _start(self, settings: dict[str, Any]) -> None:
+        self._portal_cm = start_blocking_portal(backend="trio")
+        self._portal = portal = self._portal_cm.__enter__()
+        try:
+            _, self._server = portal.start_task(
+                partial(web.serve, self.app, self.host, self.port or 0, **settings)
+            )
+        except BaseException:
+            self._portal_cm.__exit__(None, None, None)
+            self._portal_cm = None
+            raise
+
+    def _stop(self) -> None:
+        try:
+            self._portal.call(partial(self._server.stop, grace=1))
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    async def close(self) -> None:
+        if self.started and not self.closed:
+            self._closed = True
+            if self._portal_cm is not None:
+                await asyncio.to_thread(self._stop)
+                self._portal_cm = None
+            self._root = None
+            self.port = None
+
+
+@pytest.fixture
+def aiohttp_server(loop):
+    servers = []
+
+    async def go(app, *, host="127.0.0.1", port=None, **kwargs):
+        server = ActorhttpTestServer(app, host=host, port=port)
+        await server.start_server(loop=loop, **kwargs)
+        servers.append(server)
+        return server
+
+    yield go
+
+    async def finalize():
+        while servers:
+            await servers.pop().close()
+
+    loop.run_until_complete(finalize())
+
+
+@pytest.fixture
+def aiohttp_client(loop):
+    clients = []
+
+    async def go(param, *args, server_kwargs=None, **kwargs):
+        if isinstance(param, BaseTestServer):
+            client = TestClient(param, loop=loop, **kwargs)
+        else:
+            server = ActorhttpTestServer(param, **(server_kwargs or {{}}))
+            client = TestClient(server, loop=loop, **kwargs)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield go
+
+    async def finalize():
+        while clients:
+            await clients.pop().close()
+
+    loop.run_until_complete(finalize())
+
+
+@pytest.fixture(params=["sendfile", "no_sendfile"], ids=["sendfile", "no_sendfile"])
+def sender(request):
+    # test_web_sendfile_functional's own ``sender`` checks, inside the handler, that
+    # asyncio's loop.sendfile is patched for "no_sendfile": aiohttp's business. Here
+    # both ids build the same actorhttp FileResponse.
+    return web.FileResponse
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # A server a timed-out test could not stop leaves its threads behind: once the
+    # report is written, do not wait for them.
+    import os, sys, threading
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _TimedOut(f"test still running after {{TIMEOUT}} s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Setup, call and teardown: a server that would not stop must not hang the run.
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+'''
+
+REFERENCE_CONFTEST = '''\
+"""The reference run: aiohttp's own fixtures, with the harness's time limit."""
+
+import signal
+
+import pytest
+
+TIMEOUT = {timeout}
+
+
+def _alarm(signum, frame):
+    raise TimeoutError(f"test still running after {{TIMEOUT}} s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Setup, call and teardown: a server that would not stop must not hang the run.
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+'''
+
+
+def port_source(source: str) -> str:
+    """``source`` with aiohttp's ``web`` taken from actorhttp, as a port changes it."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []  # (first line, last line, replacement), 0-based
+    for node in tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module == "aiohttp" and node.level == 0):
+            continue
+        names = [alias for alias in node.names if alias.name == "web"]
+        if not names:
+            continue
+        rest = [alias for alias in node.names if alias.name != "web"]
+        web = names[0].asname or "web"
+        new = "from actorhttp import web" + (f" as {web}" if web != "web" else "") + "\n"
+        if rest:
+            parts = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in rest)
+            new = f"from aiohttp import {parts}\n" + new
+        assert node.end_lineno is not None
+        edits.append((node.lineno - 1, node.end_lineno - 1, new))
+    for first, last, new in reversed(edits):
+        lines[first : last + 1] = [new]
+    return re.sub(r"\baiohttp\.web\.", "web.", "".join(lines))
+
+
+def git_show(git_dir: str, ref: str, path: str) -> bytes:
+    return subprocess.run(
+        ["git", "--git-dir", git_dir, "show", f"{ref}:{path}"], check=True, capture_output=True
+    ).stdout
+
+
+def prepare(root: Path, git_dir: str, ref: str, *, reference: bool, timeout: int) -> Path:
+    """Write aiohttp's conftest, data files and (ported) tests under ``root``; the tests' dir."""
+    (root / "pytest.ini").write_text(PYTEST_INI)
+    for name in ("tests/conftest.py", "README.rst"):  # a static test climbs to ../README.rst
+        (root / Path(name).name).write_bytes(git_show(git_dir, ref, name))
+    tests = root / "tests"
+    tests.mkdir()
+    for name in DATA_FILES:
+        (tests / name).write_bytes(git_show(git_dir, ref, f"tests/{name}"))
+    for name in FILES:
+        source = git_show(git_dir, ref, f"tests/{name}").decode()
+        (tests / name).write_text(source if reference else port_source(source))
+    conftest = REFERENCE_CONFTEST if reference else HARNESS_CONFTEST
+    (tests / "conftest.py").write_text(conftest.format(timeout=timeout))
+    return tests
+
+
+def run_pytest(root: Path, tests: Path, extra: list[str]) -> Path:
+    report = root / "report.xml"
+    command = [sys.executable, "-m", "pytest", str(tests), "-q", "-rN", f"--junitxml={report}"]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    subprocess.run(command + extra, cwd=root, env=env, check=False)
+    return report
+
+
+def outcomes(report: Path) -> dict[str, tuple[str, str]]:
+    """``file::test[params]`` -> (``passed``/``failed``/``skipped``, first line of the error)."""
+    found: dict[str, tuple[str, str]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        path = case.get("classname", "").split(".")  # tests.test_web_x[.TestClass]
+        start = next((i for i, part in enumerate(path) if part.startswith("test_")), 0)
+        test_id = "::".join([f"{path[start]}.py", *path[start + 1 :], case.get("name", "")])
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed"
+                lines = (child.get("message") or child.text or "").strip().splitlines()
+                message = lines[0][:200] if lines else child.tag
+                break
+            if child.tag == "skipped":
+                outcome, message = "skipped", (child.get("message") or "")[:200]
+        if test_id in found and found[test_id][0] == "failed":
+            continue  # a teardown error after a failure: the failure stands
+        found[test_id] = (outcome, message)
+    return found
+
+
+def base_name(test_id: str) -> str:
+    return test_id.partition("[")[0]
+
+
+def summarise(results: dict[str, tuple[str, str]], *, reference: bool) -> None:
+    counted = {t: r for t, r in results.items() if base_name(t) not in NOT_COUNTED}
+    ran = {t: r for t, r in counted.items() if r[0] != "skipped"}
+    passed = Counter(t.partition("::")[0] for t, r in ran.items() if r[0] == "passed")
+    total = Counter(t.partition("::")[0] for t in ran)
+    against = "aiohttp (reference)" if reference else "actorhttp"
+    print(f"\n== aiohttp's server tests against {against} ==")
+    for name in FILES:
+        print(f"{name:36} {passed[name]:4} of {total[name]:4}")
+    print(f"{'counted':36} {sum(passed.values()):4} of {sum(total.values()):4}")
+    skipped = [t for t, r in counted.items() if r[0] == "skipped"]
+    left_out = sorted({base_name(t) for t in results} & NOT_COUNTED.keys())
+    print(f"skipped by the tests themselves: {len(skipped)}; not counted: {len(left_out)} tests")
+    failures = sorted(t for t, r in ran.items() if r[0] == "failed")
+    if failures:
+        print("\n-- counted failures --")
+        for test_id in failures:
+            print(f"{test_id}\n    {ran[test_id][1]}")
+    if skipped:
+        print("\n-- skipped --")
+        for test_id in skipped:
+            print(f"{test_id}: {counted[test_id][1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n\n")[0])
+    parser.add_argument("--git-dir", default=DEFAULT_GIT_DIR, help="aiohttp's git directory")
+    parser.add_argument("--ref", default="3.14", help="branch, tag or commit of aiohttp")
+    parser.add_argument("--reference", action="store_true", help="run unchanged, on aiohttp")
+    parser.add_argument("--timeout", type=int, default=30, help="seconds per test")
+    parser.add_argument("--keep", type=Path, help="write the run here and keep it")
+    parser.add_argument("--not-counted", action="store_true", help="list them, with reasons")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
+    args = parser.parse_args()
+    if args.not_counted:
+        for name, reason in sorted(NOT_COUNTED.items()):
+            print(f"{name}: {reason}")
+        return
+    if not Path(args.git_dir).exists():
+        sys.exit(
+            f"no aiohttp repository at {args.git_dir}: fetch it (git clone "
+            "https://github.com/aio-libs/aiohttp) and give --git-dir"
+        )
+    commit = subprocess.run(
+        ["git", "--git-dir", args.git_dir, "rev-parse", args.ref],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"aiohttp {args.ref} at {commit}")
+    with tempfile.TemporaryDirectory(prefix="aiohttp-conformance-") as scratch:
+        root = args.keep or Path(scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        tests = prepare(root, args.git_dir, commit, reference=args.reference, timeout=args.timeout)
+        report = run_pytest(root, tests, args.pytest_args)
+        summarise(outcomes(report), reference=args.reference)
+
+
+if __name__ == "__main__":
+    main()
