@@ -370,8 +370,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if self._asgi is None:
             # Under a plain ASGI server each request already has its own task: run inline.
             self.freeze()
+            args = self._handler_args
             self._asgi = AsgiBridge(
-                self.make_router().respond, client_max_size=self._client_max_size
+                self.make_router().respond,
+                client_max_size=self._client_max_size,
+                auto_decompress=args.get("auto_decompress", True),
+                read_bufsize=args.get("read_bufsize", 2**16),
             )
         await self._asgi(scope, receive, send)
 

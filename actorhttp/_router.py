@@ -141,6 +141,7 @@ class Router:
         self.routes = routes
         self.restart_budget = restart_budget
         self._access: AbstractAccessLogger | None = None
+        self._errors = logger
         self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
@@ -241,6 +242,13 @@ class Router:
         """Log each finished request with ``access`` (None, the default: no access log)."""
         self._access = access
 
+    def log_errors(self, errors: logging.Logger) -> None:
+        """Log what handlers raise or return wrongly to ``errors`` (``actorhttp`` by default).
+
+        aiohttp's ``logger`` server setting (``handler_args``, ``AppRunner``).
+        """
+        self._errors = errors
+
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply, which this always closes."""
         reply = request.reply
@@ -253,7 +261,9 @@ class Router:
         except Exception as exc:
             # Raised while the body was being produced (a streamed body's source, a
             # FileResponse's disk): the head may be out, so the connection is cut.
-            logger.exception("Error sending the response to %s %s", request.method, request.path)
+            self._errors.exception(
+                "Error sending the response to %s %s", request.method, request.path
+            )
             self._abort_sent(request, exc)
         finally:
             reply.close()
@@ -274,7 +284,7 @@ class Router:
                 else:
                     # The head of another response went out already: a second answer
                     # cannot be sent, so cut the connection rather than lie.
-                    logger.error(
+                    self._errors.error(
                         "%s %s: a response was returned after another had been sent; "
                         "cutting the connection",
                         request.method,
@@ -381,7 +391,7 @@ class Router:
             logger.debug("%s %s: client went away: %s", request.method, request.path, exc)
             return self._abort_sent(request, exc) or HTTPInternalServerError()
         except Exception as exc:
-            logger.exception("Error handling request %s %s", request.method, request.path)
+            self._errors.exception("Error handling request %s %s", request.method, request.path)
             # A head already out is cut, and stays the answer: finish() has nothing to add.
             return self._abort_sent(request, exc) or HTTPInternalServerError()
         if response is None and request.reply.answered:
@@ -392,7 +402,7 @@ class Router:
         if type(response) is Response:
             return response  # the common answer: neither of the checks below can apply
         if not isinstance(response, StreamResponse):
-            logger.error(
+            self._errors.error(
                 "handler %s returned %r for %s %s, not a web.StreamResponse",
                 _describe(handler),
                 type(response).__name__,
@@ -428,7 +438,7 @@ class Router:
                 return await self._cancellable(chain, request, request.disconnected)
             finally:
                 request.reply._deadline = None
-        logger.warning(
+        self._errors.warning(
             "%s %s: %s took longer than handler_timeout=%gs: cancelled, answered 504",
             request.method,
             request.path,

@@ -23,11 +23,12 @@ from hypercorn.typing import (
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
+from .._web._decoding import decoding
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
 from .._web._response import Response
-from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._streams import DEFAULT_LIMIT, EMPTY_PAYLOAD, Receive, StreamReader
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, exchange
@@ -61,13 +62,16 @@ class AsgiBridge:
         going_away: trio.Event | None = None,
         handler_cancellation: bool = False,
         min_request_body_rate: MinDataRate | None = None,
+        auto_decompress: bool = True,
+        read_bufsize: int = DEFAULT_LIMIT,
     ) -> None:
         """``limits``: refuse what the scope shows breaks them (our hypercorn transport).
 
         ``going_away``: set when the server's stop begins; open WebSockets get close 1001.
         ``min_request_body_rate``: a body whose ASGI messages come slower is
         answered 408 and its connection closed. (Under another ASGI server,
-        that server's own timeouts apply: None.)
+        that server's own timeouts apply: None.) ``auto_decompress`` and
+        ``read_bufsize``: as ``StartServer``'s.
         """
         self._deliver = deliver
         self._client_max_size = client_max_size
@@ -75,6 +79,8 @@ class AsgiBridge:
         self._going_away = going_away
         self._handler_cancellation = handler_cancellation
         self._min_request_body_rate = min_request_body_rate
+        self._auto_decompress = auto_decompress
+        self._read_bufsize = read_bufsize
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -143,7 +149,7 @@ class AsgiBridge:
             target.decode("latin-1").partition("?")[0],
             scope["query_string"].decode("latin-1"),
             raw_headers,
-            EMPTY_PAYLOAD if body_done else StreamReader(receive_body, declared_length=declared),
+            EMPTY_PAYLOAD if body_done else self._body(receive_body, raw_headers, declared),
             reply,
             http_version(scope["http_version"]),
             scope["scheme"],
@@ -178,6 +184,13 @@ class AsgiBridge:
             nursery.start_soon(_break_on_disconnect, receive, wire.pipe)
             await _send_wire(send, wire)
             nursery.cancel_scope.cancel()
+
+    def _body(
+        self, receive: Receive, headers: list[tuple[bytes, bytes]], declared: int | None
+    ) -> StreamReader:
+        if self._auto_decompress:
+            receive = decoding(receive, headers, read_bufsize=self._read_bufsize)
+        return StreamReader(receive, declared_length=declared, limit=self._read_bufsize)
 
 
 async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> None:

@@ -38,11 +38,12 @@ import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
+from .._web._decoding import decoding
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._request import new_request
 from .._web._response import StreamResponse
-from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._streams import EMPTY_PAYLOAD, Receive, StreamReader
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
@@ -68,7 +69,6 @@ __all__ = ["serve_httptools", "serve_stream"]
 
 logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
-LINGER_SECONDS = 2.0
 LINGER_BYTES = 4 * 1024 * 1024  # at most this much drained from a client we are done with
 
 
@@ -195,7 +195,7 @@ class _Connection:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
         drained = 0
-        with trio.move_on_after(LINGER_SECONDS):
+        with trio.move_on_after(self.settings.lingering_time):
             while drained < LINGER_BYTES:
                 data = await self.stream.receive_some(READ_SIZE)
                 if not data:
@@ -261,7 +261,13 @@ class _Connection:
         else:
             if self.body_meter is not None:
                 self.body_meter.reset()
-            content = StreamReader(self.receive_body, declared_length=head.content_length)
+            settings = self.settings
+            receive: Receive = self.receive_body
+            if settings.auto_decompress:
+                receive = decoding(receive, head.headers, read_bufsize=settings.read_bufsize)
+            content = StreamReader(
+                receive, declared_length=head.content_length, limit=settings.read_bufsize
+            )
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
         request = new_request(

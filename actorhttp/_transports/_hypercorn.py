@@ -78,6 +78,8 @@ async def serve_hypercorn(
         handler_cancellation=settings.handler_cancellation,
         client_max_size=settings.client_max_size,
         min_request_body_rate=settings.min_request_body_rate,
+        auto_decompress=settings.auto_decompress,
+        read_bufsize=settings.read_bufsize,
         limits=H1Limits(
             max_request_line=settings.max_request_line,
             max_header_line=settings.max_header_line,
