@@ -8,7 +8,8 @@ the slow-client settings, ``supervise`` (with ``RestartBudget`` and
 ``proxy_headers_middleware`` to take a trusted proxy's word for the client,
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
-``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
+``WebSocketError``, ``WSMessageTypeError``) and the response bodies of the
+payload system (``Payload``, ``get_payload``) are top-level names only.
 ``actorhttp.testing`` holds test helpers (``SyncClient`` for plain tests),
 ``actorhttp.test_utils`` aiohttp's ``TestServer``/``TestClient`` on trio, and
 ``actorhttp.pytest_plugin`` the pytest fixtures (registered by entry point);
@@ -129,6 +130,7 @@ from ._web._helpers import (
     ResponseKey,
 )
 from ._web._multipart import FileField
+from ._web._payload import Payload, get_payload
 from ._web._request import (
     BaseRequest,
     Request,
@@ -231,6 +233,7 @@ __all__ = [
     "HTTPVersionNotSupported",
     "Headers",
     "NotAppKeyWarning",
+    "Payload",
     "PayloadAccessError",
     "PlainResource",
     "PrefixedSubAppResource",
@@ -259,6 +262,7 @@ __all__ = [
     "WebSocketResponse",
     "delete",
     "get",
+    "get_payload",
     "head",
     "http_driver",
     "json_bytes_response",

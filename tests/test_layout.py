@@ -51,6 +51,9 @@ TOP_LEVEL_EXTRAS = {
     "WSMessage",
     "WSMessageTypeError",
     "WebSocketError",
+    # aiohttp's top-level payload names: bodies that are files, streams, parts.
+    "Payload",
+    "get_payload",
 }
 
 

@@ -79,11 +79,21 @@ class MultipartReader:
     """Reads a ``multipart/*`` body one part at a time (aiohttp's ``MultipartReader``).
 
     Raises ``RequestPayloadError`` (a 400) for a body that is not well-formed
-    multipart, or that ends before its closing boundary.
+    multipart, or that ends before its closing boundary. A part read whole
+    (``read``, ``text``, ``json``, ``form``) is refused past
+    ``client_max_size`` with ``HTTPRequestEntityTooLarge`` (413), as aiohttp
+    refuses it; ``read_chunk`` streams a part of any size.
     """
 
-    def __init__(self, headers: CIMultiDictProxy[str], content: StreamReader) -> None:
+    def __init__(
+        self,
+        headers: CIMultiDictProxy[str],
+        content: StreamReader,
+        *,
+        client_max_size: int | None = None,
+    ) -> None:
         self.headers = headers
+        self._client_max_size = client_max_size
         media, params = parse_media_type(headers.get("Content-Type"))
         boundary = params.get("boundary")
         if not media.startswith("multipart/") or not boundary:
@@ -192,11 +202,23 @@ class BodyPartReader:
         return chunk
 
     async def read(self, *, decode: bool = False) -> bytes:
-        """The whole part; with ``decode``, its transfer and content encodings undone."""
+        """The whole part; with ``decode``, its transfer and content encodings undone.
+
+        ``HTTPRequestEntityTooLarge`` (413) when the part, as sent or decoded,
+        is larger than the request's ``client_max_size``.
+        """
+        limit = self._reader._client_max_size
         data = bytearray()
         while chunk := await self.read_chunk():
             data += chunk
-        return self.decode(bytes(data)) if decode else bytes(data)
+            if limit and len(data) > limit:
+                raise HTTPRequestEntityTooLarge(limit, len(data))
+        if not decode:
+            return bytes(data)
+        decoded = self.decode(bytes(data))
+        if limit and len(decoded) > limit:
+            raise HTTPRequestEntityTooLarge(limit, len(decoded))
+        return decoded
 
     async def release(self) -> None:
         """Skip the rest of this part."""

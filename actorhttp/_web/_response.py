@@ -11,14 +11,17 @@ re-exported here.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ._headers import Headers, LooseHeaders, check_field
 from ._helpers import REASON_PHRASES
+from ._payload import Payload, get_payload
 from ._streamresponse import _MISSING, _UNSAFE, ContentCoding, StreamResponse
 from ._streamresponse import _send_on_reply as _send_on_reply  # _ws takes it from here
+from ._streams import StreamReader
 
 if TYPE_CHECKING:
     from ._request import BaseRequest
@@ -33,13 +36,15 @@ __all__ = [
 
 
 class Response(StreamResponse):
-    """A response with its whole body: bytes, text, or an async iterable of bytes.
+    """A response with its whole body: bytes, text, a file, or an async iterable of bytes.
 
     As in aiohttp: ``Response(text="hi")`` is ``text/plain; charset=utf-8``;
     ``Response(body=b"...")`` is ``application/octet-stream`` unless told;
-    ``body`` and ``text`` stay settable until the response is sent. A body
-    that is an async iterable is sent chunked as it comes, by the task that
-    handled the request.
+    ``body`` and ``text`` stay settable until the response is sent. A file,
+    ``io.BytesIO``, ``io.StringIO``, a multipart part or a ``Payload``
+    brings its Content-Type, Content-Disposition and length (``_payload``
+    has the rules) and is streamed. A body that is an async iterable is
+    sent chunked as it comes, by the task that handled the request.
     """
 
     _body: bytes | bytearray | memoryview | None
@@ -115,7 +120,11 @@ class Response(StreamResponse):
 
     @property
     def body(self) -> bytes | bytearray | memoryview | AsyncIterable[bytes] | None:
-        """The body: bytes, an async iterable of bytes (sent chunked as it comes), or None."""
+        """The body: bytes, a :class:`Payload` (a file, a part...), an async iterable, or None.
+
+        Setting it takes what aiohttp's payload system takes (see the class
+        docstring); ``ValueError`` for anything else.
+        """
         if self._body_stream is not None:
             return self._body_stream
         return self._body
@@ -125,16 +134,24 @@ class Response(StreamResponse):
         self._check_not_sent("body")
         if body is None or isinstance(body, bytes | bytearray | memoryview):
             self._body, self._body_stream = body, None
-        elif isinstance(body, str):
+        elif isinstance(body, str | io.StringIO):
             if "Content-Type" not in self._headers:
                 self._headers["Content-Type"] = "text/plain; charset=utf-8"
-            self._body, self._body_stream = body.encode(self.charset or "utf-8"), None
-        elif hasattr(body, "__aiter__"):
+            text = body if isinstance(body, str) else body.read()
+            self._body, self._body_stream = text.encode(self.charset or "utf-8"), None
+        elif hasattr(body, "__aiter__") and not isinstance(body, Payload | StreamReader):
             if "Content-Type" not in self._headers:
                 self._headers["Content-Type"] = "application/octet-stream"
             self._body, self._body_stream = None, body
         else:
-            raise ValueError(f"Unsupported body type {type(body)!r}")
+            try:
+                payload = get_payload(body)
+            except LookupError:
+                raise ValueError(f"Unsupported body type {type(body)!r}") from None
+            for name, value in payload.headers.items():
+                if name not in self._headers:
+                    self._headers[name] = value
+            self._body, self._body_stream = None, payload
 
     @property
     def body_length(self) -> int:
@@ -187,12 +204,18 @@ class Response(StreamResponse):
         """Hand the whole response over now (after ``on_response_prepare``)."""
         if self._sent:
             return
-        await request._prepare_hook(self)
         if self._body_stream is not None:
             # Streamed by this task, not the connection's: the app's code stays in its context.
-            await StreamResponse.prepare(self, request)
+            await StreamResponse.prepare(self, request)  # it runs on_response_prepare
             return
+        await request._prepare_hook(self)
         await _send_on_reply(request, self)
+
+    def _complete_head(self) -> None:
+        stream = self._body_stream
+        size = stream.size if isinstance(stream, Payload) else None
+        if size is not None and not self._chunked and "Content-Length" not in self._headers:
+            self._headers["Content-Length"] = str(size)  # a file's length is known: not chunked
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Before ``prepare()``, ``RuntimeError``: a ``Response`` sends its body whole.

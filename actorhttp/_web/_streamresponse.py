@@ -442,8 +442,12 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         if self._sent:
             return
         await request._prepare_hook(self)
+        self._complete_head()
         self._pipe = BodyPipe(discard=must_be_empty_body(request.method, self._status))
         await _send_on_reply(request, self)
+
+    def _complete_head(self) -> None:
+        """Fields the body decides, set once ``on_response_prepare`` has run (a subclass's)."""
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data`` as part of the body; waits while the client is behind."""
