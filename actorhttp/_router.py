@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
@@ -114,6 +114,25 @@ def _describe(handler: object) -> str:
     module = getattr(handler, "__module__", None)
     name = getattr(handler, "__qualname__", None) or repr(handler)
     return f"{module}.{name}" if module else name
+
+
+def _expecting(expect: Callable[[Request], Awaitable[Any]], chain: Handler) -> Handler:
+    """``chain``, after the route's ``expect_handler`` for a request with ``Expect``.
+
+    As aiohttp: its answer (returned, or an HTTPException raised) is the
+    response, before any middleware; ``None`` goes on. The 100 Continue is
+    the server's, sent when the handler reads the body.
+    """
+
+    async def expecting(request: Request) -> StreamResponse:
+        if "Expect" in request.headers:
+            answer = await expect(request)
+            if answer is not None:
+                response: StreamResponse = answer
+                return response
+        return await chain(request)
+
+    return expecting
 
 
 async def _raise_system(request: Request) -> StreamResponse:
@@ -315,6 +334,8 @@ class Router:
             target = route.target
             handler = _forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
             built = await compose_layers(self._layers(apps), handler)
+            if route.expect_handler is not None:
+                built = _expecting(route.expect_handler, built)
             # Built once per route; a request that raced us to it keeps the first chain.
             chain = self._chains.setdefault(route, built)
         return chain
@@ -358,7 +379,9 @@ class Router:
         try:
             if isinstance(resolution, Match):
                 route = resolution.route
-                match_info = UrlMappingMatchInfo(resolution.match_info, route, *self._stack(apps))
+                match_info = UrlMappingMatchInfo(
+                    resolution.match_info, route, *self._stack(apps), frozen=True
+                )
                 request._route(match_info, self._app)
                 handler = route.target
                 chain = self._chains.get(route) or await self._chain(route, apps)
@@ -369,7 +392,9 @@ class Router:
                     if isinstance(resolution, MethodNotAllowed)
                     else HTTPNotFound()
                 )
-                match_info = UrlMappingMatchInfo({}, SystemRoute(exc), *self._stack(apps))
+                match_info = UrlMappingMatchInfo(
+                    {}, SystemRoute(exc), *self._stack(apps), frozen=True
+                )
                 request._route(match_info, self._app)
                 chain = handler = await self._miss_chain(apps)
                 timeout = self._app_timeout(apps)

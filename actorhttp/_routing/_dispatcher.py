@@ -29,18 +29,35 @@ others, so resolving costs the same with 10 routes or 10,000.
 from __future__ import annotations
 
 import re
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from typing import Generic, TypeVar
+from collections.abc import (
+    Awaitable,
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
+from typing import Any, Generic, TypeVar
 
 from ._index import RouteIndex
 from ._pattern import routing_path
 from ._prefix import PrefixResource
 from ._resolution import NOT_FOUND, Match, MethodNotAllowed, NotFound, Resolution
-from ._resources import Resource, ResourceRoute, check_timeout, make_resource
+from ._resources import (
+    Resource,
+    ResourceRoute,
+    check_expect_handler,
+    check_timeout,
+    make_resource,
+)
 
 __all__ = ["Match", "MethodNotAllowed", "NotFound", "Resolution", "UrlDispatcher"]
 
 T = TypeVar("T")
+ExpectHandler = Callable[[Any], Awaitable[Any]]
+"""aiohttp's ``expect_handler``: ``async def f(request)``, a response or None."""
 _ROUTE_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*([.:-][_a-zA-Z][_a-zA-Z0-9]*)*\Z")
 
 
@@ -89,11 +106,7 @@ class UrlDispatcher(Generic[T]):
         """
         if self._resources:
             last = self._resources[-1]
-            if (
-                last.name == name
-                and not isinstance(last, PrefixResource)
-                and last.canonical == path
-            ):
+            if last.name == name and not isinstance(last, PrefixResource) and last.raw_path == path:
                 return last
         return self.register_resource(make_resource(path, name=name))
 
@@ -123,14 +136,19 @@ class UrlDispatcher(Generic[T]):
         *,
         name: str | None = None,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """Add one method on ``path``; ``RuntimeError`` if that resource already has it.
 
-        ``handler_timeout`` (seconds) overrides the application's for this route.
+        ``handler_timeout`` (seconds) overrides the application's for this route;
+        ``expect_handler`` is aiohttp's (see ``ResourceRoute``).
         """
         check_timeout("handler_timeout", handler_timeout)  # before the resource is added
+        check_expect_handler(expect_handler)
         resource = self.add_resource(path, name=name)
-        return resource.add_route(method, target, handler_timeout=handler_timeout)
+        return resource.add_route(
+            method, target, handler_timeout=handler_timeout, expect_handler=expect_handler
+        )
 
     def add_get(
         self,
@@ -140,43 +158,114 @@ class UrlDispatcher(Generic[T]):
         name: str | None = None,
         allow_head: bool = True,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """GET, and HEAD too unless ``allow_head=False``."""
         check_timeout("handler_timeout", handler_timeout)
+        check_expect_handler(expect_handler)
         resource = self.add_resource(path, name=name)
+        options: dict[str, Any] = {
+            "handler_timeout": handler_timeout,
+            "expect_handler": expect_handler,
+        }
         if allow_head:
-            resource.add_route("HEAD", target, handler_timeout=handler_timeout)
-        return resource.add_route("GET", target, handler_timeout=handler_timeout)
+            resource.add_route("HEAD", target, **options)
+        return resource.add_route("GET", target, **options)
 
     def add_head(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """HEAD on ``path``."""
-        return self.add_route("HEAD", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "HEAD",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_post(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """POST on ``path``."""
-        return self.add_route("POST", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "POST",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_put(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """PUT on ``path``."""
-        return self.add_route("PUT", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "PUT",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_patch(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """PATCH on ``path``."""
-        return self.add_route("PATCH", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "PATCH",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_delete(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """DELETE on ``path``."""
-        return self.add_route("DELETE", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "DELETE",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_prefix(self, prefix: str) -> None:
         """Mount this table under ``prefix``: every resource's path gets it, and is re-indexed.
