@@ -161,6 +161,8 @@ class Router:
         self.restart_budget = restart_budget
         self._access: AbstractAccessLogger | None = None
         self._errors = logger
+        # add_domain's sub-apps match the Host: only then is the header looked at.
+        self._wants_host = getattr(routes, "wants_host", False)
         self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
@@ -373,7 +375,8 @@ class Router:
 
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
-        resolution = self.routes.resolve(request.method, request.raw_target_path)
+        host = request.headers.get("Host") if self._wants_host else None
+        resolution = self.routes.resolve(request.method, request.raw_target_path, host)
         handler: object
         apps = resolution.apps
         try:

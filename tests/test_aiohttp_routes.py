@@ -200,3 +200,88 @@ async def test_the_static_roots_index_is_titled_as_aiohttps(
     assert "<title>Index of /.</title>" in root.text
     assert "<h1>Index of /.</h1>" in root.text
     assert "<title>Index of /sub</title>" in sub.text
+
+
+NAME = web.AppKey("name", str)
+
+
+def domain_app() -> tuple[web.Application, list[str]]:
+    events: list[str] = []
+
+    def say(text: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            return web.Response(text=f"{text} app={request.app[NAME]}")
+
+        return handler
+
+    @web.middleware
+    async def sub_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        response.headers["X-Sub"] = "1"
+        return response
+
+    async def started(app: web.Application) -> None:
+        events.append(f"started {app[NAME]}")
+
+    app = web.Application()
+    app[NAME] = "main"
+    app.router.add_get("/", say("main root"))
+    app.router.add_get("/only-main", say("main only"))
+    exact = web.Application(middlewares=[sub_middleware])
+    exact[NAME] = "exact"
+    exact.router.add_get("/", say("exact root"))
+    exact.on_startup.append(started)
+    masked = web.Application()
+    masked[NAME] = "masked"
+    masked.router.add_get("/", say("masked root"))
+    ported = web.Application()
+    ported[NAME] = "ported"
+    ported.router.add_post("/", say("ported root"))
+    app.add_domain("Different.Example.COM", exact)
+    app.add_domain("*.example.org", masked)
+    app.add_domain("example.net:8080", ported)
+    return app, events
+
+
+async def test_add_domain_routes_by_host_before_any_path(actorhttp_client: Client) -> None:
+    app, events = domain_app()
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app)
+
+        async def get(host: str, path: str = "/", method: str = "GET") -> tuple[int, str, str]:
+            response = await client.request(method, path, headers={"Host": host})
+            return response.status_code, response.text, response.headers.get("X-Sub", "")
+
+        answers = {
+            "main": await get("main.example.com"),
+            "exact": await get("different.example.com"),
+            "exact, owns its 404": await get("different.example.com", "/only-main"),
+            "mask": await get("a.b.example.org"),
+            "mask needs its *": await get("example.org"),
+            "port": await get("example.net:8080", method="POST"),
+            "port, owns its 405": await get("example.net:8080"),
+            "other port": await get("example.net"),
+        }
+    assert answers["main"] == (200, "main root app=main", "")
+    assert answers["exact"] == (200, "exact root app=exact", "1")
+    assert answers["exact, owns its 404"][0] == 404
+    assert answers["mask"] == (200, "masked root app=masked", "")
+    assert answers["mask needs its *"] == (200, "main root app=main", "")
+    assert answers["port"] == (200, "ported root app=ported", "")
+    assert answers["port, owns its 405"][0] == 405
+    assert answers["other port"] == (200, "main root app=main", "")
+    assert events == ["started exact"]  # the sub-app's signals run with the app's
+
+
+def test_add_domain_refuses_what_aiohttp_refuses() -> None:
+    app = web.Application()
+    for domain in ("", "http://example.com", "bad_label.com", "-dash.com", "a..b"):
+        with pytest.raises(ValueError, match="Domain|Scheme"):
+            app.add_domain(domain, web.Application())
+    with pytest.raises(TypeError, match="Domain must be str"):
+        app.add_domain(42, web.Application())  # type: ignore[arg-type]
+    resource = app.add_domain("*.Example.com", web.Application())
+    assert resource.canonical == r".*\.example\.com"
+    app.freeze()
+    with pytest.raises(RuntimeError, match="frozen"):
+        app.add_domain("example.com", web.Application())

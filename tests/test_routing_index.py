@@ -68,8 +68,8 @@ class SubApp(PrefixResource[str]):
         super().__init__(prefix)
         self.dispatcher = dispatcher
 
-    def resolve(self, method: str, path: str) -> Resolution[str]:
-        return self.dispatcher.resolve_routing_path(method, path)
+    def resolve(self, method: str, path: str, host: str | None = None) -> Resolution[str]:
+        return self.dispatcher.resolve_routing_path(method, path, host)
 
 
 def _static(router: UrlDispatcher[str], prefix: str, target: str) -> Static:

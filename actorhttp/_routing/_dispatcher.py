@@ -62,7 +62,11 @@ _ROUTE_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*([.:-][_a-zA-Z][_a-zA-Z0-9]*)*\
 
 
 def _first_answer(
-    candidates: Iterable[Resource[T]], method: str, path: str, allowed: set[str]
+    candidates: Iterable[Resource[T]],
+    method: str,
+    path: str,
+    allowed: set[str],
+    host: str | None,
 ) -> Resolution[T] | None:
     """The answer of the first of ``candidates`` to match ``path`` with ``method``, if any.
 
@@ -71,7 +75,7 @@ def _first_answer(
     """
     for resource in candidates:
         if isinstance(resource, PrefixResource):
-            outcome: Resolution[T] = resource.resolve(method, path)
+            outcome: Resolution[T] = resource.resolve(method, path, host)
             if isinstance(outcome, Match) or resource.owns_prefix:
                 return outcome
             if isinstance(outcome, MethodNotAllowed):
@@ -94,6 +98,7 @@ class UrlDispatcher(Generic[T]):
         self._resources: list[Resource[T]] = []
         self._named: dict[str, Resource[T]] = {}
         self._index: RouteIndex[T] = RouteIndex()
+        self._by_host: list[Any] = []  # add_domain's resources, tried first (see _domain)
 
     # -- building --------------------------------------------------------
 
@@ -122,7 +127,10 @@ class UrlDispatcher(Generic[T]):
         if name is not None and name in self._named:
             raise ValueError(f"duplicate route name {name!r}: already {self._named[name]!r}")
         resource.order = len(self._resources)
-        self._index.add(resource)  # before the list: a resource it cannot file is not added
+        if resource.indexed:
+            self._index.add(resource)  # before the list: a resource it cannot file is not added
+        else:
+            self._by_host.append(resource)
         self._resources.append(resource)
         if name is not None:
             self._named[name] = resource
@@ -279,20 +287,38 @@ class UrlDispatcher(Generic[T]):
         self._index = RouteIndex()
         for resource in self._resources:
             resource.add_prefix(prefix)
-            self._index.add(resource)
+            if resource.indexed:
+                self._index.add(resource)
 
     # -- resolving -------------------------------------------------------
 
-    def resolve(self, method: str, raw_path: str) -> Resolution[T]:
-        """The route and ``match_info`` for a request, or why there is none."""
-        return self.resolve_routing_path(method, routing_path(raw_path))
+    @property
+    def wants_host(self) -> bool:
+        """True when resolving needs the request's Host: a domain here or in a sub-app."""
+        return bool(self._by_host) or any(
+            getattr(getattr(resource, "dispatcher", None), "wants_host", False)
+            for resource in self._resources
+        )
 
-    def resolve_routing_path(self, method: str, path: str) -> Resolution[T]:
+    def resolve(self, method: str, raw_path: str, host: str | None = None) -> Resolution[T]:
+        """The route and ``match_info`` for a request, or why there is none.
+
+        ``host`` (the request's Host field) is what ``add_domain``'s resources match.
+        """
+        return self.resolve_routing_path(method, routing_path(raw_path), host)
+
+    def resolve_routing_path(
+        self, method: str, path: str, host: str | None = None
+    ) -> Resolution[T]:
         """:meth:`resolve` for a ``path`` already in routing form (see ``routing_path``).
 
         What a sub-application's prefix resource calls, so that nothing is
         decoded twice.
         """
+        for resource in self._by_host:  # aiohttp tries these before any path
+            answer: Resolution[T] | None = resource.resolve_host(method, path, host)
+            if answer is not None:
+                return answer
         buckets = self._index.buckets
         bucket = buckets.get(path)
         if bucket is not None and bucket.root is None and not bucket.prefixes:
@@ -309,9 +335,9 @@ class UrlDispatcher(Generic[T]):
         while key:  # the path, then cut back one segment at a time down to "/"
             bucket = buckets.get(key)
             if bucket is not None:
-                answer = _first_answer(bucket.candidates(path, key), method, path, allowed)
-                if answer is not None:
-                    return answer
+                found = _first_answer(bucket.candidates(path, key), method, path, allowed, host)
+                if found is not None:
+                    return found
             if key == "/":
                 break
             key = key.rpartition("/")[0] or "/"

@@ -6,7 +6,7 @@ import inspect
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from yarl import URL
 
@@ -131,6 +131,9 @@ class Resource(Generic[T]):
     """A path in the route table, holding at most one route per method."""
 
     __slots__ = ("_routes", "name", "order")
+
+    #: Filed in the path index; a resource matched otherwise (by Host) says False.
+    indexed: ClassVar[bool] = True
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name
