@@ -276,7 +276,7 @@ async def test_add_domain_routes_by_host_before_any_path(actorhttp_client: Clien
 def test_add_domain_refuses_what_aiohttp_refuses() -> None:
     app = web.Application()
     for domain in ("", "http://example.com", "bad_label.com", "-dash.com", "a..b"):
-        with pytest.raises(ValueError, match="Domain|Scheme"):
+        with pytest.raises(ValueError, match=r"Domain|Scheme"):
             app.add_domain(domain, web.Application())
     with pytest.raises(TypeError, match="Domain must be str"):
         app.add_domain(42, web.Application())  # type: ignore[arg-type]
