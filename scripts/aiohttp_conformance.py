@@ -27,7 +27,10 @@ as aiohttp's ``TestServer`` sets it, and the keywords a test gives its
 server (aiohttp's ``AppRunner`` settings) passed to ``serve``. The tests
 run in asyncio, as under aiohttp's own pytest plugin, and talk to it with
 aiohttp's ``TestClient`` over real sockets. Every test gets at most
-``--timeout`` seconds.
+``--timeout`` seconds. One test fixture is replaced too:
+test_web_sendfile_functional's ``sender``, which asserts inside the handler
+that asyncio's ``loop.sendfile`` is patched for its "no_sendfile" case;
+the harness's builds the same ``web.FileResponse`` for both cases.
 
 Not every test can say anything about actorhttp: :data:`NOT_COUNTED`
 lists, by name and with the reason, the tests whose handlers use asyncio
@@ -51,6 +54,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Set
 from pathlib import Path
 
 DEFAULT_GIT_DIR = "/work/.mirror/aio-libs+aiohttp/repo"
@@ -279,12 +283,25 @@ def pytest_runtest_protocol(item, nextitem):
 '''
 
 
-def port_source(source: str) -> str:
-    """``source`` with aiohttp's ``web`` taken from actorhttp, as a port changes it."""
+# Module fixtures the harness's conftest replaces (a module's own would win over it).
+REPLACED_FIXTURES = {"test_web_sendfile_functional.py": {"sender"}}
+
+
+def port_source(source: str, replaced: Set[str] = frozenset()) -> str:
+    """``source`` with aiohttp's ``web`` taken from actorhttp, as a port changes it.
+
+    The module-level fixtures named in ``replaced`` are taken out, so that
+    the harness's conftest provides them.
+    """
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, str]] = []  # (first line, last line, replacement), 0-based
     for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in replaced:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            assert node.end_lineno is not None
+            edits.append((first - 1, node.end_lineno - 1, ""))
+            continue
         if not (isinstance(node, ast.ImportFrom) and node.module == "aiohttp" and node.level == 0):
             continue
         names = [alias for alias in node.names if alias.name == "web"]
@@ -320,7 +337,9 @@ def prepare(root: Path, git_dir: str, ref: str, *, reference: bool, timeout: int
         (tests / name).write_bytes(git_show(git_dir, ref, f"tests/{name}"))
     for name in FILES:
         source = git_show(git_dir, ref, f"tests/{name}").decode()
-        (tests / name).write_text(source if reference else port_source(source))
+        if not reference:
+            source = port_source(source, REPLACED_FIXTURES.get(name, set()))
+        (tests / name).write_text(source)
     conftest = REFERENCE_CONFTEST if reference else HARNESS_CONFTEST
     (tests / "conftest.py").write_text(conftest.format(timeout=timeout))
     return tests

@@ -300,10 +300,11 @@ class H1Connection:
         parts = [f"HTTP/{head.http_version} {wire.status} {wire.reason}\r\n"]
         for name, value in wire.headers:
             parts.append(f"{name}: {value}\r\n")
-        if not self._keep_alive:
+        if head.http_version == "1.0":
+            if self._keep_alive:
+                parts.append("Connection: keep-alive\r\n")  # else closing is 1.0's default
+        elif not self._keep_alive:
             parts.append("Connection: close\r\n")
-        elif head.http_version == "1.0":
-            parts.append("Connection: keep-alive\r\n")
         data = "".join(parts).encode("utf-8")
         if not wire.has_date:
             data += b"Date: " + _clock.date() + b"\r\n"
@@ -376,14 +377,17 @@ class H1Connection:
             while events.pop(0) is not END:
                 pass
             self._body_done = True
-        resumed = parser.upgrade_pending and self._keep_alive and self._body_done
+        # The upgrade request is the last the parser gave: when nothing is queued behind
+        # the request just answered, that was it, and it was declined.
+        resumed = parser.upgrade_pending and not events and self._keep_alive and self._body_done
         if resumed:
-            parser.resume()  # declined: what followed is HTTP/1.1 (a pipelined request)
+            parser.resume()  # what followed it is HTTP/1.1 again (a pipelined request)
         keep = (
             self._keep_alive
             and self._body_done
-            # What resume() parsed is answered: a request, another upgrade, or its refusal.
-            and (not parser.done or resumed)
+            # Requests queued before an upgrade are served; after a declined one, what
+            # resume() parsed is answered: a request, another upgrade, or a refusal.
+            and (not parser.done or parser.upgrade_pending or resumed)
             and not self.stopping
         )
         self._head = None
