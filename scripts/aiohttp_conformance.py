@@ -196,6 +196,7 @@ from anyio.from_thread import start_blocking_portal
 from actorhttp import web
 
 TIMEOUT = {timeout}
+STOP_TIMEOUT = 10
 
 
 class ActorhttpTestServer(BaseTestServer):
@@ -246,10 +247,15 @@ class ActorhttpTestServer(BaseTestServer):
             raise
 
     def _stop(self) -> None:
+        stopped = self._portal.start_task_soon(partial(self._server.stop, grace=1))
         try:
-            self._portal.call(partial(self._server.stop, grace=1))
-        finally:
-            self._portal_cm.__exit__(None, None, None)
+            stopped.result(timeout=STOP_TIMEOUT)
+        except TimeoutError:
+            # A handler stuck outside trio (an asyncio future from the test) holds the
+            # stop: leave the thread; the session's end does not wait for it.
+            print(f"server still stopping after {{STOP_TIMEOUT}} s: left behind")
+            return
+        self._portal_cm.__exit__(None, None, None)
 
     async def close(self) -> None:
         if self.started and not self.closed:
@@ -328,6 +334,7 @@ class _TimedOut(Exception):
 
 
 def _alarm(signum, frame):
+    signal.alarm(TIMEOUT)  # the teardown that follows gets as long again
     raise _TimedOut(f"test still running after {{TIMEOUT}} s")
 
 
