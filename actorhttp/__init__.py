@@ -16,6 +16,8 @@ payload system (``Payload``, ``get_payload``) are top-level names only.
 ``actorhttp.__version__`` is the installed distribution's version.
 """
 
+# As aiohttp's package: `import actorhttp` then `actorhttp.hdrs.CONTENT_TYPE` works.
+from . import hdrs as hdrs
 from ._accesslog import AbstractAccessLogger, AccessLogger
 from ._app import (
     Application,

@@ -103,8 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="one SO_REUSEPORT socket per worker (default on Linux), or one shared socket",
     )
-    how.add_argument("--transport", choices=("auto", "httptools", "hypercorn"), default="auto")
-    how.add_argument("--certfile", help="TLS certificate chain (PEM)")
+    how.add_argument(
+        "--transport",
+        choices=("auto", "httptools", "hypercorn"),
+        default="auto",
+        help="auto is httptools: HTTP/1.1 and HTTP/2 (ALPN h2 over TLS, h2c in clear text)",
+    )
+    how.add_argument("--certfile", help="TLS certificate chain (PEM); offers h2 and http/1.1")
     how.add_argument("--keyfile", help="TLS private key (PEM)")
     how.add_argument(
         "--shutdown-timeout",

@@ -49,16 +49,20 @@ class Reply:
     answer never leaves a connection waiting.
     """
 
-    __slots__ = ("_deadline", "_on_answer", "_response", "_state", "_waiter")
+    __slots__ = ("_deadline", "_gone", "_on_answer", "_on_close", "_response", "_state", "_waiter")
 
     def __init__(self) -> None:
         self._state = _OPEN
         self._response: StreamResponse | None = None
         self._waiter: trio.lowlevel.Task | None = None
         self._on_answer: Callable[[StreamResponse], None] | None = None
+        self._on_close: Callable[[], None] | None = None
         # The router's handler_timeout scope: it bounds the time to the answer, so the
         # answer lifts it (a stream, once its head is out, may run as long as it likes).
         self._deadline: trio.CancelScope | None = None
+        # The scope the router runs a cancellable handler in (handler_cancellation, or a
+        # transport that cancels every handler whose client gave up: an HTTP/2 reset).
+        self._gone: trio.CancelScope | None = None
 
     def send_nowait(self, response: StreamResponse) -> None:
         """Answer now; the response is handed over and refuses changes from here on.
@@ -91,6 +95,7 @@ class Reply:
         if deadline is not None:
             self._deadline = None
             deadline.deadline = math.inf
+        self._on_close = None
         on_answer = self._on_answer
         if on_answer is not None:
             self._on_answer = None
@@ -116,10 +121,25 @@ class Reply:
         """True once answered or closed: nothing more can be sent on this reply."""
         return self._state != _OPEN
 
+    def _client_gone(self) -> None:
+        """The client gave up on this request: cancel its handler, if it runs cancellable.
+
+        A transport calls this with ``request.disconnected`` set; the router runs
+        the handler of such a request in a scope it leaves here.
+        """
+        scope = self._gone
+        if scope is not None:
+            scope.cancel()
+
     def close(self) -> None:
         """Give up answering; the client gets a 500 unless a response was already sent."""
         if self._state == _OPEN:
             self._state = _CLOSED
+            self._on_answer = None
+            on_close = self._on_close
+            if on_close is not None:
+                self._on_close = None
+                on_close()
             waiter = self._waiter
             if waiter is not None:
                 self._waiter = None
@@ -199,6 +219,14 @@ class ReplyReceiver:
         It must not raise and cannot wait (it is not async).
         """
         self._reply._on_answer = callback
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Have ``callback()`` run if the reply is closed unanswered, in the closing task.
+
+        With :meth:`on_answer`, a transport learns how a request settled
+        without a task waiting in :meth:`receive`. It must not raise.
+        """
+        self._reply._on_close = callback
 
     def close(self) -> None:
         """Stop waiting: a later answer raises ``trio.BrokenResourceError`` to its sender."""

@@ -451,21 +451,32 @@ class Router:
         self, chain: Handler, request: Request, limit: float | None, handler: object
     ) -> object:
         """Run ``chain`` within ``limit`` seconds of now, if given, and cancelled when the
-        client goes away if ``handler_cancellation`` asked for it.
+        client goes away if the transport asked for it (``request.disconnected``).
 
         Past the deadline the chain is cancelled and the answer is 504, unless the
-        response's head went out first: the answer lifts the deadline.
+        response's head went out first: the answer lifts the deadline. A client
+        that goes away (the transport sets ``disconnected`` and calls the reply's
+        ``_client_gone``) cancels the chain: ``ClientDisconnectedError``.
         """
+        reply = request.reply
+        gone = request.disconnected
         with trio.CancelScope() as scope:
             if limit is not None:
                 scope.deadline = trio.current_time() + limit
-                request.reply._deadline = scope
+                reply._deadline = scope
+            if gone is not None:
+                # One scope, cancelled by the transport: no task waits on the event.
+                reply._gone = scope
+                if gone.is_set():
+                    scope.cancel()
             try:
-                if request.disconnected is None:
-                    return await chain(request)
-                return await self._cancellable(chain, request, request.disconnected)
+                return await chain(request)
             finally:
-                request.reply._deadline = None
+                reply._deadline = None
+                reply._gone = None
+        if gone is not None and gone.is_set():
+            logger.debug("%s %s: client went away: handler cancelled", request.method, request.path)
+            raise ClientDisconnectedError("the client went away: its handler was cancelled")
         self._errors.warning(
             "%s %s: %s took longer than handler_timeout=%gs: cancelled, answered 504",
             request.method,
@@ -474,35 +485,6 @@ class Router:
             limit,
         )
         raise HTTPGatewayTimeout(text=f"no answer within {limit:g} s")
-
-    @staticmethod
-    async def _cancellable(chain: Handler, request: Request, gone: trio.Event) -> object:
-        """Run ``chain``, cancelled if the client goes away first (``handler_cancellation``)."""
-        result: list[object] = []
-        failure: list[Exception] = []
-        async with trio.open_nursery() as nursery:
-
-            async def watch() -> None:
-                await gone.wait()
-                logger.debug(
-                    "%s %s: client went away: handler cancelled", request.method, request.path
-                )
-                nursery.cancel_scope.cancel()
-
-            async def run() -> None:
-                try:
-                    result.append(await chain(request))
-                except Exception as exc:  # raised as is below, not in an ExceptionGroup
-                    failure.append(exc)
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(watch)
-            nursery.start_soon(run)
-        if failure:
-            raise failure[0]
-        if not result:
-            raise ClientDisconnectedError("the client went away: its handler was cancelled")
-        return result[0]
 
     @staticmethod
     def _abort_sent(request: Request, exc: BaseException) -> StreamResponse | None:

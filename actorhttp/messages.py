@@ -152,21 +152,28 @@ class StartServer:
     systemd's. The server listens on a duplicate of each and closes only
     that: the given sockets stay their owner's to close.
 
-    ``transport`` picks how clients are reached: ``"httptools"`` (HTTP/1.1,
-    with or without TLS; fastest and strictest), ``"hypercorn"`` (HTTP/1.1,
-    HTTP/2, TLS), or ``"auto"``: httptools, unless ``certfile``/``keyfile``
-    ask for hypercorn's TLS (HTTP/2 by ALPN).
+    ``transport`` picks how clients are reached: ``"httptools"`` (actorhttp's
+    own: HTTP/1.1 on llhttp and HTTP/2 on h2, with or without TLS; fastest and
+    strictest), ``"hypercorn"`` (hypercorn's trio worker: HTTP/1.1, HTTP/2,
+    TLS), or ``"auto"``, which is httptools.
 
     TLS: ``ssl_context`` (an ``ssl.SSLContext``, as aiohttp's ``run_app``
-    takes) or ``certfile`` and ``keyfile``. Either works on either transport;
-    a context's own ALPN settings decide whether hypercorn offers HTTP/2.
+    takes) or ``certfile`` and ``keyfile``. Either works on either transport.
+    Certificate files make a context that offers HTTP/2 and HTTP/1.1 by
+    ALPN; a program's own context offers what its ALPN list says
+    (``context.set_alpn_protocols(["h2", "http/1.1"])`` for both). In clear
+    text, the httptools transport serves HTTP/2 to a client that starts with
+    its preface (prior knowledge, ``h2c``).
 
     Limits: ``client_max_size`` bounds request bodies (413);
-    ``max_header_size`` the request line and headers together (431);
-    ``keep_alive_timeout`` idle connections; ``max_request_line`` (414),
-    ``max_header_line`` and ``max_headers`` (431). The httptools transport
-    also enforces ``header_timeout`` for a request's head; hypercorn has its
-    ``read_timeout`` and ``h2_max_concurrent_streams``.
+    ``max_header_size`` the request line and headers together (431; over
+    HTTP/2, the decoded header list); ``keep_alive_timeout`` idle connections
+    (over HTTP/2: with no stream open); ``max_request_line`` (414),
+    ``max_header_line`` and ``max_headers`` (431);
+    ``h2_max_concurrent_streams`` the streams one HTTP/2 client may have open
+    (``SETTINGS_MAX_CONCURRENT_STREAMS``). The httptools transport also
+    enforces ``header_timeout`` for an HTTP/1.1 request's head; hypercorn has
+    its ``read_timeout``.
     Slow clients, on both transports: ``min_request_body_rate`` (408 and
     close) and ``min_response_rate`` (the connection closes), each a
     :class:`MinDataRate` (240 bytes/s after a 5 s grace) or ``None`` for no
@@ -276,10 +283,8 @@ class StartServer:
 
     @property
     def transport_name(self) -> str:
-        """The transport ``"auto"`` stands for: hypercorn for ``certfile``, else httptools."""
-        if self.transport != "auto":
-            return self.transport
-        return "hypercorn" if self.certfile is not None else "httptools"
+        """The transport ``"auto"`` stands for: httptools, with or without TLS."""
+        return "httptools" if self.transport == "auto" else self.transport
 
 
 def _check_sockets(sockets: object) -> None:

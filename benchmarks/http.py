@@ -43,6 +43,15 @@ What it measures
   and ALPN each server negotiated with it (Python's client, not wrk). Needs ``trustme``
   (the ``dev`` extra); without it ``hello-tls`` is skipped with a note.
 
+* HTTPS and HTTP/2 through the command line (``--h2``, instead of the above): hello
+  over TLS served by ``actorhttp benchmarks.servers:actorhttp_app --certfile ...
+  --keyfile ...`` (servers.py's ``actorhttp-cli`` kind: the command line's own context,
+  ALPN h2 and http/1.1, and transport), loaded over HTTP/2 by ``h2load -t1 -c16 -m10``
+  and over HTTPS/1.1 by ``wrk -t1 -c16``; against aiohttp's HTTPS/1.1 (wrk) and
+  hypercorn's HTTP/2 (h2load; a bare ASGI app, and actorhttp's hypercorn transport).
+  Same rounds, pinning and CPU per request; ratios against aiohttp's HTTPS/1.1. Needs
+  h2load (Debian's ``nghttp2-client``).
+
 The servers are ``benchmarks/servers.py KIND PORT`` subprocesses, bound to 127.0.0.1.
 
 How to run (from the repository root, with wrk installed: ``sudo apt-get install wrk``)
@@ -55,6 +64,7 @@ How to run (from the repository root, with wrk installed: ``sudo apt-get install
     .venv/bin/python benchmarks/http.py --only actorhttp-httptools,aiohttp \\
         --endpoints hello,hello-tls --skip-memory        # plain and HTTPS side by side
     .venv/bin/python benchmarks/http.py --output benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/http.py --h2             # HTTPS and HTTP/2 via the CLI
 
 The Markdown table goes to stdout (and to ``--output`` with machine information);
 progress goes to stderr.
@@ -105,6 +115,7 @@ SERVER_KINDS: tuple[str, ...] = (
     "aiohttp",
     "starlette-hypercorn",
 )
+# (servers.py's "actorhttp-cli" kind, the command line itself, runs only in --h2.)
 OPTIONAL_MODULE = {"aiohttp": "aiohttp", "starlette-hypercorn": "starlette"}
 BASELINE = "aiohttp"
 TRANSPORT_PAIR = ("actorhttp-hypercorn", "raw-asgi-hypercorn")
@@ -574,22 +585,24 @@ def wrk_command(
     ]
 
 
+def run_load(command: list[str], duration: int) -> str:
+    """A load generator's output (wrk, h2load: ``duration`` s); RuntimeError if it failed."""
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    if completed.returncode != 0:
+        name = next(arg for arg in command if arg in ("wrk", "h2load"))
+        raise RuntimeError(
+            f"{name} exited with status {completed.returncode}: "
+            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
+        )
+    return completed.stdout
+
+
 def run_wrk(
     url: str, duration: int, pinning: Pinning, connections: int = WRK_CONNECTIONS
 ) -> WrkResult:
-    completed = subprocess.run(
-        wrk_command(url, duration, pinning, connections),
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"wrk exited with status {completed.returncode}: "
-            f"{(completed.stderr or completed.stdout).strip()[-500:]}"
-        )
-    return parse_wrk(completed.stdout)
+    return parse_wrk(run_load(wrk_command(url, duration, pinning, connections), duration))
 
 
 def load_fresh_server(
@@ -910,6 +923,183 @@ def memory_table(results: Sequence[MemoryResult], connections: int) -> tuple[str
     return "\n".join(lines), flags
 
 
+# --- HTTPS and HTTP/2 through the command line (--h2) -----------------------------------------
+
+H2_CONNECTIONS = 16
+H2_STREAMS = 10  # concurrent streams per connection (h2load -m)
+TLS_WRK_CONNECTIONS = 16
+
+
+@dataclass(frozen=True)
+class TlsRow:
+    """One row of the --h2 table: what a user gets, how it is served and loaded."""
+
+    label: str
+    kind: str  # servers.py's
+    h2: bool  # loaded by h2load over HTTP/2; else wrk over HTTPS/1.1
+    offer_h2: bool = False  # servers.py --h2: the context's ALPN offers h2 (the CLI's always does)
+
+
+TLS_ROWS = (
+    TlsRow("actorhttp CLI, HTTP/2", "actorhttp-cli", h2=True),
+    TlsRow("actorhttp CLI, HTTPS/1.1", "actorhttp-cli", h2=False),
+    TlsRow("aiohttp, HTTPS/1.1", "aiohttp", h2=False),
+    TlsRow("hypercorn (bare ASGI app), HTTP/2", "raw-asgi-hypercorn", h2=True, offer_h2=True),
+    TlsRow("actorhttp on hypercorn, HTTP/2", "actorhttp-hypercorn", h2=True, offer_h2=True),
+)
+TLS_BASELINE = "aiohttp, HTTPS/1.1"
+
+
+def h2load_command(url: str, duration: int, pinning: Pinning) -> list[str]:
+    return [
+        *pinning.wrk_prefix(),
+        "h2load",
+        "-t1",
+        f"-c{H2_CONNECTIONS}",
+        f"-m{H2_STREAMS}",
+        f"-D{duration}",
+        url,
+    ]
+
+
+def parse_h2load(output: str) -> WrkResult:
+    """h2load's summary as a WrkResult: its mean and max request times stand for p50 and p99
+    (it reports no percentiles); "failed" are answers that were not 2xx or 3xx."""
+    rate = re.search(r"^finished in [\d.]+\w+, ([\d.]+) req/s", output, re.M)
+    counts = re.search(
+        r"^requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+        r"(\d+) errored, (\d+) timeout",
+        output,
+        re.M,
+    )
+    times = re.search(
+        r"^time for request:\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", output, re.M
+    )
+    if rate is None or counts is None:
+        raise ValueError(f"cannot parse h2load's output:\n{output}")
+    _done, succeeded, failed, errored, timeout = (int(n) for n in counts.groups())
+    errors = {
+        name: count
+        for name, count in (("failed", failed), ("errored", errored), ("timeout", timeout))
+        if count
+    }
+    high, high_unit, mean, mean_unit = times.groups() if times is not None else ("0", "ms") * 2
+    return WrkResult(
+        requests_per_s=float(rate.group(1)),
+        p50_ms=to_ms(mean, mean_unit),
+        p99_ms=to_ms(high, high_unit),
+        requests=succeeded,
+        errors=errors,
+    )
+
+
+def run_h2load(url: str, duration: int, pinning: Pinning) -> WrkResult:
+    output = run_load(h2load_command(url, duration, pinning), duration)
+    if "Application protocol: h2" not in output:
+        raise RuntimeError(f"h2load did not get HTTP/2:\n{output[-500:]}")
+    return parse_h2load(output)
+
+
+def measure_tls_row(
+    row: TlsRow, round_no: int, options: Options, pinning: Pinning, tls: Certificates
+) -> Measurement:
+    """A fresh server for ``row``, a discarded warm-up, then the measured run and its CPU."""
+    endpoint = ENDPOINTS["hello-tls"]
+    server: RunningServer | None = None
+    extra = ["--h2"] if row.offer_h2 else []
+    try:
+        with running_server(row.kind, pinning, endpoint, tls=tls, extra=extra) as server:
+            url = f"https://{HOST}:{server.port}{endpoint.path}"
+
+            def load(seconds: int) -> WrkResult:
+                if row.h2:
+                    return run_h2load(url, seconds, pinning)
+                return run_wrk(url, seconds, pinning, connections=TLS_WRK_CONNECTIONS)
+
+            if options.warmup > 0:
+                load(options.warmup)
+            pid = server.pid
+            before = cpu_seconds(pid)
+            result = load(options.duration)
+            cpu = cpu_seconds(pid) - before
+            if not server.alive():
+                raise ServerFailed("died during the run", server.log_path)
+    except (ServerFailed, OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
+        problem = report_failure(row.label, f"round {round_no}", error, failure_log(error, server))
+        return Measurement(round_no, row.label, "tls", None, problem)
+    measurement = Measurement(round_no, row.label, "tls", result, None, cpu)
+    log(
+        f"round {round_no} {row.label:36} {result.requests_per_s:>9,.0f} req/s "
+        f"{measurement.cpu_us_per_request or 0:7.1f} us/req"
+        + (f"  ERRORS {result.errors}" if result.errors else "")
+    )
+    return measurement
+
+
+def tls_table(measurements: Sequence[Measurement]) -> tuple[str, list[str]]:
+    lines = [
+        "| what the user gets | load | req/s (median) | CPU us/req (median) "
+        f"| CPU/req vs {TLS_BASELINE} | req/s vs {TLS_BASELINE} | rounds | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    flags = []
+    for row in TLS_ROWS:
+        ok = [m for m in measurements if m.server == row.label and m.result is not None]
+        failed = [m for m in measurements if m.server == row.label and m.result is None]
+        flags += [f"{row.label}: {m.problem}" for m in failed]
+        load = (
+            f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
+            if row.h2
+            else f"wrk {TLS_WRK_CONNECTIONS} connections"
+        )
+        if not ok:
+            lines.append(f"| {row.label} | {load} | failed | | | | 0/{len(failed)} | |")
+            continue
+        rates = [m.result.requests_per_s for m in ok if m.result is not None]
+        cpus = [c for m in ok if (c := m.cpu_us_per_request) is not None]
+        errors = sum(m.result.error_count for m in ok if m.result is not None)
+        cpu_ratio = ratio_medians(measurements, row.label, TLS_BASELINE, "tls", cpu_per_request)
+        rate_ratio = ratio_medians(measurements, row.label, TLS_BASELINE, "tls")
+        if errors:
+            kinds = [m.result.errors for m in ok if m.result is not None]
+            flags.append(f"{row.label}: {errors} errors ({kinds})")
+        lines.append(
+            f"| {row.label} | {load} | {statistics.median(rates):,.0f} "
+            f"| {statistics.median(cpus):.1f} "
+            f"| {'' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} "
+            f"| {'' if rate_ratio is None else f'{rate_ratio:.2f}x'} "
+            f"| {len(ok)}/{len(ok) + len(failed)} | {errors} |"
+        )
+    return "\n".join(lines), flags
+
+
+def run_tls_comparison(options: Options, pinning: Pinning) -> str:
+    """The --h2 run: each row of TLS_ROWS, rounds interleaved; the report's Markdown."""
+    measurements = []
+    with certificates() as tls:
+        for round_no in range(1, options.rounds + 1):
+            shift = (round_no - 1) % len(TLS_ROWS)
+            for row in (*TLS_ROWS[shift:], *TLS_ROWS[:shift]):
+                measurements.append(measure_tls_row(row, round_no, options, pinning, tls))
+    table, flags = tls_table(measurements)
+    notes = [
+        f"HTTP/2 rows: `h2load -t1 -c{H2_CONNECTIONS} -m{H2_STREAMS} -D{options.duration}`; "
+        f"HTTPS/1.1 rows: `wrk -t1 -c{TLS_WRK_CONNECTIONS} -d{options.duration}s`; each after a "
+        f"discarded {options.warmup} s warm-up on a fresh server, `GET /hello` over TLS.",
+        "`actorhttp CLI`: `actorhttp benchmarks.servers:actorhttp_app --certfile ... "
+        "--keyfile ...` (transport `auto`, ALPN h2 and http/1.1, as the command line builds "
+        "them); the others get servers.py's context (ALPN `h2`, `http/1.1` for the HTTP/2 rows).",
+        "CPU us/req: the server process's utime+stime over the measured run per request "
+        "completed; ratios within each round, then the median.",
+        pinning.note,
+    ]
+    return (
+        f"## HTTPS and HTTP/2 (median of {options.rounds} round(s))\n\n{table}\n\n"
+        + "\n".join(f"- {line}" for line in notes + flags)
+        + "\n"
+    )
+
+
 # --- machine information ---------------------------------------------------------------------
 
 
@@ -985,6 +1175,7 @@ class Options:
     endpoints: list[Endpoint]
     output: Path | None
     skip_memory: bool
+    h2: bool = False
 
 
 def parse_options(argv: Sequence[str]) -> Options:
@@ -1009,6 +1200,12 @@ def parse_options(argv: Sequence[str]) -> Options:
     )
     parser.add_argument("--output", type=Path, help="also write the results here (Markdown)")
     parser.add_argument("--skip-memory", action="store_true", help="no memory measurement")
+    parser.add_argument(
+        "--h2",
+        action="store_true",
+        help="instead: HTTP/2 (h2load) and HTTPS/1.1 (wrk) through the command line's TLS, "
+        "against aiohttp's HTTPS/1.1 and hypercorn's HTTP/2",
+    )
     args = parser.parse_args(argv)
 
     defaults = (1, 2, 200) if args.quick else (3, 5, 1000)
@@ -1037,6 +1234,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         endpoints=[ENDPOINTS[name] for name in dict.fromkeys(names)],
         output=args.output,
         skip_memory=args.skip_memory,
+        h2=args.h2,
     )
 
 
@@ -1048,6 +1246,8 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if options.h2:
+        return main_h2(options, argv)
 
     notes: list[str] = []
     servers = []
@@ -1153,6 +1353,36 @@ def main(argv: Sequence[str]) -> int:
             f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
             f"({elapsed.total_seconds() / 60:.1f} min).\n\n"
             + machine_info(pinning, options)
+            + "\n\n"
+            + report
+        )
+        log(f"written to {options.output}")
+    return 0
+
+
+def main_h2(options: Options, argv: Sequence[str]) -> int:
+    """The --h2 run: its table to stdout (and to ``--output``, with machine information)."""
+    missing = [name for name in ("h2load", "taskset") if shutil.which(name) is None]
+    missing += [m for m in (TLS_MODULE, "aiohttp") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"--h2 needs {', '.join(missing)} (h2load: apt-get install nghttp2-client)")
+        return 2
+    pinning = choose_pinning()
+    started = datetime.datetime.now(datetime.UTC)
+    log(f"--h2: {options.rounds} round(s) x {len(TLS_ROWS)} rows; {pinning.note}")
+    report = run_tls_comparison(options, pinning)
+    print(report, end="")
+    if options.output is not None:
+        elapsed = datetime.datetime.now(datetime.UTC) - started
+        command = shlex.join([display_python(), "benchmarks/http.py", *argv])
+        options.output.write_text(
+            "# HTTPS and HTTP/2 benchmark results\n\n"
+            f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
+            f"({elapsed.total_seconds() / 60:.1f} min).\n\n"
+            f"- platform: `{platform.platform()}`; CPU: {cpu_model()}; "
+            f"Python {platform.python_version()}; versions: "
+            + ", ".join(f"{n} {version(n)}" for n in ("actorhttp", "trio", "h2", "hypercorn"))
+            + f", aiohttp {version('aiohttp')}"
             + "\n\n"
             + report
         )

@@ -19,8 +19,11 @@ Access logging is off everywhere and idle keep-alive connections are kept for
 With ``--tls DIR`` every kind serves the same endpoints over HTTPS instead, with a
 server context built here the same way for all of them (:func:`tls_context`: the
 ``ssl`` module's server defaults, ``DIR/cert.pem`` and ``DIR/key.pem``, ALPN
-``http/1.1``), handed to each server's own TLS option: ``run_app(ssl_context=)``
-for actorhttp and aiohttp, ``Config.create_ssl_context`` for hypercorn.
+``http/1.1``, or ``h2`` and ``http/1.1`` with ``--h2``), handed to each server's own
+TLS option: ``run_app(ssl_context=)`` for actorhttp and aiohttp,
+``Config.create_ssl_context`` for hypercorn. The ``actorhttp-cli`` kind is the
+command line itself (``actorhttp benchmarks.servers:actorhttp_app --certfile ...
+--keyfile ...``): its TLS context, ALPN and transport are the command line's own.
 """
 
 from __future__ import annotations
@@ -60,17 +63,18 @@ KINDS = (
     "raw-asgi-hypercorn",
     "aiohttp",
     "starlette-hypercorn",
+    "actorhttp-cli",
 )
 
 
 # --- TLS -------------------------------------------------------------------------------------
 
 
-def tls_context(directory: Path) -> ssl.SSLContext:
-    """The one server context every kind serves HTTPS with (HTTP/1.1 only, by ALPN)."""
+def tls_context(directory: Path, *, h2: bool = False) -> ssl.SSLContext:
+    """The one server context every kind serves HTTPS with (ALPN HTTP/1.1, or h2 first too)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(directory / CERTFILE, directory / KEYFILE)
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(["h2", "http/1.1"] if h2 else ["http/1.1"])
     return context
 
 
@@ -123,6 +127,21 @@ def serve_actorhttp_httptools(port: int, context: ssl.SSLContext | None) -> None
 
 def serve_actorhttp_hypercorn(port: int, context: ssl.SSLContext | None) -> None:
     serve_actorhttp(port, "hypercorn", context)
+
+
+def serve_actorhttp_cli(port: int, tls: Path | None) -> None:
+    """What ``actorhttp benchmarks.servers:actorhttp_app`` does: the command line's own path.
+
+    With ``--tls DIR``, ``--certfile``/``--keyfile`` from DIR: the context the command
+    line builds (ALPN h2 and http/1.1) and the transport ``auto`` picks for it.
+    """
+    from actorhttp._cli import main
+
+    argv = ["benchmarks.servers:actorhttp_app", "--host", HOST, "--port", str(port)]
+    argv += ["--no-access-log", "--keep-alive-timeout", str(KEEP_ALIVE_TIMEOUT)]
+    if tls is not None:
+        argv += ["--certfile", str(tls / CERTFILE), "--keyfile", str(tls / KEYFILE)]
+    main(argv)
 
 
 # --- hypercorn's trio worker -----------------------------------------------------------------
@@ -269,22 +288,27 @@ SERVERS: dict[str, Callable[[int, ssl.SSLContext | None], None]] = {
     "aiohttp": serve_aiohttp,
     "starlette-hypercorn": serve_starlette_hypercorn,
 }
-assert tuple(SERVERS) == KINDS
+assert (*SERVERS, "actorhttp-cli") == KINDS
 
 
 def main(argv: list[str]) -> int:
-    match argv:
-        case [kind, port] if kind in SERVERS and port.isdigit():
-            context = None
-        case [kind, port, "--tls", directory] if kind in SERVERS and port.isdigit():
-            context = tls_context(Path(directory))
+    h2 = "--h2" in argv  # offer HTTP/2 by ALPN too
+    match [arg for arg in argv if arg != "--h2"]:
+        case [kind, port] if kind in KINDS and port.isdigit():
+            directory = None
+        case [kind, port, "--tls", directory] if kind in KINDS and port.isdigit():
+            pass
         case _:
             print(
-                f"usage: python benchmarks/servers.py {{{','.join(KINDS)}}} PORT [--tls DIR]"
-                f"  (DIR holds {CERTFILE} and {KEYFILE})",
+                f"usage: python benchmarks/servers.py {{{','.join(KINDS)}}} PORT [--tls DIR [--h2]]"
+                f"  (DIR holds {CERTFILE} and {KEYFILE}; --h2: ALPN offers h2 first)",
                 file=sys.stderr,
             )
             return 2
+    if kind == "actorhttp-cli":
+        serve_actorhttp_cli(int(port), None if directory is None else Path(directory))
+        return 0
+    context = None if directory is None else tls_context(Path(directory), h2=h2)
     SERVERS[kind](int(port), context)
     return 0
 

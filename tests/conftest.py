@@ -35,3 +35,8 @@ def actorhttp_client(
         return await actorhttp_client(app, **settings)
 
     return make
+
+
+# The polls example's tests run in a pytest process of their own (tests/test_polls_example.py):
+# the example imports actorhttp.aiohttp_patch, which changes sys.modules for the process.
+collect_ignore = ["polls_app"]

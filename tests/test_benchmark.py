@@ -57,6 +57,32 @@ def test_parse_wrk_refuses_output_it_cannot_read() -> None:
         parse_wrk("wrk: connection refused")
 
 
+H2LOAD_OUTPUT = """\
+starting benchmark...
+spawning thread #0: 16 total client(s). Timing-based test with 0s of warm-up time (...)
+TLS Protocol: TLSv1.3
+Application protocol: h2
+
+finished in 5.00s, 3690.40 req/s, 127.21KB/s
+requests: 18452 total, 18612 started, 18452 done, 18450 succeeded, 2 failed, 0 errored, 0 timeout
+status codes: 18450 2xx, 0 3xx, 2 4xx, 0 5xx
+traffic: 636.08KB (651346) total, 90.82KB (93002) headers (space savings 93.68%), (...)
+                     min         max         mean         sd        +/- sd
+time for request:     1.61ms     91.37ms     43.13ms      5.46ms    86.64%
+"""
+
+
+def test_parse_h2load_reads_rate_times_and_failures() -> None:
+    result = bench_http.parse_h2load(H2LOAD_OUTPUT)
+    assert result.requests_per_s == pytest.approx(3690.40)
+    assert result.requests == 18450
+    assert result.p50_ms == pytest.approx(43.13)  # h2load's mean
+    assert result.p99_ms == pytest.approx(91.37)  # and max: it reports no percentiles
+    assert result.errors == {"failed": 2}
+    with pytest.raises(ValueError, match="cannot parse"):
+        bench_http.parse_h2load("h2load: connection refused")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -111,7 +111,7 @@ class UrlDispatcher(Generic[T]):
         """
         if self._resources:
             last = self._resources[-1]
-            if last.name == name and not isinstance(last, PrefixResource) and last.raw_path == path:
+            if last.name == name and not isinstance(last, PrefixResource) and last.raw_match(path):
                 return last
         return self.register_resource(make_resource(path, name=name))
 

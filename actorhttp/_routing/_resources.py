@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from functools import wraps
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -123,6 +123,10 @@ class ResourceRoute(Generic[T]):
         """The resource's URL with ``parts`` filled in; ``ValueError`` for a bad part."""
         return self.resource.url_for(**parts)
 
+    def get_info(self) -> dict[str, Any]:
+        """The resource's description (see :meth:`Resource.get_info`), as aiohttp's."""
+        return self.resource.get_info()
+
     def __repr__(self) -> str:
         return f"<ResourceRoute {self.method} {self.resource.canonical} -> {self.target!r}>"
 
@@ -145,13 +149,18 @@ class Resource(Generic[T]):
         """The path as added, prefix included; a part as ``{name}``, without its regex."""
         raise NotImplementedError
 
-    @property
-    def raw_path(self) -> str:
-        """The path exactly as it was added (regexes included), prefix included."""
-        return self.canonical
-
     def match(self, path: str) -> Mapping[str, str] | None:
         """``match_info`` for a routing-form path, or ``None``."""
+        raise NotImplementedError
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this resource's path as it was added (aiohttp's test for
+        "this path is already routed"); a prefix resource never raw-matches."""
+        return False
+
+    def get_info(self) -> dict[str, Any]:
+        """What aiohttp's ``get_info()`` gives: ``{"path": ...}`` for a fixed path,
+        ``{"formatter": ..., "pattern": ...}`` for a dynamic one, and so on."""
         raise NotImplementedError
 
     def url_for(self, **parts: str) -> URL:
@@ -201,6 +210,12 @@ class Resource(Generic[T]):
         """This resource's routes, in the order they were added."""
         return tuple(self._routes.values())
 
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[ResourceRoute[T]]:
+        return iter(tuple(self._routes.values()))  # a copy: adding while iterating is safe
+
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
         return f"<{type(self).__name__}{name} {self.canonical}>"
@@ -222,6 +237,14 @@ class PlainResource(Resource[T]):
 
     def match(self, path: str) -> Mapping[str, str] | None:
         return {} if path == self.key else None
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this path."""
+        return path == self._path
+
+    def get_info(self) -> dict[str, Any]:
+        """``{"path": path}``."""
+        return {"path": self._path}
 
     def url_for(self, **parts: str) -> URL:
         """The path itself; ``ValueError`` if any part is given."""
@@ -251,16 +274,26 @@ class DynamicResource(Resource[T]):
     def match(self, path: str) -> Mapping[str, str] | None:
         return self.pattern.match(path)
 
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this pattern as it was written (``/users/{id:\\d+}``)."""
+        return path == self.pattern.path
+
+    @property
+    def formatter(self) -> str:
+        """The path with each part as ``{name}``, regexes left out (``/users/{id}``)."""
+        return self.pattern.formatter
+
+    def get_info(self) -> dict[str, Any]:
+        """``{"formatter": ..., "pattern": ...}``: the path with ``{name}`` parts, and the
+        compiled regex that matches it (on the decoded path)."""
+        return {"formatter": self.formatter, "pattern": self.pattern.regex}
+
     def url_for(self, **parts: str) -> URL:
         """The path with each ``{name}`` filled in, percent-encoded.
 
         ``ValueError`` for a missing or unexpected part, or one its regex refuses.
         """
         return URL.build(path=self.pattern.format(parts), encoded=True)
-
-    @property
-    def raw_path(self) -> str:
-        return self.pattern.path
 
     def add_prefix(self, prefix: str) -> None:
         pattern = parse_pattern(prefix + self.pattern.path)

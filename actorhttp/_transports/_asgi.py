@@ -11,6 +11,7 @@ chunking) and a streamed body is taken from its pipe and sent as
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import trio
 from hypercorn.typing import (
@@ -19,6 +20,7 @@ from hypercorn.typing import (
     ASGISendCallable,
     HTTPScope,
     Scope,
+    WebsocketScope,
 )
 
 from .._pipe import BodyPipe, PipeAborted
@@ -26,12 +28,14 @@ from .._reply import open_reply
 from .._web._decoding import decoding
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, new_request
+from .._web._newrequest import new_request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import Response
 from .._web._streams import DEFAULT_LIMIT, EMPTY_PAYLOAD, Receive, StreamReader
+from .._web._transport import ConnectionTransport
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
-from ._base import Deliver, exchange
+from ._base import Deliver, client_gone, exchange
 from ._eofgate import releasing
 from ._framing import Wire, frame
 from ._h1 import H1Limits, Refusal, origin_form
@@ -62,6 +66,7 @@ class AsgiBridge:
         going_away: trio.Event | None = None,
         handler_cancellation: bool = False,
         min_request_body_rate: MinDataRate | None = None,
+        transports: Mapping[tuple[str, int], ConnectionTransport] | None = None,
         auto_decompress: bool = True,
         read_bufsize: int = DEFAULT_LIMIT,
     ) -> None:
@@ -70,8 +75,10 @@ class AsgiBridge:
         ``going_away``: set when the server's stop begins; open WebSockets get close 1001.
         ``min_request_body_rate``: a body whose ASGI messages come slower is
         answered 408 and its connection closed. (Under another ASGI server,
-        that server's own timeouts apply: None.) ``auto_decompress`` and
-        ``read_bufsize``: as ``StartServer``'s.
+        that server's own timeouts apply: None.)
+        ``transports``: each live connection's ``request.transport`` by client
+        address (our hypercorn transport); without one, it is made from the scope.
+        ``auto_decompress`` and ``read_bufsize``: as ``StartServer``'s.
         """
         self._deliver = deliver
         self._client_max_size = client_max_size
@@ -79,6 +86,7 @@ class AsgiBridge:
         self._going_away = going_away
         self._handler_cancellation = handler_cancellation
         self._min_request_body_rate = min_request_body_rate
+        self._transports = transports
         self._auto_decompress = auto_decompress
         self._read_bufsize = read_bufsize
 
@@ -96,9 +104,22 @@ class AsgiBridge:
                     send,
                     client_max_size=self._client_max_size,
                     going_away=self._going_away,
+                    transport=self.transport_for(scope),
                 )
             return
         await self.http(scope, receive, send)
+
+    def transport_for(self, scope: HTTPScope | WebsocketScope) -> ConnectionTransport:
+        """The ``request.transport`` of the connection ``scope`` came on."""
+        client = scope.get("client")
+        peer = (client[0], client[1]) if client else None
+        if peer is not None and self._transports is not None:
+            known = self._transports.get(peer)
+            if known is not None:
+                return known
+        server = scope.get("server")
+        sockname = (server[0], server[1] or 0) if server else None
+        return ConnectionTransport(None, peer, sockname=sockname)
 
     async def http(
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -157,12 +178,13 @@ class AsgiBridge:
             True,
             self._client_max_size,
             disconnected=trio.Event() if self._handler_cancellation else None,
+            transport=self.transport_for(scope),
         )
         if request.disconnected is None or not body_done:
             response = await exchange(self._deliver, request, receiver)
         else:
             async with trio.open_nursery() as watching:
-                watching.start_soon(_watch, receive, request.disconnected)
+                watching.start_soon(_watch, receive, request)
                 response = await exchange(self._deliver, request, receiver)
                 watching.cancel_scope.cancel()
         accept = _header(raw_headers, b"accept-encoding") if response._compression else None
@@ -210,11 +232,11 @@ def refusal_response(refusal: Refusal) -> Response:
     return Response(status=refusal.status, text=refusal.reason)
 
 
-async def _watch(receive: ASGIReceiveCallable, disconnected: trio.Event) -> None:
+async def _watch(receive: ASGIReceiveCallable, request: Request) -> None:
     """The body has been read: the next ASGI message can only say the client left."""
     while (await receive())["type"] != "http.disconnect":
         pass
-    disconnected.set()
+    client_gone(request)
 
 
 async def _send_wire(send: ASGISendCallable, wire: Wire) -> None:

@@ -27,6 +27,7 @@ from ..messages import StartServer
 
 __all__ = [
     "Deliver",
+    "Live",
     "Peer",
     "accept_connections",
     "connection_slots",
@@ -34,6 +35,7 @@ __all__ = [
     "Transport",
     "exchange",
     "bound_address",
+    "client_gone",
     "open_listeners",
 ]
 
@@ -282,6 +284,21 @@ class StopSignal:
         return self._going_away
 
 
+class Live(Protocol):
+    """A connection as a transport's reaper and its stop see it (HTTP/1.1 or HTTP/2)."""
+
+    scope: trio.CancelScope
+
+    @property
+    def deadline(self) -> float:
+        """When the client must have made progress by; the reaper cancels ``scope`` then."""
+        ...
+
+    def stop(self) -> bool:
+        """The server is stopping: True if the connection is idle and may close now."""
+        ...
+
+
 class Transport(Protocol):
     """Serves one StartServer's worth of listeners until ``stop`` is set, then drains."""
 
@@ -315,6 +332,17 @@ async def exchange(deliver: Deliver, request: Request, receiver: ReplyReceiver) 
         return HTTPInternalServerError()
     finally:
         receiver.close()
+
+
+def client_gone(request: Request) -> None:
+    """The client gave up on ``request``: set its ``disconnected`` and cancel its handler.
+
+    For a request delivered with ``disconnected`` (``handler_cancellation``,
+    or an HTTP/2 stream the client reset); a no-op otherwise.
+    """
+    if request.disconnected is not None:
+        request.disconnected.set()
+        request.reply._client_gone()
 
 
 def bound_address(sock: socket.socket | trio.socket.SocketType) -> str:

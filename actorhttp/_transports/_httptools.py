@@ -41,17 +41,21 @@ from .._reply import open_reply
 from .._web._decoding import decoding
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import new_request
+from .._web._newrequest import new_request
+from .._web._request import Request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, Receive, StreamReader
+from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
     Deliver,
+    Live,
     Peer,
     StopSignal,
     accept_connections,
     bound_address,
+    client_gone,
     connection_slots,
     exchange,
     open_listeners,
@@ -60,6 +64,8 @@ from ._base import (
 from ._framing import Wire, frame
 from ._h1 import END, H1Limits, Head, Refusal
 from ._h1conn import NEED_DATA, H1Connection, H1Timeouts
+from ._h2 import H2Session, first_bytes, h2_settings
+from ._h2conn import H2Settings
 from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
@@ -81,9 +87,10 @@ class _Connection:
         "client_max_size",
         "conn",
         "deliver",
-        "disconnected",
         "early",
         "going_away",
+        "h2",
+        "h2_first",
         "io",
         "now",
         "scheme",
@@ -91,6 +98,8 @@ class _Connection:
         "send_meter",
         "settings",
         "stream",
+        "transport",
+        "watched",
     )
 
     def __init__(
@@ -105,17 +114,23 @@ class _Connection:
         scheme: str = "http",
         *,
         meter_sends: bool = True,
+        h2: H2Settings | None = None,
     ) -> None:
-        """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket)."""
+        """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket).
+
+        ``h2``: serve HTTP/2 too, to a client that asks for it by ALPN (TLS) or
+        by starting with the h2c preface (cleartext), with these settings.
+        """
         self.stream = stream
         self.scheme = scheme
         # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
         self.io = stream if isinstance(stream, TLSStream) else StreamIO(stream)
         self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
-        self.disconnected: trio.Event | None = None  # the request in flight's, if watched
+        self.watched: Request | None = None  # the request in flight, if its client is watched
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
         self.client = peer
+        self.transport = _transport_of(stream, peer)
         self.settings = settings
         self.client_max_size = settings.client_max_size
         self.deliver = deliver
@@ -128,15 +143,28 @@ class _Connection:
         self.body_meter = RateMeter(minimum) if minimum is not None else None
         minimum = settings.min_response_rate if meter_sends else None
         self.send_meter = RateMeter(minimum) if minimum is not None else None
+        self.h2 = h2
+        self.h2_first: bytes | None = None  # what an HTTP/2 client sent first, once known
 
-    async def run(self, live: set[_Connection]) -> None:
+    @property
+    def deadline(self) -> float:
+        """When the client must have made progress by (the state machine's): the reaper's."""
+        return self.conn.deadline
+
+    def stop(self) -> bool:
+        """The server is stopping: True if the connection is idle and may close now."""
+        return self.conn.stop()
+
+    async def run(self, live: set[Live]) -> None:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
             async with self.stream:
                 with self.scope:
                     await self._serve()
-                if self.scope.cancelled_caught:
+                if self.h2_first is not None:
+                    await self._serve_h2(self.h2_first, live)
+                elif self.scope.cancelled_caught:
                     # The reaper or a stop: the state machine says what that means now.
                     refusal = self.conn.timed_out()
                     if refusal is not None:
@@ -152,8 +180,9 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
-            if self.disconnected is not None:
-                self.disconnected.set()  # the connection is over: so is any handler for it
+            self.transport.connection_lost()
+            if self.watched is not None:
+                client_gone(self.watched)  # the connection is over: so is any handler for it
 
     async def _read(self) -> int:
         """Feed the state machine one read (``b""`` at EOF or a broken connection); its size."""
@@ -166,6 +195,8 @@ class _Connection:
 
     async def _serve(self) -> None:
         conn = self.conn
+        if self.h2 is not None and await self._speaks_h2():
+            return
         while True:
             event = conn.next_event()
             if event is NEED_DATA:
@@ -181,6 +212,37 @@ class _Connection:
                 return
             else:
                 return  # None: the connection is over
+
+    async def _speaks_h2(self) -> bool:
+        """Read the client's first bytes: True if it speaks HTTP/2 (``h2_first`` holds them);
+        otherwise they go to the HTTP/1.1 state machine, as any read's do."""
+        data, h2 = await first_bytes(self.io)
+        if h2:
+            self.h2_first = data
+        else:
+            self.conn.receive_data(data, self.now())
+        return h2
+
+    async def _serve_h2(self, first: bytes, live: set[Live]) -> None:
+        """Serve the rest of the connection as HTTP/2 (``first``: the bytes already read)."""
+        assert self.h2 is not None
+        session = H2Session(
+            self.io,
+            self.client,
+            self.settings,
+            _limits(self.settings),
+            self.h2,
+            self.deliver,
+            self.scheme,
+            self.send_meter,
+            self.transport,
+        )
+        live.discard(self)
+        live.add(session)
+        try:
+            await session.run(first)
+        finally:
+            live.discard(session)
 
     async def _linger(self) -> None:
         """Half-close, then drain what the client still sends, for a bounded time.
@@ -202,7 +264,7 @@ class _Connection:
                     return
                 drained += len(data)
 
-    async def _watch(self, disconnected: trio.Event) -> None:
+    async def _watch(self, request: Request) -> None:
         """While a handler runs, notice the client leaving (``handler_cancellation``).
 
         Only once its body has been read whole: until then the handler reads the
@@ -217,7 +279,7 @@ class _Connection:
             data = b""
         self.conn.receive_data(data, self.now())
         if not data:
-            disconnected.set()
+            client_gone(request)
 
     async def receive_body(self) -> bytes:
         """The next piece of the current request's body (``b""`` at its end).
@@ -283,14 +345,15 @@ class _Connection:
             head.keep_alive,
             self.client_max_size,
             disconnected=trio.Event() if self.settings.handler_cancellation else None,
+            transport=self.transport,
         )
         if request.disconnected is None:
             receiver.on_answer(self._answered)
             response = await exchange(self.deliver, request, receiver)
         else:
-            self.disconnected = request.disconnected
+            self.watched = request
             async with trio.open_nursery() as watching:
-                watching.start_soon(self._watch, request.disconnected)
+                watching.start_soon(self._watch, request)
                 response = await exchange(self.deliver, request, receiver)
                 watching.cancel_scope.cancel()
         early = self.early
@@ -384,13 +447,13 @@ def reaper_tick(settings: StartServer) -> float:
     return min(max(shortest / 10, 0.01), 1.0)
 
 
-async def reap(live: set[_Connection], tick: float) -> None:
+async def reap(live: set[Live], tick: float) -> None:
     """Cancel the connections whose state-machine deadline has passed, every ``tick`` s."""
     while True:
         await trio.sleep(tick)
         now = trio.current_time()
         for connection in live:
-            if connection.conn.deadline <= now:
+            if connection.deadline <= now:
                 connection.scope.cancel()
 
 
@@ -406,14 +469,33 @@ async def serve_stream(
     What ``serve_httptools`` does for each accepted socket, for a stream of
     your own: a ``trio.testing.memory_stream_pair`` half, a TLS stream.
     """
-    live: set[_Connection] = set()
+    live: set[Live] = set()
     connection = _Connection(
-        stream, peer, settings, _limits(settings), _timeouts(settings), deliver
+        stream,
+        peer,
+        settings,
+        _limits(settings),
+        _timeouts(settings),
+        deliver,
+        h2=h2_settings(settings),
     )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(reap, live, reaper_tick(settings))
         await connection.run(live)
         nursery.cancel_scope.cancel()
+
+
+def _transport_of(stream: trio.abc.Stream, peer: Peer) -> ConnectionTransport:
+    """What ``request.transport`` shows of a connection: its socket, addresses and TLS."""
+    if isinstance(stream, TLSStream):
+        return ConnectionTransport(
+            stream.transport.socket,
+            peer,
+            ssl_context=stream.ssl_object.context,
+            ssl_object=stream.ssl_object,
+        )
+    socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+    return ConnectionTransport(socket, peer)
 
 
 def _timeouts(settings: StartServer) -> H1Timeouts:
@@ -446,22 +528,26 @@ async def serve_httptools(
     """Serve until ``stop``; then stop accepting, drain for its grace, cut.
 
     With TLS (``ssl_context`` or ``certfile``) each connection is a
-    :class:`~._tlsio.TLSStream`: HTTPS/1.1, whose handshake happens on the
-    first read, within the connection's first deadline.
+    :class:`~._tlsio.TLSStream`, whose handshake happens on the first read,
+    within the connection's first deadline; ALPN then says HTTP/2 (``h2``)
+    or HTTP/1.1. Certificate files make a context offering both; a
+    program's own ``ssl_context`` offers what its ALPN list says. In clear
+    text a client that starts with the h2c preface gets HTTP/2.
     """
-    context = tls_context(settings, alpn=["http/1.1"])
+    context = tls_context(settings, alpn=["h2", "http/1.1"])
     listeners = await open_listeners(settings)
     scheme = "https" if context is not None else "http"
     urls = tuple(f"{scheme}://{bound_address(listener.socket)}" for listener in listeners)
     limits = _limits(settings)
     timeouts = _timeouts(settings)
-    live: set[_Connection] = set()
+    h2 = h2_settings(settings)
+    live: set[Live] = set()
 
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
         if context is None:
             return _Connection(
-                stream, peer, settings, limits, timeouts, deliver, stop.going_away
+                stream, peer, settings, limits, timeouts, deliver, stop.going_away, h2=h2
             ).run(live)
         # Metered below TLS, on the socket, where what the client acknowledged shows.
         minimum = settings.min_response_rate
@@ -477,6 +563,7 @@ async def serve_httptools(
             stop.going_away,
             "https",
             meter_sends=False,
+            h2=h2,
         ).run(live)
 
     async with trio.open_nursery() as reaping:
@@ -491,8 +578,8 @@ async def serve_httptools(
                 task_status.started(urls)
                 grace = await stop.wait()
                 accepting.cancel_scope.cancel()  # closes the listeners: no new connections
-            for each in live:
-                if each.conn.stop():
+            for each in list(live):
+                if each.stop():
                     each.scope.cancel()  # idle keep-alive connections close now
             # Sends here are not shielded, so cancelling at the deadline cuts everything.
             connections.cancel_scope.deadline = trio.current_time() + grace

@@ -112,6 +112,16 @@ class TLSStream(trio.abc.Stream):
         # Held by the task sending the backlog; taken without a checkpoint when free.
         self._send_lock = trio.StrictFIFOLock()
 
+    @property
+    def ssl_object(self) -> ssl.SSLObject:
+        """The connection's TLS state (peer certificate, cipher, ALPN): ``request.transport``'s."""
+        return self._ssl
+
+    @property
+    def alpn_protocol(self) -> str | None:
+        """The protocol ALPN chose in the handshake (``"h2"``, ``"http/1.1"``), or None."""
+        return self._ssl.selected_alpn_protocol()
+
     def _check(self) -> None:
         if self._closed:
             raise trio.ClosedResourceError("this TLS stream was already closed")
