@@ -25,7 +25,7 @@ from hypercorn.typing import (
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
-from .._web._decoding import decoding
+from .._web._decoding import body_stream
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._newrequest import new_request
@@ -210,9 +210,13 @@ class AsgiBridge:
     def _body(
         self, receive: Receive, headers: list[tuple[bytes, bytes]], declared: int | None
     ) -> StreamReader:
-        if self._auto_decompress:
-            receive = decoding(receive, headers, read_bufsize=self._read_bufsize)
-        return StreamReader(receive, declared_length=declared, limit=self._read_bufsize)
+        return body_stream(
+            receive,
+            headers,
+            declared_length=declared,
+            auto_decompress=self._auto_decompress,
+            read_bufsize=self._read_bufsize,
+        )
 
 
 async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> None:

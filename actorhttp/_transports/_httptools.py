@@ -38,13 +38,13 @@ import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
-from .._web._decoding import decoding
+from .._web._decoding import body_stream
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._newrequest import new_request
 from .._web._request import Request
 from .._web._response import StreamResponse
-from .._web._streams import EMPTY_PAYLOAD, Receive, StreamReader
+from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
@@ -324,11 +324,12 @@ class _Connection:
             if self.body_meter is not None:
                 self.body_meter.reset()
             settings = self.settings
-            receive: Receive = self.receive_body
-            if settings.auto_decompress:
-                receive = decoding(receive, head.headers, read_bufsize=settings.read_bufsize)
-            content = StreamReader(
-                receive, declared_length=head.content_length, limit=settings.read_bufsize
+            content = body_stream(
+                self.receive_body,
+                head.headers,
+                declared_length=head.content_length,
+                auto_decompress=settings.auto_decompress,
+                read_bufsize=settings.read_bufsize,
             )
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()

@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ._exceptions import RequestPayloadError
-from ._streams import Receive
+from ._streams import Receive, StreamReader
 
-__all__ = ["DECODED_PIECE", "decoding"]
+__all__ = ["DECODED_PIECE", "body_stream", "decoding"]
 
 DECODED_PIECE = 64 * 1024
 """The most one read of a compressed body decodes (``read_bufsize`` when that is larger)."""
@@ -238,3 +238,18 @@ def decoding(
     if coding not in _CODINGS:
         return receive
     return _Decoder(receive, coding, max(DECODED_PIECE, read_bufsize))
+
+
+def body_stream(
+    receive: Receive,
+    headers: Sequence[tuple[bytes, bytes]],
+    *,
+    declared_length: int | None,
+    auto_decompress: bool,
+    read_bufsize: int,
+) -> StreamReader:
+    """A request's ``content``, as every transport makes it: decoded if asked, buffered
+    by ``read_bufsize``."""
+    if auto_decompress:
+        receive = decoding(receive, headers, read_bufsize=read_bufsize)
+    return StreamReader(receive, declared_length=declared_length, limit=read_bufsize)
