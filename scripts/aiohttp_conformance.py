@@ -327,7 +327,10 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+'''
 
+# Both runs' conftest ends with this: a time limit on each test, its teardown included.
+TIME_LIMIT = """
 
 class _TimedOut(Exception):
     pass
@@ -335,7 +338,7 @@ class _TimedOut(Exception):
 
 def _alarm(signum, frame):
     signal.alarm(TIMEOUT)  # the teardown that follows gets as long again
-    raise _TimedOut(f"test still running after {{TIMEOUT}} s")
+    raise _TimedOut(f"test still running after {TIMEOUT} s")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -348,33 +351,17 @@ def pytest_runtest_protocol(item, nextitem):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-'''
+"""
 
-REFERENCE_CONFTEST = '''\
-"""The reference run: aiohttp's own fixtures, with the harness's time limit."""
+REFERENCE_CONFTEST = """\
+\"\"\"The reference run: aiohttp's own fixtures, with the harness's time limit.\"\"\"
 
 import signal
 
 import pytest
 
 TIMEOUT = {timeout}
-
-
-def _alarm(signum, frame):
-    raise TimeoutError(f"test still running after {{TIMEOUT}} s")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    # Setup, call and teardown: a server that would not stop must not hang the run.
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(TIMEOUT)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-'''
+"""
 
 
 # Module fixtures the harness's conftest replaces (a module's own would win over it).
@@ -435,7 +422,7 @@ def prepare(root: Path, git_dir: str, ref: str, *, reference: bool, timeout: int
             source = port_source(source, REPLACED_FIXTURES.get(name, set()))
         (tests / name).write_text(source)
     conftest = REFERENCE_CONFTEST if reference else HARNESS_CONFTEST
-    (tests / "conftest.py").write_text(conftest.format(timeout=timeout))
+    (tests / "conftest.py").write_text(conftest.format(timeout=timeout) + TIME_LIMIT)
     return tests
 
 
