@@ -3,6 +3,7 @@
     python scripts/aiohttp_conformance.py                    # the five files, against actorhttp
     python scripts/aiohttp_conformance.py --reference        # the same files against aiohttp
     python scripts/aiohttp_conformance.py --keep /tmp/conf -- -k test_simple_get   # one test
+    python scripts/aiohttp_conformance.py --report /tmp/conf/report.xml   # summarise it again
 
 A measuring tool, not part of the test suite: it needs a copy of aiohttp's
 git repository (``--git-dir``; by default the mirror the ``fetch`` tool
@@ -471,6 +472,12 @@ def summarise(results: dict[str, tuple[str, str]], *, reference: bool) -> None:
     for name in FILES:
         print(f"{name:36} {passed[name]:4} of {total[name]:4}")
     print(f"{'counted':36} {sum(passed.values()):4} of {sum(total.values()):4}")
+    functions: dict[str, bool] = {}
+    for test_id, (outcome, _) in ran.items():
+        name = base_name(test_id)
+        functions[name] = functions.get(name, True) and outcome == "passed"
+    whole = sum(functions.values())
+    print(f"{'by test function (all cases pass)':36} {whole:4} of {len(functions):4}")
     skipped = [t for t, r in counted.items() if r[0] == "skipped"]
     left_out = sorted({base_name(t) for t in results} & NOT_COUNTED.keys())
     print(f"skipped by the tests themselves: {len(skipped)}; not counted: {len(left_out)} tests")
@@ -493,11 +500,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=30, help="seconds per test")
     parser.add_argument("--keep", type=Path, help="write the run here and keep it")
     parser.add_argument("--not-counted", action="store_true", help="list them, with reasons")
+    parser.add_argument("--report", type=Path, help="summarise a kept run's report.xml again")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args()
     if args.not_counted:
         for name, reason in sorted(NOT_COUNTED.items()):
             print(f"{name}: {reason}")
+        return
+    if args.report is not None:
+        summarise(outcomes(args.report), reference=args.reference)
         return
     if not Path(args.git_dir).exists():
         sys.exit(
