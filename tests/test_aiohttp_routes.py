@@ -285,3 +285,20 @@ def test_add_domain_refuses_what_aiohttp_refuses() -> None:
     app.freeze()
     with pytest.raises(RuntimeError, match="frozen"):
         app.add_domain("example.com", web.Application())
+
+
+async def test_static_routes_take_an_expect_handler(
+    actorhttp_client: Client, tmp_path: Path
+) -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        raise web.HTTPForbidden(text="no")
+
+    (tmp_path / "a.txt").write_text("a")
+    app = web.Application()
+    app.router.add_static("/static", tmp_path, expect_handler=refuse)
+    with trio.fail_after(TIMEOUT):
+        client = await actorhttp_client(app)
+        plain = await client.get("/static/a.txt")
+        expecting = await client.get("/static/a.txt", headers={"Expect": "100-continue"})
+    assert plain.text == "a"
+    assert expecting.status_code == 403
