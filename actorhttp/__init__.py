@@ -9,7 +9,8 @@ the slow-client settings, ``supervise`` (with ``RestartBudget`` and
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``WebSocketError``, ``WSMessageTypeError``) and the response bodies of the
-payload system (``Payload``, ``get_payload``) are top-level names only.
+payload system (``Payload``, ``get_payload``) and the multipart readers
+(``MultipartReader``, ``BodyPartReader``) are top-level names only.
 ``actorhttp.testing`` holds test helpers (``SyncClient`` for plain tests),
 ``actorhttp.test_utils`` aiohttp's ``TestServer``/``TestClient`` on trio, and
 ``actorhttp.pytest_plugin`` the pytest fixtures (registered by entry point);
@@ -131,7 +132,7 @@ from ._web._helpers import (
     RequestKey,
     ResponseKey,
 )
-from ._web._multipart import FileField
+from ._web._multipart import BodyPartReader, FileField, MultipartReader
 from ._web._payload import Payload, get_payload
 from ._web._request import (
     BaseRequest,
@@ -165,10 +166,12 @@ __all__ = [
     "AccessLogger",
     "AppRouter",
     "MinDataRate",
+    "MultipartReader",
     "RestartBudget",
     "SupervisionError",
     "Application",
     "BaseRequest",
+    "BodyPartReader",
     "CleanupError",
     "ContentCoding",
     "DynamicResource",

@@ -174,6 +174,7 @@ class MultipartReader:
             yield part
 
     def at_eof(self) -> bool:
+        """True once the closing boundary has been read and every part given out."""
         return self._finished and not self._events
 
 
@@ -226,21 +227,26 @@ class BodyPartReader:
             pass
 
     def at_eof(self) -> bool:
+        """True once this part has been read to its end."""
         return self._at_eof and not self._buffer
 
     def get_charset(self, default: str) -> str:
+        """The ``charset`` of the part's Content-Type, else ``default``."""
         _, params = parse_media_type(self.headers.get("Content-Type"))
         return params.get("charset", default)
 
     async def text(self, *, encoding: str | None = None) -> str:
+        """The whole part, decoded, as text (its charset, UTF-8 by default); 413 past the limit."""
         data = await self.read(decode=True)
         return data.decode(encoding or self.get_charset("utf-8"))
 
     async def json(self, *, encoding: str | None = None) -> Any:
+        """The whole part parsed as JSON (``None`` when empty); 413 past the limit."""
         data = await self.read(decode=True)
         return json.loads(data.decode(encoding or self.get_charset("utf-8"))) if data else None
 
     async def form(self, *, encoding: str | None = None) -> list[tuple[str, str]]:
+        """The whole part as urlencoded ``(name, value)`` pairs; 413 past the limit."""
         data = await self.read(decode=True)
         return parse_qsl(
             data.rstrip().decode(encoding or self.get_charset("utf-8")), keep_blank_values=True
