@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Callable
 
 import brotli
+import httpx
 import pytest
 import trio
 
@@ -204,3 +205,18 @@ async def test_br_without_brotli_names_what_to_install(monkeypatch: pytest.Monke
     assert response.status_code == 400
     assert "brotli" in response.text
     assert "actorhttp[compression]" in response.text
+
+
+async def test_an_http2_stream_body_is_decoded_too() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with (
+            serve_app(make_app(), transport="httptools") as client,
+            httpx.AsyncClient(http1=False, http2=True) as h2c,  # h2c, prior knowledge
+        ):
+            response = await h2c.post(
+                client.server.url + "/read",
+                content=gzip.compress(PLAIN),
+                headers={"Content-Encoding": "gzip"},
+            )
+    assert response.http_version == "HTTP/2"
+    assert response.text == f"{len(PLAIN)} True"
