@@ -12,6 +12,7 @@ import trio
 from actorhttp import Application, Request, StreamResponse, WebSocketResponse, WSMsgType
 from actorhttp.testing import TestClient
 
+from .test_fuzz_ws import BINARY, CLOSE, close_payload, make_frame, run_fuzzed
 from .wsclient import WSClient
 
 Client = Callable[..., Awaitable[TestClient]]
@@ -112,3 +113,12 @@ async def test_timeout_zero_closes_without_waiting_for_the_client(
 def test_a_bad_timeout_is_refused(timeout: Any) -> None:
     with pytest.raises(ValueError, match="timeout must be zero or more seconds"):
         WebSocketResponse(timeout=timeout)
+
+
+def test_frames_after_the_clients_close_frame_are_dropped_quietly() -> None:
+    # Found by test_fuzz_ws: a close frame with a large frame behind it, read in several
+    # pieces; once both close frames were out, the next piece made the connection fail
+    # with wsproto's "Connection already closed", logged as a server error.
+    data = make_frame(CLOSE, close_payload(1000), mask=b"abcd")
+    data += make_frame(BINARY, b"z" * 300_000, mask=b"abcd")
+    run_fuzzed("httptools", data)  # no error logged, and a new WebSocket is served after
