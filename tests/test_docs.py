@@ -25,6 +25,7 @@ PUBLIC_MODULES = (
     "actorhttp",
     "actorhttp.web",
     "actorhttp.messages",
+    "actorhttp.broker",
     "actorhttp.testing",
     "actorhttp.test_utils",
     "actorhttp.pytest_plugin",
