@@ -16,10 +16,11 @@ import json
 from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ._cookiejar import _UNSAFE
 from ._headers import Headers, LooseHeaders, check_field
 from ._helpers import REASON_PHRASES
 from ._payload import Payload, get_payload
-from ._streamresponse import _MISSING, _UNSAFE, ContentCoding, StreamResponse
+from ._streamresponse import _MISSING, ContentCoding, StreamResponse
 from ._streamresponse import _send_on_reply as _send_on_reply  # _ws takes it from here
 from ._streams import StreamReader
 

@@ -25,12 +25,12 @@ import math
 import re
 import warnings
 from collections.abc import AsyncIterable, Iterator, MutableMapping
-from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError
+from ._cookiejar import ResponseCookies
 from ._headers import Headers, LooseHeaders
 from ._helpers import (
     ETAG_ANY,
@@ -55,7 +55,6 @@ T = TypeVar("T")
 _SENT = "Cannot change the response {what} after the headers have been sent"
 _MISSING: Any = object()
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_UNSAFE = re.compile(r"[\r\n\x00]")
 
 
 def _param(name: str, value: str) -> str:
@@ -66,11 +65,6 @@ def _param(name: str, value: str) -> str:
     return f'{name}="{escaped}"'
 
 
-def _check_cookie(name: str, line: str) -> None:
-    if _UNSAFE.search(line):
-        raise ValueError(f"cookie {name!r} has a CR, LF or NUL in {line!r}")
-
-
 class ContentCoding(enum.Enum):
     """The codings ``enable_compression`` can force (aiohttp's enum)."""
 
@@ -79,7 +73,7 @@ class ContentCoding(enum.Enum):
     identity = "identity"
 
 
-class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
+class StreamResponse(ResponseCookies, MutableMapping[str | ResponseKey[Any], Any]):
     """A response whose body is written in parts after :meth:`prepare`; see the module docs."""
 
     _body_stream: AsyncIterable[bytes] | None = None
@@ -97,8 +91,6 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     # Class-level defaults: most responses change none of these, and an attribute set
     # on every instance costs every response (aiohttp keeps them on the class too).
     _state_dict: dict[str | ResponseKey[Any], Any] | None = None
-    _cookies: SimpleCookie | None = None
-    _partitioned: frozenset[str] | set[str] = frozenset()  # no Partitioned in http.cookies < 3.14
     _keep_alive: bool | None = None
     _chunked = False
     _compression = False
@@ -107,7 +99,6 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
     _sent = False
     _eof_sent = False
     _pipe: BodyPipe | None = None
-    _wire_cookies: tuple[str, ...] = ()
 
     def _init_state(self, status: int, reason: str | None) -> None:
         if type(status) is int and 100 <= status <= 999 and reason is None:
@@ -329,92 +320,6 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
                 f"Unsupported etag type: {type(value)}. etag must be str, ETag or None"
             )
 
-    # -- cookies -----------------------------------------------------------------
-
-    @property
-    def cookies(self) -> SimpleCookie:
-        """The cookies to send (``set_cookie``, ``del_cookie``); snapshotted when sent."""
-        if self._cookies is None:
-            self._cookies = SimpleCookie()
-        return self._cookies
-
-    def set_cookie(
-        self,
-        name: str,
-        value: str,
-        *,
-        expires: str | None = None,
-        domain: str | None = None,
-        max_age: int | str | None = None,
-        path: str = "/",
-        secure: bool | None = None,
-        httponly: bool | None = None,
-        version: str | None = None,
-        samesite: str | None = None,
-        partitioned: bool | None = None,
-    ) -> None:
-        """Set or update a cookie (aiohttp's semantics: ``None`` leaves an attribute alone).
-
-        ``ValueError`` for an attribute with CR, LF or NUL: it could split the response.
-        """
-        self._check_not_sent("cookies")
-        for attribute in (expires, domain, max_age, path, version, samesite):
-            if isinstance(attribute, str):
-                _check_cookie(name, attribute)
-        cookies = self.cookies
-        cookies[name] = value
-        morsel = cookies[name]
-        if expires is not None:
-            morsel["expires"] = expires
-        elif morsel.get("expires") == "Thu, 01 Jan 1970 00:00:00 GMT":
-            del morsel["expires"]
-        if domain is not None:
-            morsel["domain"] = domain
-        if max_age is not None:
-            morsel["max-age"] = str(max_age)
-        elif "max-age" in morsel:
-            del morsel["max-age"]
-        morsel["path"] = path
-        if secure is not None:
-            morsel["secure"] = secure
-        if httponly is not None:
-            morsel["httponly"] = httponly
-        if version is not None:
-            morsel["version"] = version
-        if samesite is not None:
-            morsel["samesite"] = samesite
-        if partitioned:
-            self._partitioned = {*self._partitioned, name}
-        elif partitioned is not None:
-            self._partitioned = set(self._partitioned) - {name}
-
-    def del_cookie(
-        self,
-        name: str,
-        *,
-        domain: str | None = None,
-        path: str = "/",
-        secure: bool | None = None,
-        httponly: bool | None = None,
-        samesite: str | None = None,
-    ) -> None:
-        """Tell the client to drop a cookie: an empty one, expired."""
-        self._check_not_sent("cookies")
-        if self._cookies is not None:
-            self._cookies.pop(name, None)
-        self._partitioned = set(self._partitioned) - {name}
-        self.set_cookie(
-            name,
-            "",
-            max_age=0,
-            expires="Thu, 01 Jan 1970 00:00:00 GMT",
-            domain=domain,
-            path=path,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-        )
-
     # -- handing over ------------------------------------------------------------
 
     def _hand_over(self) -> None:
@@ -422,14 +327,7 @@ class StreamResponse(MutableMapping[str | ResponseKey[Any], Any]):
         if self._sent:
             return  # passed on again (an actor's answer forwarded by the router)
         if self._cookies:
-            # Checked here too: a morsel changed through ``cookies`` skipped set_cookie.
-            lines = tuple(
-                m.OutputString() + ("; Partitioned" if key in self._partitioned else "")
-                for key, m in self._cookies.items()
-            )
-            for key, line in zip(self._cookies, lines, strict=True):
-                _check_cookie(key, line)
-            self._wire_cookies = lines
+            self._snapshot_cookies()
         self._sent = True
         self._headers._freeze()
 
