@@ -56,7 +56,7 @@ How to run (from the repository root)
     .venv/bin/python benchmarks/ws_scale.py                  # 3 rounds, 1k/5k/10k sockets
     .venv/bin/python benchmarks/ws_scale.py --quick          # smoke test: 1 round, 200 sockets
     .venv/bin/python benchmarks/ws_scale.py --sizes 10000 --rounds 1 --only actorhttp-actor,aiohttp
-    .venv/bin/python benchmarks/ws_scale.py --output benchmarks/RESULTS-websocket.md
+    .venv/bin/python benchmarks/ws_scale.py --output benchmarks/RESULTS-ws-scale.md
 
 Wrap runs in ``flock /work/bench.lock`` on a shared machine. The Markdown tables
 go to stdout (and to ``--output`` with machine information); progress goes to
