@@ -1,0 +1,240 @@
+"""h2 set up as a server's HTTP/2 engine: how :mod:`._h2conn` runs the ``h2`` library.
+
+Everything HTTP/2 (framing, HPACK, flow control, stream states) is h2's.
+This module only chooses how it runs, with h2's own seams (its configuration,
+its frame buffer, its HPACK encoder and decoder, which are hpack's):
+
+* :func:`new_engine`: h2's server connection with our SETTINGS in force at
+  once (concurrent streams, the header list limit), a connection window
+  for request bodies, and the GOAWAY of a protocol error left to us (to say
+  why in its debug data).
+* A header block bounded in bytes while its frames arrive
+  (:class:`_BoundedFrames`: CONTINUATION floods, CVE-2024-27316).
+* Header checks ours (``_h2head``), not h2's: its inbound and outbound
+  validation and normalisation are off.
+* HPACK with a memory (:class:`_Encoder`, :class:`_Decoder`): a header
+  block is a function of its header list and the dynamic table, so while
+  the table does not change, the same list encodes to the same block and
+  the same block decodes to the same list (RFC 7541 2.3). Each remembers
+  the last few it produced while its table stayed as it was; a change of
+  the table forgets them. A client that repeats a request (same path, same
+  fields, as a poller, a health check or a load generator does), or a
+  resource answered with the same fields again, then costs a dictionary
+  lookup instead of hpack's field-by-field work (a fifth of a small
+  request's CPU). Blocks that change the table are never remembered, and
+  what is remembered is bounded (:data:`MEMORY_BLOCKS`, :data:`MEMORY_BYTES`).
+
+No I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+import h2.config
+import h2.connection
+import h2.exceptions
+import h2.settings
+import hpack
+from h2.errors import ErrorCodes
+from h2.frame_buffer import FrameBuffer
+from hpack.table import HeaderTable
+from hyperframe.frame import ContinuationFrame, Frame, HeadersFrame
+
+__all__ = ["MEMORY_BLOCKS", "MEMORY_BYTES", "HeaderBlockTooLarge", "new_engine"]
+
+MEMORY_BLOCKS: Final = 4
+"""Header blocks the encoder, and the decoder, each remember at most (per connection)."""
+MEMORY_BYTES: Final = 4096
+"""The largest header list remembered (HPACK's size: names, values and 32 bytes a field)."""
+
+
+class HeaderBlockTooLarge(h2.exceptions.DenialOfServiceError):
+    """A header block's frames add up past the limit before it is complete."""
+
+
+class _BoundedFrames(FrameBuffer):
+    """h2's frame buffer, refusing a header block (HEADERS + CONTINUATIONs) past ``limit`` bytes.
+
+    h2 itself bounds a block to 64 frames, but each may be as large as the
+    frame size allows: 1 MiB held for a block that may never end. This
+    checks each frame as it joins the block, so at most ``limit`` bytes are held.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(server=True)
+        self._limit = limit
+        self._block = 0
+
+    def _update_header_buffer(self, f: Frame | None) -> Frame | None:
+        if isinstance(f, HeadersFrame):
+            self._block = len(f.data)
+        elif isinstance(f, ContinuationFrame):
+            self._block += len(f.data)
+        if self._block > self._limit:
+            raise HeaderBlockTooLarge(f"header block over {self._limit} bytes")
+        return super()._update_header_buffer(f)
+
+
+class _H2(h2.connection.H2Connection):
+    """h2's connection, leaving the GOAWAY for a protocol error to us (to say why in it)."""
+
+    def _terminate_connection(self, error_code: ErrorCodes) -> None:
+        # h2 calls this as it raises the ProtocolError; H2Connection.receive_data
+        # sends the GOAWAY itself, with the error's message as its debug data.
+        pass
+
+
+class _Config(h2.config.H2Configuration):
+    """h2's configuration with its switches as plain attributes.
+
+    h2 reads them on every frame it handles; its own class makes each a
+    validating descriptor, a Python call per read. These class attributes
+    shadow the descriptors, so ``H2Configuration.__init__`` stores the
+    values in the instance and a read is a dictionary lookup.
+    """
+
+    client_side = False
+    header_encoding = None
+    validate_outbound_headers = False
+    normalize_outbound_headers = False
+    split_outbound_cookies = False
+    validate_inbound_headers = False
+    normalize_inbound_headers = False
+
+
+_CONFIG = _Config(
+    client_side=False,
+    header_encoding=None,
+    # Checked in our own one pass over the fields (_h2head): h2's chain of
+    # generators cost a fifth of a request, and refused a malformed request with a
+    # GOAWAY for the whole connection where RFC 9113 8.1.1 asks for a stream error.
+    validate_inbound_headers=False,
+    normalize_inbound_headers=False,
+    # Ours are built by _framing and checked where they are set (no CR/LF, names
+    # lowercased by _h2conn, no connection-specific fields): no second pass per response.
+    validate_outbound_headers=False,
+    normalize_outbound_headers=False,
+)
+
+
+class _Table(HeaderTable):
+    """hpack's dynamic table, counting its changes: an unchanged table is told in O(1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = 0
+
+    def add(self, name: bytes, value: bytes) -> None:
+        self.changes += 1
+        super().add(name, value)
+
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize
+
+    @maxsize.setter
+    def maxsize(self, newmax: int) -> None:
+        self.changes += 1
+        HeaderTable.maxsize.fset(self, newmax)  # type: ignore[attr-defined]
+
+
+def _size(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    return sum(len(name) + len(value) + 32 for name, value in headers)
+
+
+class _Encoder(hpack.Encoder):
+    """hpack's encoder, remembering the blocks it made while its table stayed unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header_table = _Table()
+        self._blocks: dict[tuple[Any, ...], bytes] = {}
+        self._seen = 0  # the table's changes when the remembered blocks were made
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        """The block for ``headers`` (name, value pairs, pseudo-fields first), as hpack makes it."""
+        table = self.header_table
+        changes = table.changes  # type: ignore[attr-defined]
+        fields = tuple(headers)
+        blocks = self._blocks
+        if changes == self._seen:
+            block = blocks.get(fields)
+            if block is not None:
+                return block
+        else:
+            blocks.clear()
+            self._seen = changes
+        resized = table.resized  # the block then starts with the size update: once only
+        block = super().encode(fields, huffman)
+        # Only a block that left the table as it was is the same block next time.
+        if (
+            not resized
+            and table.changes == changes  # type: ignore[attr-defined]
+            and _size(fields) <= MEMORY_BYTES
+        ):
+            if len(blocks) >= MEMORY_BLOCKS:
+                blocks.clear()
+            blocks[fields] = block
+        return block
+
+
+class _Decoder(hpack.Decoder):
+    """hpack's decoder, remembering the lists it read while its table stayed unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header_table = _Table()
+        self._lists: dict[bytes, list[Any]] = {}
+        self._seen: tuple[int, int, int] = (0, 0, 0)  # the table's changes and both limits
+
+    def decode(self, data: bytes, raw: bool = False) -> Any:
+        """The header list in ``data``, as hpack reads it (``raw``: bytes, as h2 asks)."""
+        seen = (
+            self.header_table.changes,  # type: ignore[attr-defined]
+            self.max_header_list_size,
+            self.max_allowed_table_size,
+        )
+        lists = self._lists
+        if seen == self._seen:
+            found = lists.get(data)
+            if found is not None:
+                return list(found)  # h2 keeps what it gets: a copy of ours
+        else:
+            lists.clear()
+            self._seen = seen
+        headers = super().decode(data, raw)
+        # Limits checked above and the table unchanged: the same block reads the same.
+        if raw and self.header_table.changes == seen[0] and _size(headers) <= MEMORY_BYTES:  # type: ignore[attr-defined]
+            if len(lists) >= MEMORY_BLOCKS:
+                lists.clear()
+            lists[bytes(data)] = list(headers)
+        return headers
+
+
+def new_engine(max_concurrent_streams: int, header_list: int, window: int) -> _H2:
+    """h2's server connection, its SETTINGS queued: our limits and a ``window`` for bodies.
+
+    ``header_list``: the largest decoded header list (HPACK's size), also the
+    largest header block held while its frames arrive; in force at once, not
+    only once the client acknowledges our SETTINGS. ``window``: request body
+    bytes the client may have in flight over all its streams.
+    """
+    conn = _H2(_CONFIG)
+    conn.encoder = _Encoder()
+    conn.decoder = _Decoder()
+    conn.local_settings = h2.settings.Settings(
+        client=False,
+        initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: max_concurrent_streams,
+            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: header_list,
+        },
+    )
+    conn.decoder.max_header_list_size = header_list
+    conn.incoming_buffer = _BoundedFrames(header_list)
+    conn.initiate_connection()
+    extra = window - 65535
+    if extra > 0:
+        conn.increment_flow_control_window(extra)
+    return conn

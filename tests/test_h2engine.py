@@ -1,0 +1,106 @@
+"""h2 as our engine runs it: HPACK with a memory must say exactly what hpack says.
+
+The encoder and decoder of ``_h2engine`` remember header blocks while their
+dynamic table is unchanged. These tests hold them to hpack's own encoder and
+decoder, block for block, over sequences that repeat lists, change the
+table (new fields, evictions, size updates) and repeat again, and pin what
+is remembered.
+"""
+
+from __future__ import annotations
+
+import hpack
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actorhttp._transports._h2engine import (
+    MEMORY_BLOCKS,
+    MEMORY_BYTES,
+    _Decoder,
+    _Encoder,
+    new_engine,
+)
+
+Fields = list[tuple[bytes, bytes]]
+
+# Few names and values, so that lists repeat and fields come back from the table.
+_FIELD = st.tuples(
+    st.sampled_from([b"content-type", b"x-a", b"x-b", b"date", b"cache-control"]),
+    st.sampled_from([b"", b"1", b"text/plain", b"v" * 300, b"no-store"]),
+)
+
+
+def _status(fields: Fields) -> Fields:
+    return [(b":status", b"200"), *fields]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["encode", "resize"]), st.lists(_FIELD, max_size=6)),
+        max_size=40,
+    ),
+    repeat=st.integers(min_value=1, max_value=3),
+)
+def test_the_encoder_makes_hpacks_blocks_and_a_decoder_reads_them_back(
+    steps: list[tuple[str, Fields]], repeat: int
+) -> None:
+    ours, reference, peer = _Encoder(), hpack.Encoder(), hpack.Decoder()
+    for index, (step, fields) in enumerate(steps):
+        if step == "resize":
+            size = 256 if index % 2 else 4096
+            ours.header_table_size = reference.header_table_size = size
+            continue
+        for _ in range(repeat):  # the same list again: remembered, unless the table changed
+            block = ours.encode(_status(fields))
+            assert block == reference.encode(_status(fields))
+            assert peer.decode(block, raw=True) == _status(fields)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lists=st.lists(st.lists(_FIELD, max_size=6), max_size=30),
+    repeat=st.integers(min_value=1, max_value=3),
+)
+def test_the_decoder_reads_what_hpack_reads(lists: list[Fields], repeat: int) -> None:
+    encoder, ours, reference = hpack.Encoder(), _Decoder(), hpack.Decoder()
+    for fields in lists:
+        block = encoder.encode(_status(fields))
+        for _ in range(repeat):
+            assert ours.decode(block, raw=True) == reference.decode(block, raw=True)
+
+
+def test_the_same_block_reads_differently_once_the_table_changed() -> None:
+    # 0xbe: "the field at index 62", the newest entry of the dynamic table.
+    encoder, decoder = hpack.Encoder(), _Decoder()
+    decoder.decode(encoder.encode([(b"x-a", b"1")]), raw=True)
+    assert decoder.decode(b"\xbe", raw=True) == [(b"x-a", b"1")]
+    assert decoder.decode(b"\xbe", raw=True) == [(b"x-a", b"1")]  # remembered
+    decoder.decode(encoder.encode([(b"x-b", b"2")]), raw=True)  # a new newest entry
+    assert decoder.decode(b"\xbe", raw=True) == [(b"x-b", b"2")]
+
+
+def test_what_is_remembered_is_bounded() -> None:
+    encoder = _Encoder()
+    big = [(b":status", b"200"), (b"x-big", b"v" * MEMORY_BYTES)]
+    encoder.encode(big)  # indexed: the table changed, nothing remembered
+    encoder.encode(big)  # all from the table now, but too large to remember
+    assert not encoder._blocks
+    for value in range(MEMORY_BLOCKS + 3):
+        fields = [(b":status", b"200"), (b"x-n", b"%d" % value)]
+        encoder.encode(fields)
+        encoder.encode(fields)
+        assert len(encoder._blocks) <= MEMORY_BLOCKS
+    decoder = _Decoder()
+    for value in range(MEMORY_BLOCKS + 3):
+        decoder.decode(b"\x88\x00\x03x-n\x01" + b"%d" % (value % 10), raw=True)  # no indexing
+        assert len(decoder._lists) <= MEMORY_BLOCKS
+
+
+def test_a_new_engine_has_our_hpack_and_settings_queued() -> None:
+    conn = new_engine(max_concurrent_streams=7, header_list=5000, window=1 << 20)
+    assert isinstance(conn.encoder, _Encoder)
+    assert isinstance(conn.decoder, _Decoder)
+    assert conn.decoder.max_header_list_size == 5000
+    assert conn.local_settings.max_concurrent_streams == 7
+    assert conn.data_to_send()  # the SETTINGS and the connection's WINDOW_UPDATE
