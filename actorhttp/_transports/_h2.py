@@ -144,7 +144,7 @@ class _Stream:
         self.head_sent = False
         self.expect_continue = False
         self.accept_encoding: str | None = None
-        self.lot = trio.lowlevel.ParkingLot()  # the handler waiting for body bytes
+        self.lot: trio.lowlevel.ParkingLot | None = None  # the handler waiting for body bytes
         self.pipe: BodyPipe | None = None
         self.receiver: ReplyReceiver | None = None
         self.body_meter: RateMeter | None = None
@@ -189,6 +189,7 @@ class H2Session:
         self.scope = trio.CancelScope()  # the reading; cancelled by the reaper or a stop
         self.streams: dict[int, _Stream] = {}
         self._output = trio.lowlevel.ParkingLot()  # the writer, waiting for something to send
+        self._writer_parked = False  # waking it is then worth a call (most wakes find it busy)
         self._drained = trio.lowlevel.ParkingLot()  # senders, waiting for the writer
         self._window = trio.lowlevel.ParkingLot()  # senders, waiting for flow-control windows
         self._writer_done = trio.Event()
@@ -254,6 +255,7 @@ class H2Session:
                 elif conn.finished:
                     return
                 else:
+                    self._writer_parked = True
                     await self._output.park()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             # The client went away or reads too slowly (SlowClientError): end it all.
@@ -266,7 +268,9 @@ class H2Session:
             self._drained.unpark_all()
 
     def _wake_writer(self) -> None:
-        self._output.unpark_all()
+        if self._writer_parked:
+            self._writer_parked = False
+            self._output.unpark_all()
 
     async def _receive(self, data: bytes) -> None:
         """Feed ``data`` to the state machine and act on its events."""
@@ -279,14 +283,14 @@ class H2Session:
                     continue
                 if event.data:
                     stream.chunks.append((event.data, event.flow))
-                    stream.lot.unpark_all()
+                    _wake(stream.lot)
                 else:
                     self.conn.acknowledge(event.stream_id, event.flow)  # padding only
             elif isinstance(event, BodyEnd):
                 stream = self.streams.get(event.stream_id)
                 if stream is not None:
                     stream.ended = True
-                    stream.lot.unpark_all()
+                    _wake(stream.lot)
             elif event is WINDOW_OPENED:
                 self._window.unpark_all()
             elif isinstance(event, ClientReset):
@@ -365,10 +369,13 @@ class H2Session:
                     self.conn.send_informational(stream.id, 100)
                     self._wake_writer()
             meter = stream.body_meter
+            lot = stream.lot
+            if lot is None:
+                lot = stream.lot = trio.lowlevel.ParkingLot()
             if meter is None:
-                await stream.lot.park()
+                await lot.park()
             else:
-                await receive_within(meter, stream.lot.park, lambda _: _pending(stream))
+                await receive_within(meter, lot.park, lambda _: _pending(stream))
 
     def _reset_by_client(self, stream_id: int) -> None:
         stream = self.streams.get(stream_id)
@@ -407,7 +414,7 @@ class H2Session:
         pipe = stream.pipe
         if pipe is not None and not pipe.closed:
             pipe.break_("the client went away")
-        stream.lot.unpark_all()
+        _wake(stream.lot)
         conn = self.conn
         for _, flow in stream.chunks:
             conn.acknowledge(stream.id, flow)  # never read: the connection's window comes back
@@ -555,6 +562,11 @@ class H2Session:
         meter.record(self.now() - start, 0)
         if scope.cancelled_caught and meter.budget() <= 0:
             raise SlowClientError(meter.describe("the client read the response"))
+
+
+def _wake(lot: trio.lowlevel.ParkingLot | None) -> None:
+    if lot is not None:
+        lot.unpark_all()
 
 
 def _pending(stream: _Stream) -> int:
