@@ -943,11 +943,15 @@ class TlsRow:
 TLS_ROWS = (
     TlsRow("actorhttp CLI, HTTP/2", "actorhttp-cli", h2=True),
     TlsRow("actorhttp CLI, HTTPS/1.1", "actorhttp-cli", h2=False),
+    # The same transport given servers.py's context by run_app(ssl_context=), as the
+    # hello-tls endpoint is: what the command line adds to HTTPS/1.1, if anything.
+    TlsRow("actorhttp run_app(ssl_context=), HTTPS/1.1", "actorhttp-httptools", h2=False),
     TlsRow("aiohttp, HTTPS/1.1", "aiohttp", h2=False),
     TlsRow("hypercorn (bare ASGI app), HTTP/2", "raw-asgi-hypercorn", h2=True, offer_h2=True),
     TlsRow("actorhttp on hypercorn, HTTP/2", "actorhttp-hypercorn", h2=True, offer_h2=True),
 )
 TLS_BASELINE = "aiohttp, HTTPS/1.1"
+TLS_KINDS = tuple(dict.fromkeys(row.kind for row in TLS_ROWS))
 
 
 def h2load_command(url: str, duration: int, pinning: Pinning) -> list[str]:
@@ -1014,7 +1018,7 @@ def measure_tls_row(
             def load(seconds: int) -> WrkResult:
                 if row.h2:
                     return run_h2load(url, seconds, pinning)
-                return run_wrk(url, seconds, pinning, connections=TLS_WRK_CONNECTIONS)
+                return run_wrk(url, seconds, pinning, connections=options.tls_connections)
 
             if options.warmup > 0:
                 load(options.warmup)
@@ -1036,21 +1040,23 @@ def measure_tls_row(
     return measurement
 
 
-def tls_table(measurements: Sequence[Measurement]) -> tuple[str, list[str]]:
+def tls_table(
+    measurements: Sequence[Measurement], rows: Sequence[TlsRow], connections: int
+) -> tuple[str, list[str]]:
     lines = [
         "| what the user gets | load | req/s (median) | CPU us/req (median) "
         f"| CPU/req vs {TLS_BASELINE} | req/s vs {TLS_BASELINE} | rounds | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
     flags = []
-    for row in TLS_ROWS:
+    for row in rows:
         ok = [m for m in measurements if m.server == row.label and m.result is not None]
         failed = [m for m in measurements if m.server == row.label and m.result is None]
         flags += [f"{row.label}: {m.problem}" for m in failed]
         load = (
             f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
             if row.h2
-            else f"wrk {TLS_WRK_CONNECTIONS} connections"
+            else f"wrk {connections} connections"
         )
         if not ok:
             lines.append(f"| {row.label} | {load} | failed | | | | 0/{len(failed)} | |")
@@ -1074,21 +1080,23 @@ def tls_table(measurements: Sequence[Measurement]) -> tuple[str, list[str]]:
 
 
 def run_tls_comparison(options: Options, pinning: Pinning) -> str:
-    """The --h2 run: each row of TLS_ROWS, rounds interleaved; the report's Markdown."""
+    """The --h2 run: each row of TLS_ROWS (of --only's kinds), rounds interleaved; Markdown."""
+    rows = [row for row in TLS_ROWS if row.kind in options.servers]
     measurements = []
     with certificates() as tls:
         for round_no in range(1, options.rounds + 1):
-            shift = (round_no - 1) % len(TLS_ROWS)
-            for row in (*TLS_ROWS[shift:], *TLS_ROWS[:shift]):
+            shift = (round_no - 1) % len(rows)
+            for row in (*rows[shift:], *rows[:shift]):
                 measurements.append(measure_tls_row(row, round_no, options, pinning, tls))
-    table, flags = tls_table(measurements)
+    table, flags = tls_table(measurements, rows, options.tls_connections)
     notes = [
         f"HTTP/2 rows: `h2load -t1 -c{H2_CONNECTIONS} -m{H2_STREAMS} -D{options.duration}`; "
-        f"HTTPS/1.1 rows: `wrk -t1 -c{TLS_WRK_CONNECTIONS} -d{options.duration}s`; each after a "
-        f"discarded {options.warmup} s warm-up on a fresh server, `GET /hello` over TLS.",
+        f"HTTPS/1.1 rows: `wrk -t1 -c{options.tls_connections} -d{options.duration}s`; each "
+        f"after a discarded {options.warmup} s warm-up on a fresh server, `GET /hello` over TLS.",
         "`actorhttp CLI`: `actorhttp benchmarks.servers:actorhttp_app --certfile ... "
         "--keyfile ...` (transport `auto`, ALPN h2 and http/1.1, as the command line builds "
-        "them); the others get servers.py's context (ALPN `h2`, `http/1.1` for the HTTP/2 rows).",
+        "them); the others get servers.py's context (ALPN `h2`, `http/1.1` for the HTTP/2 rows, "
+        "`http/1.1` for `run_app(ssl_context=)`, as the `hello-tls` endpoint).",
         "CPU us/req: the server process's utime+stime over the measured run per request "
         "completed; ratios within each round, then the median.",
         pinning.note,
@@ -1176,6 +1184,7 @@ class Options:
     output: Path | None
     skip_memory: bool
     h2: bool = False
+    tls_connections: int = TLS_WRK_CONNECTIONS
 
 
 def parse_options(argv: Sequence[str]) -> Options:
@@ -1192,7 +1201,11 @@ def parse_options(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 1 round, 2 s, 200 connections"
     )
-    parser.add_argument("--only", help=f"comma-separated servers: {','.join(SERVER_KINDS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated servers: {','.join(SERVER_KINDS)} "
+        f"(with --h2: of {','.join(TLS_KINDS)}; {BASELINE} is always run)",
+    )
     parser.add_argument(
         "--endpoints",
         default=",".join(ENDPOINTS),
@@ -1206,6 +1219,12 @@ def parse_options(argv: Sequence[str]) -> Options:
         help="instead: HTTP/2 (h2load) and HTTPS/1.1 (wrk) through the command line's TLS, "
         "against aiohttp's HTTPS/1.1 and hypercorn's HTTP/2",
     )
+    parser.add_argument(
+        "--tls-connections",
+        type=int,
+        default=TLS_WRK_CONNECTIONS,
+        help=f"with --h2: wrk's connections for the HTTPS/1.1 rows (default {TLS_WRK_CONNECTIONS})",
+    )
     args = parser.parse_args(argv)
 
     defaults = (1, 2, 200) if args.quick else (3, 5, 1000)
@@ -1215,12 +1234,17 @@ def parse_options(argv: Sequence[str]) -> Options:
     if rounds < 1 or duration < 1 or connections < 1 or args.warmup < 0:
         parser.error("--rounds, --duration and --connections must be >= 1, --warmup >= 0")
 
-    servers = list(SERVER_KINDS)
+    if args.tls_connections < 1:
+        parser.error("--tls-connections must be >= 1")
+    kinds = TLS_KINDS if args.h2 else SERVER_KINDS
+    servers = list(kinds)
     if args.only:
         servers = [name.strip() for name in args.only.split(",") if name.strip()]
-        unknown = [name for name in servers if name not in SERVER_KINDS]
+        unknown = [name for name in servers if name not in kinds]
         if unknown or not servers:
-            parser.error(f"unknown server(s) {unknown}: choose from {', '.join(SERVER_KINDS)}")
+            parser.error(f"unknown server(s) {unknown}: choose from {', '.join(kinds)}")
+        if args.h2 and BASELINE not in servers:
+            servers.append(BASELINE)  # the ratios' baseline, aiohttp's HTTPS/1.1
     names = [name.strip() for name in args.endpoints.split(",") if name.strip()]
     unknown = [name for name in names if name not in ENDPOINTS]
     if unknown or not names:
@@ -1235,6 +1259,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         output=args.output,
         skip_memory=args.skip_memory,
         h2=args.h2,
+        tls_connections=args.tls_connections,
     )
 
 
@@ -1369,7 +1394,8 @@ def main_h2(options: Options, argv: Sequence[str]) -> int:
         return 2
     pinning = choose_pinning()
     started = datetime.datetime.now(datetime.UTC)
-    log(f"--h2: {options.rounds} round(s) x {len(TLS_ROWS)} rows; {pinning.note}")
+    rows = sum(row.kind in options.servers for row in TLS_ROWS)
+    log(f"--h2: {options.rounds} round(s) x {rows} rows; {pinning.note}")
     report = run_tls_comparison(options, pinning)
     print(report, end="")
     if options.output is not None:

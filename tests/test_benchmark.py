@@ -83,6 +83,16 @@ def test_parse_h2load_reads_rate_times_and_failures() -> None:
         bench_http.parse_h2load("h2load: connection refused")
 
 
+def test_h2_only_picks_rows_by_kind_and_keeps_the_baseline() -> None:
+    options = bench_http.parse_options(
+        ["--h2", "--only", "actorhttp-cli", "--tls-connections", "64"]
+    )
+    assert options.servers == ["actorhttp-cli", "aiohttp"]
+    assert options.tls_connections == 64
+    with pytest.raises(SystemExit):
+        bench_http.parse_options(["--h2", "--only", "starlette-hypercorn"])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
