@@ -327,6 +327,41 @@ def test_a_window_update_wakes_senders_and_windows_bound_sends() -> None:
     assert server.window(1) == 5
 
 
+def test_a_whole_body_is_sent_only_when_the_window_takes_it_all() -> None:
+    server, client = pair()
+    client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 10})
+    send(server, client)
+    settle(server, client)
+    for stream_id in (1, 3):
+        client.send_headers(stream_id, GET, end_stream=True)
+    send(server, client)
+    server.send_head(1, 200, [], None, False)
+    assert not server.send_whole(1, b"x" * 11)  # past the window: nothing sent
+    assert (server.window(1), server.queued) == (10, 0)
+    assert server.send_whole(1, b"x" * 10)
+    server.send_head(3, 200, [], None, False)
+    assert not server.send_whole(3, b"x" * 20000)  # past any frame size a peer must take
+    events = settle(server, client)
+    assert [type(e) for e in events] == [
+        h2.events.ResponseReceived,
+        h2.events.DataReceived,
+        h2.events.StreamEnded,
+        h2.events.ResponseReceived,
+    ]
+
+
+def test_a_repeated_head_is_read_once_and_each_request_gets_its_own_fields() -> None:
+    server, client = pair()
+    for stream_id in (1, 3):
+        client.send_headers(stream_id, [*GET, (b"x-a", b"1")], end_stream=True)
+    first, second = send(server, client)
+    assert first.headers == second.headers == [(b"host", b"example"), (b"x-a", b"1")]
+    assert first.headers is not second.headers
+    for stream_id in (5, 7):  # refused each time, never remembered
+        client.send_headers(stream_id, [*GET, (b"x-a", b"a\x01")], end_stream=True)
+    assert [e.refusal.status for e in send(server, client)] == [400, 400]
+
+
 def test_a_finished_stream_whose_body_is_still_coming_is_reset_with_no_error() -> None:
     server, client = pair()
     client.send_headers(1, [(b":method", b"POST"), *GET[1:]])

@@ -51,7 +51,7 @@ from hyperframe.frame import GoAwayFrame
 
 from ._h1 import H1Limits, Refusal
 from ._h2engine import new_engine
-from ._h2head import Malformed, read_head
+from ._h2head import Head, Malformed, read_head
 
 __all__ = [
     "PREFACE",
@@ -197,6 +197,8 @@ _CONTROL_FRAMES: dict[type[h2.events.Event], str] = {
     h2.events.RemoteSettingsChanged: "SETTINGS",
 }
 _STATUS = {status: b"%d" % status for status in range(100, 600)}
+_MIN_FRAME_SIZE = 16384
+_HEADS = 4  # request heads remembered, read and checked (a client repeats its requests)
 
 
 class H2Connection:
@@ -205,6 +207,7 @@ class H2Connection:
     __slots__ = (
         "_control",
         "_h2",
+        "_heads",
         "_last",
         "_limits",
         "_out",
@@ -227,6 +230,9 @@ class H2Connection:
             settings.max_concurrent_streams, header_list, settings.connection_window
         )
         self._streams: set[int] = set()  # streams the application has, until stream_done
+        # Header lists read_head accepted, by their fields: a request repeated (the same
+        # block, which _h2engine's decoder returns as the same fields) is not read again.
+        self._heads: dict[tuple[tuple[bytes, bytes], ...], Head] = {}
         self._resets = _Budget(settings.reset_burst, settings.reset_rate, now)
         self._control = _Budget(settings.control_burst, settings.control_rate, now)
         self.deadline = now + settings.keep_alive
@@ -305,10 +311,18 @@ class H2Connection:
             return None
         self._streams.add(stream_id)
         self.deadline = math.inf
-        try:
-            method, path, headers, length, expect = read_head(event.headers or (), self._limits)
-        except Malformed as exc:
-            return Refused(stream_id, exc.refusal)
+        fields = tuple(event.headers or ())
+        head = self._heads.get(fields)
+        if head is None:
+            try:
+                head = read_head(fields, self._limits)
+            except Malformed as exc:
+                return Refused(stream_id, exc.refusal)
+            if len(self._heads) >= _HEADS:
+                self._heads.clear()
+            self._heads[fields] = head
+        method, path, headers, length, expect = head
+        headers = list(headers)  # the request's own, whoever else reads the same head
         ended = event.stream_ended is not None
         return RequestHead(stream_id, method, path, headers, ended, length, expect and not ended)
 
@@ -378,6 +392,23 @@ class H2Connection:
             return max(self._h2.local_flow_control_window(stream_id), 0)
         except h2.exceptions.StreamClosedError:
             return 0
+
+    def send_whole(self, stream_id: int, data: bytes) -> bool:
+        """A whole body, ending the stream, if the windows allow it now; else False, none sent.
+
+        One DATA frame (``data`` no larger than the frame size); ``ProtocolError``
+        if the stream is gone.
+        """
+        conn = self._h2
+        # Every peer takes frames of 16 KiB (RFC 9113 4.2): asked only past that.
+        if len(data) > _MIN_FRAME_SIZE and len(data) > conn.max_outbound_frame_size:
+            return False
+        try:
+            conn.send_data(stream_id, data, end_stream=True)
+        except h2.exceptions.FlowControlError:  # checked before h2 changes anything
+            return False
+        self.queued += len(data)
+        return True
 
     def send_data(self, stream_id: int, data: bytes, end: bool) -> None:
         """Body bytes, no more than :meth:`window` allows; ``end``: the last of them."""

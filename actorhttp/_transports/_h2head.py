@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from ._h1 import H1Limits, Refusal
 
-__all__ = ["Malformed", "read_head"]
+__all__ = ["Head", "Malformed", "read_head"]
 
 
 class Malformed(Exception):
@@ -39,10 +39,11 @@ _HOP_BY_HOP = frozenset(
 _FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _WHITESPACE = (0x20, 0x09)
 
+Head = tuple[str, bytes, list[tuple[bytes, bytes]], int | None, bool]
+"""What :func:`read_head` returns: method, path, fields (Host first), length, Expect."""
 
-def read_head(
-    fields: Iterable[tuple[bytes, bytes]], limits: H1Limits
-) -> tuple[str, bytes, list[tuple[bytes, bytes]], int | None, bool]:
+
+def read_head(fields: Iterable[tuple[bytes, bytes]], limits: H1Limits) -> Head:
     """A request's method, path, fields (Host first), declared length and ``Expect: 100-continue``.
 
     Checks what RFC 9113 asks of a request's header block: field names are

@@ -181,8 +181,7 @@ class H2Stream:
                 session.done(self)
                 if pipe is not None:  # HEAD's stream: read to its end and dropped
                     session.start_soon(self._send_body, wire)
-            elif pipe is None and len(body) <= conn.window(self.id) and conn.queued < HIGH_WATER:
-                conn.send_data(self.id, body, True)
+            elif pipe is None and conn.queued < HIGH_WATER and conn.send_whole(self.id, body):
                 session.done(self)
             else:
                 # A body to wait for: the handler's writes, or the client's windows.
