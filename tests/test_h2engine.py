@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actorhttp._transports._h2engine import (
-    MEMORY_BLOCKS,
     MEMORY_BYTES,
+    Recall,
     _Decoder,
     _Encoder,
     new_engine,
@@ -80,21 +80,37 @@ def test_the_same_block_reads_differently_once_the_table_changed() -> None:
     assert decoder.decode(b"\xbe", raw=True) == [(b"x-b", b"2")]
 
 
-def test_what_is_remembered_is_bounded() -> None:
+def test_recall_keeps_a_value_only_for_a_key_that_comes_back_and_a_few_at_most() -> None:
+    recall: Recall[int, str] = Recall(size=2)
+    assert not recall.again(1)  # first miss: noted, nothing kept
+    assert recall.again(1)
+    recall.keep(1, "one")
+    assert recall.get(1) == "one"
+    for key in (2, 3, 4):  # keys that never repeat: noted (at most 2), never kept
+        assert not recall.again(key)
+    assert len(recall._once) <= 2
+    for key in (5, 6, 7):
+        recall.keep(key, str(key))
+    assert len(recall._values) <= 2
+    recall.forget()
+    assert recall.get(7) is None
+
+
+def test_a_block_is_remembered_on_its_second_making_and_never_past_the_bound() -> None:
     encoder = _Encoder()
-    big = [(b":status", b"200"), (b"x-big", b"v" * MEMORY_BYTES)]
-    encoder.encode(big)  # indexed: the table changed, nothing remembered
-    encoder.encode(big)  # all from the table now, but too large to remember
-    assert not encoder._blocks
-    for value in range(MEMORY_BLOCKS + 3):
-        fields = [(b":status", b"200"), (b"x-n", b"%d" % value)]
+    fields = [(b":status", b"200"), (b"x-a", b"1")]
+    for _ in range(3):  # indexed the first time: the table changed, nothing kept
         encoder.encode(fields)
-        encoder.encode(fields)
-        assert len(encoder._blocks) <= MEMORY_BLOCKS
+    assert encoder._blocks.get(tuple(fields)) is not None
+    big = [(b":status", b"200"), *[(b"x-big", b"v" * (MEMORY_BYTES // 3))] * 3]  # one entry
+    for _ in range(4):
+        encoder.encode(big)
+    assert encoder._blocks.get(tuple(big)) is None
     decoder = _Decoder()
-    for value in range(MEMORY_BLOCKS + 3):
-        decoder.decode(b"\x88\x00\x03x-n\x01" + b"%d" % (value % 10), raw=True)  # no indexing
-        assert len(decoder._lists) <= MEMORY_BLOCKS
+    block = b"\x88\x00\x03x-n\x011"  # :status 200 and x-n: 1 without indexing
+    for _ in range(2):
+        decoder.decode(block, raw=True)
+    assert decoder._lists.get(block) == ((b":status", b"200"), (b"x-n", b"1"))
 
 
 def test_a_new_engine_has_our_hpack_and_settings_queued() -> None:

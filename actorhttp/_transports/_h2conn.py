@@ -50,7 +50,7 @@ from h2.errors import ErrorCodes
 from hyperframe.frame import GoAwayFrame
 
 from ._h1 import H1Limits, Refusal
-from ._h2engine import new_engine
+from ._h2engine import MEMORY_BYTES, Recall, new_engine
 from ._h2head import Head, Malformed, read_head
 
 __all__ = [
@@ -198,7 +198,6 @@ _CONTROL_FRAMES: dict[type[h2.events.Event], str] = {
 }
 _STATUS = {status: b"%d" % status for status in range(100, 600)}
 _MIN_FRAME_SIZE = 16384
-_HEADS = 4  # request heads remembered, read and checked (a client repeats its requests)
 
 
 class H2Connection:
@@ -230,9 +229,8 @@ class H2Connection:
             settings.max_concurrent_streams, header_list, settings.connection_window
         )
         self._streams: set[int] = set()  # streams the application has, until stream_done
-        # Header lists read_head accepted, by their fields: a request repeated (the same
-        # block, which _h2engine's decoder returns as the same fields) is not read again.
-        self._heads: dict[tuple[tuple[bytes, bytes], ...], Head] = {}
+        # Heads read_head accepted, by their fields: a request repeated is not read again.
+        self._heads: Recall[tuple[tuple[bytes, bytes], ...], Head] = Recall()
         self._resets = _Budget(settings.reset_burst, settings.reset_rate, now)
         self._control = _Budget(settings.control_burst, settings.control_rate, now)
         self.deadline = now + settings.keep_alive
@@ -312,19 +310,25 @@ class H2Connection:
         self._streams.add(stream_id)
         self.deadline = math.inf
         fields = tuple(event.headers or ())
-        head = self._heads.get(fields)
+        heads = self._heads
+        head = heads.get(fields)
         if head is None:
             try:
                 head = read_head(fields, self._limits)
             except Malformed as exc:
                 return Refused(stream_id, exc.refusal)
-            if len(self._heads) >= _HEADS:
-                self._heads.clear()
-            self._heads[fields] = head
-        method, path, headers, length, expect = head
-        headers = list(headers)  # the request's own, whoever else reads the same head
+            if head.size <= MEMORY_BYTES and heads.again(fields):
+                heads.keep(fields, head)
         ended = event.stream_ended is not None
-        return RequestHead(stream_id, method, path, headers, ended, length, expect and not ended)
+        return RequestHead(
+            stream_id,
+            head.method,
+            head.path,
+            list(head.headers),  # the request's own, whoever else reads the same head
+            ended,
+            head.content_length,
+            head.expect_continue and not ended,
+        )
 
     def _data(self, event: h2.events.DataReceived, events: list[Event], now: float) -> None:
         stream_id = event.stream_id

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from ._h1 import H1Limits, Refusal
 
@@ -39,8 +40,16 @@ _HOP_BY_HOP = frozenset(
 _FRAMING_ALIASES = frozenset({b"content_length", b"transfer_encoding"})
 _WHITESPACE = (0x20, 0x09)
 
-Head = tuple[str, bytes, list[tuple[bytes, bytes]], int | None, bool]
-"""What :func:`read_head` returns: method, path, fields (Host first), length, Expect."""
+
+class Head(NamedTuple):
+    """A request's header block, read and checked (a tuple: cheap to make)."""
+
+    method: str
+    path: bytes  # :path as sent (path and query)
+    headers: list[tuple[bytes, bytes]]  # no pseudo-headers; Host first, from :authority
+    content_length: int | None
+    expect_continue: bool  # Expect: 100-continue
+    size: int  # bytes of the path and fields, as HTTP/1.1 lines (what max_header_size bounds)
 
 
 def read_head(fields: Iterable[tuple[bytes, bytes]], limits: H1Limits) -> Head:
@@ -135,11 +144,12 @@ def read_head(fields: Iterable[tuple[bytes, bytes]], limits: H1Limits) -> Head:
         headers.append((b"cookie", cookie))
     if len(headers) > limits.max_headers:
         raise Malformed(431, f"more than {limits.max_headers} header fields")
-    if total + len(path) > limits.max_header_size:
+    total += len(path)
+    if total > limits.max_header_size:
         raise Malformed(431, "request header fields too large")
     declared: int | None = None
     if length is not None:
         if not length.isdigit():
             raise Malformed(400, f"bad Content-Length {length[:32].decode('latin-1')!r}")
         declared = int(length)
-    return method.decode("ascii"), path, headers, declared, expect
+    return Head(method.decode("ascii"), path, headers, declared, expect, total)
