@@ -49,8 +49,12 @@ What it measures
   ALPN h2 and http/1.1, and transport), loaded over HTTP/2 by ``h2load -t1 -c16 -m10``
   and over HTTPS/1.1 by ``wrk -t1 -c16``; against aiohttp's HTTPS/1.1 (wrk) and
   hypercorn's HTTP/2 (h2load; a bare ASGI app, and actorhttp's hypercorn transport).
-  Same rounds, pinning and CPU per request; ratios against aiohttp's HTTPS/1.1. Needs
-  h2load (Debian's ``nghttp2-client``).
+  Same rounds, pinning and CPU per request; ratios against aiohttp's HTTPS/1.1. Two
+  sans-IO rows say what HTTP/2 costs before any I/O: ``benchmarks/h2_engine.py`` pinned
+  to the server's CPU in each round, h2 alone and h2 as actorhttp runs it, answering
+  h2load's requests replayed (no sockets, TLS or application). ``--only`` picks rows by
+  kind (aiohttp's always runs), ``--tls-connections`` sets wrk's. Needs h2load (Debian's
+  ``nghttp2-client``).
 
 The servers are ``benchmarks/servers.py KIND PORT`` subprocesses, bound to 127.0.0.1.
 
@@ -85,6 +89,7 @@ import contextlib
 import datetime
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import re
@@ -935,9 +940,10 @@ class TlsRow:
     """One row of the --h2 table: what a user gets, how it is served and loaded."""
 
     label: str
-    kind: str  # servers.py's
+    kind: str  # servers.py's, or h2_engine.py's --server for a sans-IO row
     h2: bool  # loaded by h2load over HTTP/2; else wrk over HTTPS/1.1
     offer_h2: bool = False  # servers.py --h2: the context's ALPN offers h2 (the CLI's always does)
+    sans_io: bool = False  # no server: h2_engine.py replays h2load's requests, on the server's CPU
 
 
 TLS_ROWS = (
@@ -949,6 +955,9 @@ TLS_ROWS = (
     TlsRow("aiohttp, HTTPS/1.1", "aiohttp", h2=False),
     TlsRow("hypercorn (bare ASGI app), HTTP/2", "raw-asgi-hypercorn", h2=True, offer_h2=True),
     TlsRow("actorhttp on hypercorn, HTTP/2", "actorhttp-hypercorn", h2=True, offer_h2=True),
+    # What HTTP/2 costs before any I/O: the floor under every server on h2, and under ours.
+    TlsRow("h2 alone, sans-IO (no I/O, TLS or app)", "h2-alone", h2=True, sans_io=True),
+    TlsRow("h2 as actorhttp runs it, sans-IO", "h2-engine", h2=True, sans_io=True),
 )
 TLS_BASELINE = "aiohttp, HTTPS/1.1"
 TLS_KINDS = tuple(dict.fromkeys(row.kind for row in TLS_ROWS))
@@ -1004,10 +1013,34 @@ def run_h2load(url: str, duration: int, pinning: Pinning) -> WrkResult:
     return parse_h2load(output)
 
 
+def measure_sans_io(row: TlsRow, round_no: int, pinning: Pinning) -> Measurement:
+    """``h2_engine.py``'s CPU us/request for ``row.kind``, run on the server's CPU."""
+    command = [
+        *pinning.server_prefix(),
+        sys.executable,
+        str(HERE / "h2_engine.py"),
+        *("--server", row.kind, "--kind", "repeated", "--json"),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, check=True, cwd=REPO
+        )
+        us = float(json.loads(completed.stdout)[row.kind]["repeated"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError) as error:
+        problem = report_failure(row.label, f"round {round_no}", error, None)
+        return Measurement(round_no, row.label, "tls", None, problem)
+    requests = 1_000_000  # a nominal count: the figure is CPU per request
+    result = WrkResult(requests_per_s=0.0, p50_ms=0.0, p99_ms=0.0, requests=requests)
+    log(f"round {round_no} {row.label:36} {'':>9} sans-IO {us:7.1f} us/req")
+    return Measurement(round_no, row.label, "tls", result, None, us * requests / 1e6)
+
+
 def measure_tls_row(
     row: TlsRow, round_no: int, options: Options, pinning: Pinning, tls: Certificates
 ) -> Measurement:
     """A fresh server for ``row``, a discarded warm-up, then the measured run and its CPU."""
+    if row.sans_io:
+        return measure_sans_io(row, round_no, pinning)
     endpoint = ENDPOINTS["hello-tls"]
     server: RunningServer | None = None
     extra = ["--h2"] if row.offer_h2 else []
@@ -1054,7 +1087,9 @@ def tls_table(
         failed = [m for m in measurements if m.server == row.label and m.result is None]
         flags += [f"{row.label}: {m.problem}" for m in failed]
         load = (
-            f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
+            f"replayed h2load requests ({H2_STREAMS} a batch)"
+            if row.sans_io
+            else f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
             if row.h2
             else f"wrk {connections} connections"
         )
@@ -1069,11 +1104,13 @@ def tls_table(
         if errors:
             kinds = [m.result.errors for m in ok if m.result is not None]
             flags.append(f"{row.label}: {errors} errors ({kinds})")
+        rate = "" if row.sans_io else f"{statistics.median(rates):,.0f}"
+        rate_cell = "" if rate_ratio is None or row.sans_io else f"{rate_ratio:.2f}x"
         lines.append(
-            f"| {row.label} | {load} | {statistics.median(rates):,.0f} "
+            f"| {row.label} | {load} | {rate} "
             f"| {statistics.median(cpus):.1f} "
             f"| {'' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} "
-            f"| {'' if rate_ratio is None else f'{rate_ratio:.2f}x'} "
+            f"| {rate_cell} "
             f"| {len(ok)}/{len(ok) + len(failed)} | {errors} |"
         )
     return "\n".join(lines), flags
@@ -1099,6 +1136,11 @@ def run_tls_comparison(options: Options, pinning: Pinning) -> str:
         "`http/1.1` for `run_app(ssl_context=)`, as the `hello-tls` endpoint).",
         "CPU us/req: the server process's utime+stime over the measured run per request "
         "completed; ratios within each round, then the median.",
+        "sans-IO rows: `benchmarks/h2_engine.py --server KIND --kind repeated`, pinned to the "
+        "server's CPU in the same round: h2load's requests, recorded from h2's client side, "
+        "replayed into one server connection that answers each (process CPU time, best of 7; "
+        "`h2 alone`: h2's `receive_data`, `send_headers`, `send_data`, `data_to_send`, its "
+        "header checks off; `h2 as actorhttp runs it`: the same calls on `_h2engine`'s h2).",
         pinning.note,
     ]
     return (

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import trio
 
+from benchmarks import h2_engine, instructions, servers, stream_servers
 from benchmarks import http as bench_http
-from benchmarks import instructions, servers, stream_servers
 from benchmarks.http import ENDPOINTS, Certificates, Options, Pinning, parse_wrk
 from benchmarks.servers import KINDS
 from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
@@ -91,6 +91,12 @@ def test_h2_only_picks_rows_by_kind_and_keeps_the_baseline() -> None:
     assert options.tls_connections == 64
     with pytest.raises(SystemExit):
         bench_http.parse_options(["--h2", "--only", "starlette-hypercorn"])
+
+
+@pytest.mark.parametrize("name", h2_engine.SERVERS)
+def test_h2_engine_answers_every_replayed_request(name: str) -> None:
+    for kind in h2_engine.KINDS:  # measure raises if a request went unanswered
+        assert h2_engine.measure(name, kind, batches=3, repeats=1) > 0
 
 
 def free_port() -> int:
