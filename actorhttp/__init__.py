@@ -4,7 +4,10 @@
 ``actorhttp.web``); the same objects are here at the top level, beside the
 actor layer: ``http_driver``, ``serve`` and ``Server``, ``MinDataRate`` for
 the slow-client settings, ``supervise`` (with ``RestartBudget`` and
-``SupervisionError``) to restart an actor with its mailbox,
+``SupervisionError``) to restart an actor with its mailbox, ``NamedActor``
+(what ``app.add_actor(..., cluster_name=...)`` returns), ``open_room`` and
+``Room`` for WebSocket rooms across workers, ``actorhttp.broker`` for the
+broker that joins processes (topics, presence, named actors),
 ``proxy_headers_middleware`` to take a trusted proxy's word for the client,
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
@@ -15,7 +18,10 @@ WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
 ``actorhttp.__version__`` is the installed distribution's version.
 """
 
+# As aiohttp's package: `import actorhttp` then `actorhttp.hdrs.CONTENT_TYPE` works.
+from . import hdrs as hdrs
 from ._accesslog import AbstractAccessLogger, AccessLogger
+from ._actors import NamedActor, Room, open_room
 from ._app import (
     Application,
     AppRouter,
@@ -276,6 +282,9 @@ __all__ = [
     "static",
     "supervise",
     "view",
+    "NamedActor",
+    "Room",
+    "open_room",
 ]
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeVar, overload
 
 import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
+from ._actors import Declared, LocalActor, NamedActor
+from ._actors._lifespan import asgi_lifespan
 from ._approuter import AppRouter
+from ._broker import Broker, open_broker
 from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
 from ._routing import ResourceRoute, UrlDispatcher, check_timeout
@@ -25,7 +28,7 @@ from ._routing._subapp import PrefixedSubAppResource
 from ._supervise import DEFAULT_RESTART_BUDGET, RestartBudget
 from ._transports import AsgiBridge
 from ._web._helpers import AppKey, warn_str_key
-from ._web._request import DEFAULT_CLIENT_MAX_SIZE
+from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .messages import Target
 
 __all__ = ["AppRouter", "Application"]  # AppRouter: re-exported from _approuter
@@ -51,6 +54,11 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
     applies to its routes. ``restart_budget`` bounds how often the router
     actor is restarted after a bug of actorhttp's kills it (5 times within
     60 s by default); past it the server stops with ``SupervisionError``.
+    ``broker`` (a :class:`~actorhttp.broker.Broker` or a URL: ``memory://``,
+    the default, or ``redis://host:port/db``) carries topics, presence and
+    named actors across processes; ``serve(..., broker=...)`` and the CLI's
+    ``--broker`` override it. Actors declared with :meth:`add_actor` run
+    while the app is served.
     """
 
     def __init__(
@@ -63,6 +71,7 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
         handler_timeout: float | None = None,
         restart_budget: RestartBudget = DEFAULT_RESTART_BUDGET,
+        broker: Broker | str | None = None,
         loop: object = None,
         debug: Any = ...,
     ) -> None:
@@ -105,6 +114,8 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         self._on_cleanup.append(self._cleanup_ctx._on_cleanup)
         self._asgi: AsgiBridge | None = None
         self._stopping = trio.Event()
+        self._broker = open_broker(broker)
+        self._actors: list[Declared] = []
 
     # -- properties ------------------------------------------------------------
 
@@ -177,6 +188,88 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         promptly instead of waiting out the grace period. Not in aiohttp.
         """
         return self._stopping
+
+    @property
+    def broker(self) -> Broker:
+        """The broker: topics, presence and named actors (connected while the app is served).
+
+        The one given to ``Application(broker=...)``, or the one ``serve``
+        was given while it serves; a sub-application's is its parent's.
+        """
+        return self._broker
+
+    def _use_broker(self, broker: Broker) -> None:
+        self._broker = broker
+        for subapp in self._subapps:
+            subapp._use_broker(broker)
+
+    @overload
+    def add_actor(
+        self,
+        actor: Callable[[trio.abc.ReceiveChannel[T]], Awaitable[Any]],
+        *,
+        mailbox_size: int = ...,
+        budget: RestartBudget = ...,
+        name: str | None = ...,
+        cluster_name: None = ...,
+    ) -> trio.MemorySendChannel[T]: ...
+    @overload
+    def add_actor(
+        self,
+        actor: Callable[[trio.abc.ReceiveChannel[Request]], Awaitable[Any]],
+        *,
+        mailbox_size: int = ...,
+        budget: RestartBudget = ...,
+        name: str | None = ...,
+        cluster_name: str,
+    ) -> NamedActor: ...
+    def add_actor(
+        self,
+        actor: Callable[[trio.abc.ReceiveChannel[Any]], Awaitable[Any]],
+        *,
+        mailbox_size: int = 16,
+        budget: RestartBudget = DEFAULT_RESTART_BUDGET,
+        name: str | None = None,
+        cluster_name: str | None = None,
+    ) -> trio.MemorySendChannel[Any] | NamedActor:
+        """Declare an actor of this app; returns its mailbox, a route target.
+
+        ``actor(inbox)`` runs while the app is served (``serve``, ``run_app``,
+        the CLI, an ASGI server's lifespan): started after the broker
+        connects and ``on_startup`` ran, before the server listens, under
+        :func:`~actorhttp.supervise` with ``budget``. At a stop its mailbox
+        is closed first (the actor ends once it has taken what was queued),
+        then it is awaited until the stop's grace, then cancelled. ``name``
+        labels it in logs.
+
+        Without ``cluster_name`` it is per process: each worker runs its own
+        incarnation, and the mailbox (a ``trio.MemorySendChannel`` of
+        ``mailbox_size``) takes requests from routes, WebSocket connections
+        from ``add_websocket``, or any message of the program's. With
+        ``cluster_name`` it takes requests and has **one** incarnation among
+        all processes sharing the broker: what is returned is a
+        :class:`~actorhttp.NamedActor`, a handler that brings each request
+        to wherever that incarnation runs (see ``docs/actors.md``).
+
+        Raises ``RuntimeError`` once the app is frozen (served).
+        """
+        if self._frozen or self._pre_frozen:
+            raise RuntimeError("Cannot add an actor to a frozen application")
+        declared: LocalActor[Any] | NamedActor
+        if cluster_name is None:
+            declared = LocalActor(actor, mailbox_size, budget, name)
+            self._actors.append(declared)
+            return declared.mailbox
+        declared = NamedActor(actor, cluster_name, mailbox_size, budget, name)
+        self._actors.append(declared)
+        return declared
+
+    def _all_actors(self) -> list[Declared]:
+        """This app's declared actors and its sub-applications', parents first."""
+        found = list(self._actors)
+        for subapp in self._subapps:
+            found.extend(subapp._all_actors())
+        return found
 
     def add_routes(self, routes: Iterable[Any]) -> list[ResourceRoute[Target]]:
         """Register route definitions (``web.get(...)``, a ``RouteTableDef``...)."""
@@ -376,25 +469,4 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         await self._asgi(scope, receive, send)
 
     async def _lifespan(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                    self.freeze()
-                except Exception as exc:
-                    self.logger.exception("startup failed")
-                    await self.cleanup()
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.shutdown()
-                    await self.cleanup()
-                except Exception as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-            await trio.lowlevel.checkpoint()
+        await asgi_lifespan(self, receive, send)

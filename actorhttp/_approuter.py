@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from ._actors._named import NamedActor
 from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher
 from ._static import StaticResource
 from ._web._fileresponse import DEFAULT_CHUNK_SIZE
@@ -105,6 +106,13 @@ class AppRouter(UrlDispatcher[Target]):
         (``outbox_size`` at most); ``ws_options`` are ``WebSocketResponse``'s. A
         GET route (no HEAD); middlewares wrap it. See ``actorhttp._wsactor``.
         """
+        target: object = mailbox  # typed as a mailbox, but a NamedActor is a route target too
+        if isinstance(target, NamedActor):
+            raise TypeError(
+                f"{mailbox!r} has one incarnation in the cluster, maybe in another process, "
+                "and a WebSocket cannot be forwarded there: give add_websocket an actor "
+                "declared without cluster_name (a room per worker: actorhttp.open_room)"
+            )
         handler = websocket_route(
             mailbox, inbox_size=inbox_size, outbox_size=outbox_size, **ws_options
         )

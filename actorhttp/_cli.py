@@ -30,7 +30,9 @@ import trio
 
 from ._accesslog import access_logger
 from ._app import Application
-from ._serve import AIOHTTP_ALIASES, _run_app, run_app, start_command
+from ._broker import BrokerUnavailable, open_broker
+from ._serve import AIOHTTP_ALIASES, SERVE_KEYWORDS, _run_app, run_app, start_command
+from ._supervise import _innermost
 from ._workers import bind_sockets, report_to_supervisor, reuse_port_default, run_supervisor
 from .messages import MinDataRate, StartServer
 
@@ -104,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         help="one SO_REUSEPORT socket per worker (default on Linux), or one shared socket",
     )
     how.add_argument(
+        "--broker",
+        metavar="URL",
+        help="share topics, presence and named actors across workers and machines: "
+        "redis://host:port/db or rediss://... (default: memory://, this process only)",
+    )
+    how.add_argument(
         "--transport",
         choices=("auto", "httptools", "hypercorn"),
         default="auto",
@@ -160,26 +168,42 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=args.log_level.upper(), format="[%(process)d] %(levelname)s %(name)s: %(message)s"
     )
     if args.workers > 1:
+        if args.broker is not None:
+            _check_broker(parser, args.broker)  # once, here: not N workers failing alike
         sys.exit(_supervise(parser, args, settings))
     sys.path.insert(0, os.path.abspath(args.app_dir))
     app = _load(parser, module, attribute)
     if isinstance(app, Application):
-        limits = {k: v for k, v in settings.items() if not k.startswith("access_log")}
+        limits = {k: v for k, v in settings.items() if k not in SERVE_KEYWORDS}
         try:
             start_command(app, "127.0.0.1", 0, limits)
         except (TypeError, ValueError) as exc:
             parser.error(str(exc))
-    if args.supervisor_fd is None:
-        run_app(app, **_where(args), shutdown_timeout=args.shutdown_timeout, **settings)
-        return
-    # A worker: run_app's trio part, with the supervisor's channel beside the server.
-    alongside = report_to_supervisor(args.supervisor_fd, args.shutdown_timeout)
-    settings.update(_where(args))
-    trio.run(
-        partial(
-            _run_app, app, "127.0.0.1", 0, args.shutdown_timeout, None, True, settings, alongside
+    try:
+        if args.supervisor_fd is None:
+            run_app(app, **_where(args), shutdown_timeout=args.shutdown_timeout, **settings)
+            return
+        # A worker: run_app's trio part, with the supervisor's channel beside the server.
+        alongside = report_to_supervisor(args.supervisor_fd, args.shutdown_timeout)
+        settings.update(_where(args))
+        trio.run(
+            partial(
+                _run_app,
+                app,
+                "127.0.0.1",
+                0,
+                args.shutdown_timeout,
+                None,
+                True,
+                settings,
+                alongside,
+            )
         )
-    )
+    except BaseException as exc:
+        cause = _innermost(exc)  # run_app's nursery wraps it
+        if isinstance(cause, BrokerUnavailable):
+            parser.exit(1, f"actorhttp: {cause}\n")
+        raise
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
@@ -209,12 +233,17 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict
             if path is not None and not os.path.isfile(path):
                 parser.error(f"{flag} {path}: no such file")
         settings.update(certfile=args.certfile, keyfile=args.keyfile)
+    if args.broker is not None:
+        try:
+            settings["broker"] = open_broker(args.broker)
+        except ValueError as exc:
+            parser.error(f"--broker: {exc}")
     settings["access_log"] = access_logger if args.access_log else None
     if args.access_log_format is not None:
         settings["access_log_format"] = args.access_log_format
     limits = {AIOHTTP_ALIASES.get(k, k): v for k, v in settings.items()}
     try:  # StartServer's own checks, before any app is imported or worker started
-        StartServer(**{k: v for k, v in limits.items() if not k.startswith("access_log")})
+        StartServer(**{k: v for k, v in limits.items() if k not in SERVE_KEYWORDS})
     except ValueError as exc:
         parser.error(str(exc))
     return settings
@@ -300,13 +329,26 @@ def _supervise(
     return 0
 
 
+def _check_broker(parser: argparse.ArgumentParser, url: str) -> None:
+    """Exit 1 naming ``url`` if the broker cannot be reached."""
+
+    async def connect() -> None:
+        async with open_broker(url):
+            pass
+
+    try:
+        trio.run(connect)
+    except BrokerUnavailable as exc:
+        parser.exit(1, f"actorhttp: {exc}\n")
+
+
 def _worker_command(args: argparse.Namespace, fds: Sequence[int], supervisor_fd: int) -> list[str]:
     """A worker's command line: this one's options, its sockets and its supervisor's channel."""
     argv = [sys.executable, "-m", "actorhttp", args.app, "--app-dir", os.path.abspath(args.app_dir)]
     argv += ["--transport", args.transport, "--shutdown-timeout", str(args.shutdown_timeout)]
     argv += ["--log-level", args.log_level]
     argv.append("--access-log" if args.access_log else "--no-access-log")
-    for flag in ("access_log_format", "certfile", "keyfile"):
+    for flag in ("access_log_format", "certfile", "keyfile", "broker"):
         if getattr(args, flag) is not None:
             argv += ["--" + flag.replace("_", "-"), getattr(args, flag)]
     for limit in _LIMITS:

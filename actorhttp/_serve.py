@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 import trio
 
 from ._accesslog import AbstractAccessLogger, AccessLogger, access_logger, make_access_logger
+from ._actors import ActorGroup
 from ._app import Application
+from ._broker import Broker, open_broker
 from ._router import open_router_mailbox
 from ._server import ServerActor
 from .messages import (
@@ -45,6 +47,8 @@ __all__ = ["Server", "run_app", "serve"]
 logger = logging.getLogger("actorhttp")
 CLEANUP_TIMEOUT = 30.0
 SETTINGS = frozenset(f.name for f in dataclasses.fields(StartServer)) - {"host", "port"}
+# serve()'s own keywords beside the StartServer settings.
+SERVE_KEYWORDS = frozenset({"access_log", "access_log_class", "access_log_format", "broker"})
 # aiohttp's names for settings we have under StartServer's names.
 AIOHTTP_ALIASES = {
     "keepalive_timeout": "keep_alive_timeout",
@@ -147,6 +151,7 @@ async def serve(
     access_log: logging.Logger | None = None,
     access_log_class: type[AbstractAccessLogger] = AccessLogger,
     access_log_format: str = AccessLogger.LOG_FORMAT,
+    broker: Broker | str | None = None,
     task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
     **settings: Any,
 ) -> None:
@@ -154,22 +159,33 @@ async def serve(
 
     No access log unless ``access_log`` names a logger (``run_app`` logs to
     ``actorhttp.access``, as aiohttp's to ``aiohttp.access``), written by
-    ``access_log_class(access_log, access_log_format)``.
+    ``access_log_class(access_log, access_log_format)``. ``broker`` (a
+    :class:`~actorhttp.broker.Broker` or a URL) replaces the app's own.
+
+    In order: the broker connects, the app's startup runs, its declared
+    actors start (``app.add_actor``), the server listens. A stop closes
+    the listeners, runs ``on_shutdown``, closes the actors' mailboxes, gives
+    requests and actors ``grace`` seconds, then the cleanup runs and the
+    broker lets go.
 
     Raises ``TypeError`` for an unknown setting and ``ValueError`` for a bad
-    one before anything runs, ``OSError`` when the address cannot be bound,
-    and whatever the app's startup raises (its cleanup runs first).
+    one before anything runs, ``BrokerUnavailable`` (naming its URL) when
+    the broker cannot be reached, ``OSError`` when the address cannot be
+    bound, and whatever the app's startup raises (its cleanup runs first).
     """
     start = start_command(app, host, port, settings)
     access = make_access_logger(access_log, access_log_class, access_log_format)
-    try:
-        await app.startup()  # may still add state and routes, as in aiohttp
-        app.freeze()
-        await _serve_started(app, start, task_status, access)
-    finally:
-        with trio.move_on_after(CLEANUP_TIMEOUT) as scope:
-            scope.shield = True
-            await app.cleanup()
+    active = app.broker if broker is None else open_broker(broker)
+    app._use_broker(active)
+    async with active:
+        try:
+            await app.startup()  # may still add state and routes, as in aiohttp
+            app.freeze()
+            await _serve_started(app, start, task_status, access)
+        finally:
+            with trio.move_on_after(CLEANUP_TIMEOUT) as scope:
+                scope.shield = True
+                await app.cleanup()
 
 
 async def _serve_started(
@@ -185,33 +201,42 @@ async def _serve_started(
     )
     server: Server | None = None
     failure: str | None = None
+    actors = ActorGroup(app._all_actors(), app.broker, app)
     try:
         async with trio.open_nursery() as nursery:
             router = app.make_router()
             router.log_access(access)
             await nursery.start(router.run, router_receive)
+            await nursery.start(actors.run)  # before listening: routes to them work at once
             going_away = trio.Event()  # set once on_shutdown has run: then WebSockets get 1001
             actor = ServerActor(router_send, events_send, going_away=going_away)
             await nursery.start(actor.run, commands_receive)
-            async with commands_send, events_receive:
-                await commands_send.send(start)
-                first = await events_receive.receive()
-                if isinstance(first, CommandFailed):
-                    failure = first.error  # closing the commands on the way out ends both actors
-                    return
-                assert isinstance(first, ServerStarted), first
-                server = Server(commands_send, first.urls)
-                router.on_graceful_exit = server._request_stop
-                task_status.started(server)
-                async with trio.open_nursery() as stopping:
-                    stopping.start_soon(_stop_when_asked, app, server, commands_send, going_away)
-                    async for event in events_receive:
-                        if isinstance(event, ServerStopped):
-                            break
-                        if isinstance(event, CommandFailed):
-                            logger.error("server command failed: %s", event.error)
-                    if not server._stop_requested.is_set():
-                        stopping.cancel_scope.cancel()  # stopped without being asked
+            try:
+                async with commands_send, events_receive:
+                    await commands_send.send(start)
+                    first = await events_receive.receive()
+                    if isinstance(first, CommandFailed):
+                        failure = first.error  # closing the commands on the way out ends both
+                        return
+                    assert isinstance(first, ServerStarted), first
+                    server = Server(commands_send, first.urls)
+                    router.on_graceful_exit = server._request_stop
+                    task_status.started(server)
+                    async with trio.open_nursery() as stopping:
+                        stopping.start_soon(
+                            _stop_when_asked, app, server, commands_send, going_away, actors
+                        )
+                        async for event in events_receive:
+                            if isinstance(event, ServerStopped):
+                                break
+                            if isinstance(event, CommandFailed):
+                                logger.error("server command failed: %s", event.error)
+                        if not server._stop_requested.is_set():
+                            stopping.cancel_scope.cancel()  # stopped without being asked
+            finally:
+                # The server has stopped (or never started). The actors' mailboxes close
+                # now if the stop has not closed them; what is left of the grace is theirs.
+                await actors.stop(0.0 if server is None else server._grace)
     finally:
         if server is not None:
             server._stopped.set()
@@ -224,6 +249,7 @@ async def _stop_when_asked(
     server: Server,
     commands: trio.MemorySendChannel[object],
     going_away: trio.Event,
+    actors: ActorGroup,
 ) -> None:
     await server._stop_requested.wait()
     await commands.send(StopServer(server._grace))  # the listeners close now
@@ -233,6 +259,7 @@ async def _stop_when_asked(
     except Exception:
         logger.exception("on_shutdown failed")
     finally:
+        actors.close(server._grace)  # a room says goodbye to its sockets before the 1001 below
         going_away.set()  # WebSockets on_shutdown left open get close 1001 now
 
 
@@ -250,6 +277,7 @@ def run_app(
     access_log: logging.Logger | None = access_logger,
     access_log_class: type[AbstractAccessLogger] = AccessLogger,
     access_log_format: str = AccessLogger.LOG_FORMAT,
+    broker: Broker | str | None = None,
     loop: object = None,
     **settings: Any,
 ) -> None:
@@ -264,10 +292,14 @@ def run_app(
     the process it also moves everything alive once serving has begun out
     of the garbage collector's full passes (``gc.freeze()``). Unknown
     keywords raise ``TypeError`` naming them, before anything runs.
+    ``broker`` replaces the app's (``serve``'s keyword); a broker that cannot
+    be reached raises ``BrokerUnavailable`` naming its URL.
     """
     if loop is not None:
         raise TypeError("run_app(loop=...) has no meaning on trio: it runs its own trio.run")
     make_access_logger(access_log, access_log_class, access_log_format)  # fail fast
+    if broker is not None:
+        settings["broker"] = open_broker(broker)  # a bad URL fails now
     settings = {
         "keep_alive_timeout": keepalive_timeout,
         "backlog": backlog,
@@ -280,7 +312,7 @@ def run_app(
     if "sock" in settings and (host is not None or port is not None):
         raise TypeError("run_app(sock=...) serves those sockets only: leave out host and port")
     if isinstance(app, Application):
-        limits = {k: v for k, v in settings.items() if not k.startswith("access_log")}
+        limits = {k: v for k, v in settings.items() if k not in SERVE_KEYWORDS}
         start_command(app, host or "0.0.0.0", port or 8080, limits)  # fail fast
     trio.run(
         partial(

@@ -98,6 +98,13 @@ class StaticResource(PrefixResource[Target]):
         """aiohttp's description: ``directory``, ``prefix`` and ``routes``."""
         return {"directory": self._directory, "prefix": self.canonical, "routes": self._routes}
 
+    def set_options_route(self, handler: Target) -> None:
+        """Answer OPTIONS under the folder with ``handler`` (aiohttp_cors's preflight);
+        ``RuntimeError`` if it already has one."""
+        if "OPTIONS" in self._routes:
+            raise RuntimeError("OPTIONS route was set already")
+        self.add_route("OPTIONS", handler)
+
     @property
     def directory(self) -> Path:
         """The folder served, resolved."""

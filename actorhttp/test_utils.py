@@ -33,32 +33,52 @@ rule holds for ``TestClient``.
 Left out, as meaningless on trio: aiohttp's asyncio loop helpers
 (``loop_context``, ``setup_test_loop``, ``teardown_test_loop``,
 ``unittest_run_loop``), ``AioHTTPTestCase`` (an asyncio ``unittest`` case),
-``RawTestServer`` (a bare low-level handler, with no Application), and
-``TestClient.ws_connect`` (use a WebSocket client such as ``websockets``).
+and ``RawTestServer`` (a bare low-level handler, with no Application).
+
+``TestClient.ws_connect(path)`` opens a WebSocket on the server, as
+aiohttp's: a :class:`ClientWebSocketResponse` (``receive()``, ``send_str()``,
+``send_json()``, ``close()``, ``async for msg in ws``...) whose messages are
+actorhttp's ``WSMessage``; a refused handshake raises
+:class:`WSServerHandshakeError` (``status``).
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from contextlib import AsyncExitStack
 from functools import partial
-from http.cookies import SimpleCookie
+from ssl import SSLContext
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 import trio
-from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._app import Application
+from ._clientresponse import ClientResponse
 from ._serve import Server, serve
 from ._testsupport import STOP_GRACE, unused_port
+from ._wsclient import (
+    ClientWebSocketResponse,
+    WSServerHandshakeError,
+    handshake_headers,
+    ws_connect,
+)
 from .testing import make_mocked_request
 
-__all__ = ["ClientResponse", "TestClient", "TestServer", "make_mocked_request", "unused_port"]
+__all__ = [
+    "ClientResponse",
+    "ClientWebSocketResponse",
+    "TestClient",
+    "TestServer",
+    "WSServerHandshakeError",
+    "make_mocked_request",
+    "unused_port",
+]
+
+
+T = TypeVar("T")
 
 
 class _AsyncWithOnly:
@@ -199,134 +219,27 @@ class TestServer(_AsyncWithOnly):
         return f"<TestServer {state}>"
 
 
-class ClientResponse:
-    """A response as aiohttp's ``ClientResponse`` shows it, over an ``httpx.Response`` read whole.
+class _RequestContextManager(Generic[T]):
+    """What ``client.get(...)`` and ``client.ws_connect(...)`` give: awaited, the response
+    (or WebSocket); or ``async with`` it, which ends it with ``finish`` on the way out."""
 
-    ``status``, ``reason``, ``method``, ``url`` (a ``yarl.URL``), ``headers``
-    (a ``CIMultiDictProxy``, names as sent), ``cookies`` (the ``Set-Cookie``
-    of this response, a ``SimpleCookie``), ``content_type``, ``charset``,
-    ``content_length``, ``ok``; ``await read()``, ``await text()``,
-    ``await json()``, ``raise_for_status()`` (httpx's ``HTTPStatusError``).
-    ``httpx_response`` is the response underneath, for anything else.
-    """
+    __slots__ = ("_finish", "_make", "_result")
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.httpx_response = response
-        self.status = response.status_code
-        self.reason = response.reason_phrase
-        self.method = response.request.method
-        self.url = URL(str(response.url))
-        self.headers = CIMultiDictProxy(
-            CIMultiDict(
-                (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in response.headers.raw
-            )
-        )
-
-    @property
-    def ok(self) -> bool:
-        """True for a status below 400."""
-        return self.status < 400
-
-    @property
-    def content_type(self) -> str:
-        """The media type, lower case, without parameters; aiohttp's default if none."""
-        value = self.headers.get("Content-Type", "application/octet-stream")
-        return value.partition(";")[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        """The charset of ``Content-Type``, or None."""
-        return self.httpx_response.charset_encoding
-
-    @property
-    def content_length(self) -> int | None:
-        """``Content-Length`` as an int, or None."""
-        value = self.headers.get("Content-Length")
-        return int(value) if value is not None else None
-
-    @property
-    def cookies(self) -> SimpleCookie:
-        """The cookies this response set (its ``Set-Cookie`` headers)."""
-        cookies = SimpleCookie()
-        for value in self.headers.getall("Set-Cookie", ()):
-            cookies.load(value)
-        return cookies
-
-    async def read(self) -> bytes:
-        """The body (already read whole)."""
-        await trio.lowlevel.checkpoint()
-        return self.httpx_response.content
-
-    async def text(self, encoding: str | None = None, errors: str = "strict") -> str:
-        """The body decoded with ``encoding``, else the response's charset, else UTF-8."""
-        body = await self.read()
-        return body.decode(encoding or self.charset or "utf-8", errors)
-
-    async def json(
+    def __init__(
         self,
-        *,
-        encoding: str | None = None,
-        loads: Callable[[str], Any] = json.loads,
-        content_type: str | None = "application/json",
-    ) -> Any:
-        """The body as JSON; ``ValueError`` if its type is not ``content_type`` (``None``: any)."""
-        if content_type is not None and not _is_expected_type(self.content_type, content_type):
-            raise ValueError(
-                f"Attempt to decode JSON with unexpected mimetype: {self.content_type}"
-            )
-        text = await self.text(encoding)
-        return loads(text) if text.strip() else None
-
-    def raise_for_status(self) -> None:
-        """httpx's ``HTTPStatusError`` for a 4xx or 5xx status; nothing otherwise."""
-        self.httpx_response.raise_for_status()
-
-    def release(self) -> None:
-        """Nothing to release: the body was read whole (aiohttp's name, kept for ported code)."""
-
-    def close(self) -> None:
-        """Nothing to close: the connection went back to the pool once the body was read."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
+        make: Callable[[], Coroutine[Any, Any, T]],
+        finish: Callable[[T], Awaitable[object]],
     ) -> None:
-        self.release()
-
-    def __repr__(self) -> str:
-        return f"<ClientResponse({self.url}) [{self.status} {self.reason}]>"
-
-
-_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+?\+)?json")  # aiohttp's: application/*+json too
-
-
-def _is_expected_type(actual: str, expected: str) -> bool:
-    if expected == "application/json":
-        return _JSON_TYPE.match(actual) is not None
-    return expected in actual
-
-
-class _RequestContextManager:
-    """What ``client.get(...)`` gives: awaited, the response; or ``async with`` it."""
-
-    __slots__ = ("_make", "_response")
-
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, ClientResponse]]) -> None:
         self._make = make  # the request starts when awaited, never otherwise
-        self._response: ClientResponse | None = None
+        self._finish = finish
+        self._result: T | None = None
 
-    def __await__(self) -> Generator[Any, None, ClientResponse]:
+    def __await__(self) -> Generator[Any, None, T]:
         return self._make().__await__()
 
-    async def __aenter__(self) -> ClientResponse:
-        self._response = await self._make()
-        return self._response
+    async def __aenter__(self) -> T:
+        self._result = await self._make()
+        return self._result
 
     async def __aexit__(
         self,
@@ -334,8 +247,12 @@ class _RequestContextManager:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._response is not None:
-            self._response.release()
+        if self._result is not None:
+            await self._finish(self._result)
+
+
+async def _release(response: ClientResponse) -> None:
+    response.release()
 
 
 _BODY_TYPES = (bytes, bytearray, memoryview, str)
@@ -361,6 +278,7 @@ class TestClient(_AsyncWithOnly):
         self._server = server
         self._session = httpx.AsyncClient(**kwargs)
         self._closed = False
+        self._websockets: list[ClientWebSocketResponse] = []  # closed with the client
 
     async def start_server(self) -> None:
         """Start the server if it is not running (``async with`` does this)."""
@@ -404,45 +322,101 @@ class TestClient(_AsyncWithOnly):
         response = await self._session.request(method, str(self.make_url(path)), **kwargs)
         return ClientResponse(response)
 
-    def request(self, method: str, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def request(
+        self, method: str, path: str | URL, **kwargs: Any
+    ) -> _RequestContextManager[ClientResponse]:
         """Request ``path`` on the server; await it for the response, or ``async with`` it."""
-        return _RequestContextManager(partial(self._request, method, path, **kwargs))
+        return _RequestContextManager(partial(self._request, method, path, **kwargs), _release)
 
-    def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def get(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """GET ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def post(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """POST ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("POST", path, **kwargs)
 
-    def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def options(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """OPTIONS ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("OPTIONS", path, **kwargs)
 
-    def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def head(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """HEAD ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("HEAD", path, **kwargs)
 
-    def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def put(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """PUT ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PUT", path, **kwargs)
 
-    def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def patch(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """PATCH ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("PATCH", path, **kwargs)
 
-    def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager:
+    def delete(self, path: str | URL, **kwargs: Any) -> _RequestContextManager[ClientResponse]:
         """DELETE ``path``: await it for a ``ClientResponse``, or ``async with`` it."""
         return self.request("DELETE", path, **kwargs)
 
+    def ws_connect(
+        self,
+        path: str | URL,
+        *,
+        protocols: tuple[str, ...] | list[str] = (),
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        origin: str | None = None,
+        autoclose: bool = True,
+        autoping: bool = True,
+        receive_timeout: float | None = None,
+        max_msg_size: int = 4 * 1024 * 1024,
+        ssl: SSLContext | None = None,
+    ) -> _RequestContextManager[ClientWebSocketResponse]:
+        """Open a WebSocket on ``path``: await it (or ``async with`` it) for a
+        :class:`ClientWebSocketResponse`, as aiohttp's ``ws_connect``.
+
+        The session's cookies and headers go with the handshake, and
+        ``origin`` as its ``Origin``. A handshake the server refuses raises
+        :class:`WSServerHandshakeError` with its ``status``. ``ssl``: the
+        context for a TLS server (the system's trust otherwise).
+        """
+        url = self.make_url(path)
+        if params is not None:
+            url = url.update_query(params)
+
+        async def connect() -> ClientWebSocketResponse:
+            extra = dict(headers or {})
+            if origin is not None:
+                extra["Origin"] = origin
+            built = self._session.build_request("GET", str(url), headers=extra)
+            ws = await ws_connect(
+                url,
+                handshake_headers(built.headers.items()),
+                protocols=tuple(protocols),
+                ssl_context=ssl,
+                autoclose=autoclose,
+                autoping=autoping,
+                max_msg_size=max_msg_size,
+                receive_timeout=receive_timeout,
+            )
+            self._websockets.append(ws)
+            return ws
+
+        return _RequestContextManager(connect, ClientWebSocketResponse.close)
+
+    async def _close_connections(self) -> None:
+        """Close the WebSockets this client opened, then its session (not the server)."""
+        try:
+            for ws in self._websockets:
+                await ws.close()  # a close handshake, bounded; the socket is closed after it
+        finally:
+            await self._session.aclose()
+
     async def close(self) -> None:
-        """Close the session, then the server (idempotent)."""
+        """Close the WebSockets it opened, the session, then the server (idempotent)."""
         if self._closed:
             return
         self._closed = True
         try:
-            await self._session.aclose()
+            await self._close_connections()
         finally:
             await self._server.close()
 

@@ -34,6 +34,7 @@ from ._testsupport import STOP_GRACE
 from ._web._helpers import HttpVersion, HttpVersion11
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from ._web._streams import EMPTY_PAYLOAD, StreamReader
+from ._web._transport import ConnectionTransport
 
 __all__ = ["STOP_GRACE", "SyncClient", "TestClient", "make_mocked_request", "serve_app"]
 
@@ -181,6 +182,9 @@ def _payload(payload: bytes | StreamReader | None) -> StreamReader:
     return StreamReader(receive, declared_length=len(payload))
 
 
+_NO_SOCKET = ConnectionTransport(None, None)  # the default: made anew for each request
+
+
 def make_mocked_request(
     method: str,
     path: str,
@@ -193,13 +197,19 @@ def make_mocked_request(
     reply: Reply | None = None,
     client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
     peer: tuple[str, int] | None = ("127.0.0.1", 0),
+    transport: ConnectionTransport | None = _NO_SOCKET,
 ) -> Request:
     """A Request with no connection behind it, for testing handlers and middlewares directly.
 
     ``payload`` is the body (bytes, or a ``StreamReader``). The request's
     ``reply`` is a fresh one unless given: pass one made with
     ``actorhttp.messages.open_reply()`` to keep its receiving half.
+    ``request.transport``, as aiohttp's mocked one, is there: its
+    ``get_extra_info("peername")`` is ``peer``, it has no socket and never
+    closes; give ``transport`` (``None``: a client that has gone) to change it.
     """
+    if transport is _NO_SOCKET:
+        transport = ConnectionTransport(None, peer)
     target, _, query = path.partition("?")
     raw_headers = tuple(
         (name.encode("latin-1"), value.encode("utf-8")) for name, value in (headers or {}).items()
@@ -216,6 +226,7 @@ def make_mocked_request(
         peer,
         True,
         client_max_size,
+        _transport=transport,
     )
     if match_info is not None or app is not None:
         request._route(match_info or {}, app)

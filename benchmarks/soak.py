@@ -240,12 +240,22 @@ async def counting_actor(inbox: trio.abc.ReceiveChannel[Request], total: list[in
         await request.reply.send(json_response({"total": total[0]}))
 
 
-async def _clients(port: int, seconds: float, clients: int) -> list[dict[str, Any]]:
+async def _clients(
+    port: int, seconds: float, clients: int, min_actions: int = 0
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = [{} for _ in range(clients)]
 
     async def one(index: int) -> None:
         done = await trio.run_process(
-            [sys.executable, "-m", "benchmarks.soak_client", str(port), str(seconds), str(index)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.soak_client",
+                str(port),
+                str(seconds),
+                str(index),
+                str(min_actions),
+            ],
             cwd=ROOT,
             capture_stdout=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -259,9 +269,18 @@ async def _clients(port: int, seconds: float, clients: int) -> list[dict[str, An
 
 
 async def run_soak(
-    seconds: float, *, clients: int = 3, transport: TransportName = "httptools"
+    seconds: float,
+    *,
+    clients: int = 3,
+    transport: TransportName = "httptools",
+    min_actions: int = 0,
 ) -> SoakReport:
-    """Serve, warm up, soak for ``seconds`` with ``clients`` processes, settle, measure."""
+    """Serve, warm up, soak for ``seconds`` with ``clients`` processes, settle, measure.
+
+    Each client process goes on past ``seconds`` until it has done ``min_actions``
+    actions (at most ten times ``seconds``), so a test's volume does not hang on the
+    machine's speed.
+    """
     total = [0]
     send, receive = trio.open_memory_channel[Request](64)
     app = soak_app(total, send)
@@ -270,7 +289,9 @@ async def run_soak(
     log.addHandler(tally)
     propagate, log.propagate = log.propagate, False  # counted, not printed
     try:
-        return await _soak(app, total, send, receive, tally, seconds, clients, transport)
+        return await _soak(
+            app, total, send, receive, tally, seconds, clients, transport, min_actions
+        )
     finally:
         log.removeHandler(tally)
         log.propagate = propagate
@@ -285,6 +306,7 @@ async def _soak(
     seconds: float,
     clients: int,
     transport: TransportName,
+    min_actions: int,
 ) -> SoakReport:
     async with trio.open_nursery() as nursery:
         await nursery.start(
@@ -310,7 +332,7 @@ async def _soak(
         await _settle()
         before = snapshot()
         counted_before = total[0]
-        results = await _clients(server.port, seconds, clients)
+        results = await _clients(server.port, seconds, clients, min_actions)
         await _settle()
         after = snapshot()
         report = SoakReport(seconds, transport, clients, before, after)

@@ -271,9 +271,13 @@ REQUESTS_PER_ACTION = {"keep_alive": 3, "pipelined": 3, "count": 5}
 """Requests (whole or cut short) an action sends; the others send one."""
 
 
-async def loop(tally: Tally, until: float) -> None:
+async def loop(tally: Tally, until: float, min_actions: int, cap: float) -> None:
     actions, weights = zip(*ACTIONS, strict=True)
-    while trio.current_time() < until:
+    # Past ``until``, go on until this process has done ``min_actions`` (so a busy machine
+    # slows a short soak down instead of thinning it out), but never past ``cap``.
+    while (now := trio.current_time()) < cap and (
+        now < until or tally.actions.total() < min_actions
+    ):
         action = random.choices(actions, weights)[0]
         tally.actions[action.__name__] += 1
         try:
@@ -285,19 +289,21 @@ async def loop(tally: Tally, until: float) -> None:
             tally.unexpected.append(f"{action.__name__}: {type(exc).__name__}: {exc}")
 
 
-async def main(seconds: float) -> Tally:
+async def main(seconds: float, min_actions: int = 0) -> Tally:
+    """Run the actions for ``seconds``, and on until ``min_actions`` were done (at most 10x)."""
     tally = Tally()
-    until = trio.current_time() + seconds
+    now = trio.current_time()
+    until, cap = now + seconds, now + 10 * seconds
     async with trio.open_nursery() as nursery:
         for _ in range(CONNECTIONS):
-            nursery.start_soon(loop, tally, until)
+            nursery.start_soon(loop, tally, until, min_actions, cap)
     return tally
 
 
 if __name__ == "__main__":
     PORT = int(sys.argv[1])
     random.seed(int(sys.argv[3]))
-    result = trio.run(main, float(sys.argv[2]))
+    result = trio.run(main, float(sys.argv[2]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     print(
         json.dumps(
             {

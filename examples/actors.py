@@ -1,21 +1,29 @@
-"""A route whose target is a stateful actor's mailbox.
+"""A route whose target is a stateful actor: a counter with one incarnation in the cluster.
 
-The counter actor owns its count; nobody else touches it. Requests to
-/counter/{name} are sent to its mailbox, each with its one-shot reply, and
-it answers each with the new count. It runs under ``supervise``: a bug that
-kills it (try POST /counter/boom) costs that one request a 500, and it
-starts again on the same mailbox, with the counts kept outside it. The middleware wraps it like any
-handler: here it refuses a DELETE without the admin header before the actor
-sees it. An answer the actor has sent is final: a middleware may look at
-it or replace it, never change it.
+The counter actor owns its counts; nobody else touches them. It is declared
+on the app (``app.add_actor``) with a ``cluster_name``: whatever the number
+of workers and machines sharing the broker, one incarnation runs, and a
+request to ``/counter/{name}`` on any worker reaches it and gets its answer.
+So under ``--workers 4 --broker redis://...`` 100 requests count 1..100.
+It runs under ``supervise``: a bug that kills it (try POST
+/counter/boom) costs that one request a 500, and it starts again on the
+same mailbox, with the counts kept outside it. The middleware wraps it
+like any handler: here it refuses a DELETE without the admin header before
+the actor sees it. An answer the actor has sent is final: a middleware may
+look at it or replace it, never change it.
 
-    python examples/actors.py [--port 8080]
+    python examples/actors.py [--port 8080] [--broker redis://127.0.0.1:6379/0]
+    actorhttp examples.actors:app --workers 4 --broker redis://127.0.0.1:6379/0
+
+The counts live in the process that runs the incarnation: if it dies,
+another process takes the counter over (within the broker's lease time)
+and starts from zero. Keep counts that must outlive a process in a store.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 from collections import Counter
 from functools import partial
 
@@ -29,8 +37,7 @@ from actorhttp import (
     StreamResponse,
     json_response,
     middleware,
-    serve,
-    supervise,
+    run_app,
 )
 from actorhttp.messages import Handler
 
@@ -49,7 +56,7 @@ async def counter_actor(mailbox: trio.abc.ReceiveChannel[Request], counts: Count
                 else:
                     counts[name] += 1
                     answer = json_response({"name": name, "count": counts[name]})
-                answer.headers["X-Served-By"] = "counter-actor"
+                answer.headers["X-Served-By"] = f"counter-actor pid {os.getpid()}"
                 await request.reply.send(answer)  # handed over: final from here on
 
 
@@ -60,27 +67,22 @@ async def admin_only_delete(request: Request, handler: Handler) -> StreamRespons
     return await handler(request)
 
 
-async def main(host: str, port: int) -> None:
-    mailbox_send, mailbox_receive = trio.open_memory_channel[Request](16)
+def make_app() -> Application:
     app = Application(middlewares=[admin_only_delete])
-    app.router.add_post("/counter/{name}", mailbox_send)
-    app.router.add_delete("/counter/{name}", mailbox_send)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            counts: Counter[str] = Counter()  # outside the actor: it survives a restart
-            nursery.start_soon(supervise, partial(counter_actor, counts=counts), mailbox_receive)
-            server = await nursery.start(serve, app, host, port)
-            print("serving on", server.url, flush=True)
-            async for _ in signals:
-                break
-            await server.stop(grace=5)
-            await mailbox_send.aclose()  # the actor's loop ends: the nursery can close
-    print("stopped", flush=True)
+    counts: Counter[str] = Counter()  # outside the actor: it survives a restart
+    counter = app.add_actor(partial(counter_actor, counts=counts), cluster_name="counter")
+    app.router.add_post("/counter/{name}", counter)
+    app.router.add_delete("/counter/{name}", counter)
+    return app
 
+
+app = make_app()
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--broker", help="redis://host:port/db (default: this process only)")
     args = parser.parse_args()
-    trio.run(main, args.host, args.port)
+    run_app(app, host=args.host, port=args.port, broker=args.broker, access_log=None)
+    print("stopped", flush=True)

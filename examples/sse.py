@@ -1,13 +1,17 @@
-"""Server-sent events from a StreamResponse: a clock ticking, and the stop ending the streams.
+"""Server-sent events with aiohttp_sse's API: a clock ticking, and the stop ending the streams.
 
     python examples/sse.py [--port 8080]
     curl -N http://127.0.0.1:8080/clock          # one event a second, as they come
 
-Each event is written as it happens (``text/event-stream``); a client that
-reads slowly slows its own writer, a client that leaves ends its handler
-(the next write raises ConnectionResetError). When the server stops, the
-handlers see ``app.stopping`` and end their streams with a ``bye`` event,
-so the stop is immediate instead of waiting out the grace period.
+``actorhttp.sse`` is aiohttp_sse's API on trio: ``sse_response(request)``
+prepares a ``text/event-stream`` response and pings the client every 15 s
+while the block runs; ``send`` writes one event. A client that reads slowly
+slows its own writer, and one that leaves ends its stream
+(``is_connected()`` turns false). A browser that reconnects sends the last
+id it saw (``last_event_id``), and the clock goes on from there. When the
+server stops, the handlers see ``app.stopping`` and end their streams with
+a ``bye`` event, so the stop is immediate instead of waiting out the grace
+period.
 """
 
 from __future__ import annotations
@@ -18,37 +22,31 @@ import time
 import trio
 
 from actorhttp import web
+from actorhttp.sse import sse_response
 
 PAGE = """<!doctype html><title>clock</title><pre id="out"></pre>
 <script>
 const source = new EventSource("/clock");
 source.onmessage = (event) => { document.getElementById("out").textContent += event.data + "\\n"; };
+source.addEventListener("bye", () => source.close());
 </script>
 """
 
 
-def event(data: str, *, name: str | None = None, event_id: int | None = None) -> bytes:
-    lines = [f"event: {name}"] if name else []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
-    return ("\n".join(lines) + "\n\n").encode()
-
-
 async def clock(request: web.Request) -> web.StreamResponse:
     interval = float(request.query.get("interval", "1"))
-    response = web.StreamResponse(headers={"Cache-Control": "no-cache"})
-    response.content_type = "text/event-stream"
-    await response.prepare(request)
     stopping = request.app.stopping
-    tick = 0
-    while not stopping.is_set():
-        await response.write(event(time.strftime("%H:%M:%S"), event_id=tick))
-        tick += 1
-        with trio.move_on_after(interval):
-            await stopping.wait()
-    await response.write_eof(event("the server is stopping", name="bye"))
-    return response
+    async with sse_response(request) as resp:
+        last = resp.last_event_id
+        tick = int(last) + 1 if last is not None and last.isdigit() else 0
+        while resp.is_connected() and not stopping.is_set():
+            await resp.send(time.strftime("%H:%M:%S"), id=str(tick))
+            tick += 1
+            with trio.move_on_after(interval):
+                await stopping.wait()
+        if stopping.is_set():
+            await resp.send("the server is stopping", event="bye")
+    return resp
 
 
 async def index(request: web.Request) -> web.Response:

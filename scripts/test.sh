@@ -4,14 +4,16 @@
 source "$(dirname "$0")/venv.sh"
 
 # System tools some tests drive: Debian's chromium and chromium-driver (the chat
-# example's and HTTP/2 browser tests), wrk (the end-to-end benchmark's smoke test) and
-# h2load (nghttp2-client: HTTP/2 load, its smoke test). Install the missing ones when
-# we can (root, apt-get); otherwise those tests skip and say why.
+# example's and HTTP/2 browser tests), wrk (the end-to-end benchmark's smoke test),
+# h2load (nghttp2-client: HTTP/2 load, its smoke test) and redis-server (the Redis
+# broker's tests). Install the missing ones when we can (root, apt-get); otherwise
+# those tests skip and say why.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v h2load >/dev/null || missing+=(nghttp2-client)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing ${missing[*]} for the tests that need them..." >&2

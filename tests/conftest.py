@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .redisserver import RedisServer, redis_server  # noqa: F401 - a fixture
+
 if TYPE_CHECKING:  # importing the plugin module here would stop pytest rewriting it
     from actorhttp import Application
     from actorhttp.messages import TransportName
@@ -35,3 +37,17 @@ def actorhttp_client(
         return await actorhttp_client(app, **settings)
 
     return make
+
+
+@pytest.fixture(params=["memory", "redis"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The same test with each broker: in-process, and a real redis-server (lease 1 s)."""
+    if request.param == "memory":
+        return "memory://"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url + "?lease_time=1&health_interval=0.2"
+
+
+# The polls example's tests run in a pytest process of their own (tests/test_polls_example.py):
+# the example imports actorhttp.aiohttp_patch, which changes sys.modules for the process.
+collect_ignore = ["polls_app"]

@@ -72,7 +72,7 @@ def stay_until_stopped(run: Running) -> tuple[int | None, str | None]:
 
     async def main() -> tuple[int | None, str | None]:
         async with connect(ws_url(run, "dave")) as dave:
-            assert await dave.recv() == "* welcome, dave"
+            assert await dave.recv() == "* welcome, dave (here: dave)"
             run.process.send_signal(signal.SIGINT)
             await dave.wait_closed()
             assert dave.close_code is not None
@@ -121,7 +121,7 @@ async def test_three_clients_every_message_reaches_the_others(transport: Transpo
             heard = await trio.to_thread.run_sync(three_clients, run)
     assert heard == {
         "alice": [
-            "* welcome, alice",
+            "* welcome, alice (here: alice)",
             "* bob joined",
             "* carol joined",
             "bob: hello from bob",
@@ -129,13 +129,17 @@ async def test_three_clients_every_message_reaches_the_others(transport: Transpo
             "* carol left",
         ],
         "bob": [
-            "* welcome, bob",
+            "* welcome, bob (here: alice, bob)",
             "* carol joined",
             "alice: hello from alice",
             "carol: hello from carol",
             "* carol left",
         ],
-        "carol": ["* welcome, carol", "alice: hello from alice", "bob: hello from bob"],
+        "carol": [
+            "* welcome, carol (here: alice, bob, carol)",
+            "alice: hello from alice",
+            "bob: hello from bob",
+        ],
     }
 
 
@@ -191,7 +195,10 @@ def two_windows(run: Running, chromium: str, chromedriver: str) -> list[str]:
             alice = driver.current_window_handle
             driver.switch_to.new_window("window")
             driver.get(f"{run.url}/?name=bob")
-            wait_for_line(driver, "* welcome, bob")
+            wait_for_line(driver, "* welcome, bob (here: alice, bob)")
+            WebDriverWait(driver, 10).until(
+                lambda d: d.find_element(By.ID, "members").text == "alice, bob"
+            )
             bob = driver.current_window_handle
             driver.switch_to.window(alice)
             wait_for_line(driver, "* bob joined")
@@ -216,4 +223,4 @@ async def test_two_browser_windows_exchange_messages(
             bobs_log = await trio.to_thread.run_sync(
                 two_windows, run, chromium, chromedriver, abandon_on_cancel=True
             )
-    assert bobs_log == ["* welcome, bob", "alice: hello bob, from a browser"]
+    assert bobs_log == ["* welcome, bob (here: alice, bob)", "alice: hello bob, from a browser"]

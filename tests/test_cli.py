@@ -38,8 +38,9 @@ class Served:
     def __init__(
         self, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], pass_fds: tuple[int, ...]
     ) -> None:
-        self.out = tmp_path / "stdout.txt"
-        self.err = tmp_path / "stderr.txt"
+        n = len(list(tmp_path.glob("stdout*.txt")))  # a test may start several
+        self.out = tmp_path / f"stdout{n}.txt"
+        self.err = tmp_path / f"stderr{n}.txt"
         with self.out.open("w") as out, self.err.open("w") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "actorhttp", *args, "--no-access-log"],

@@ -25,9 +25,15 @@ PUBLIC_MODULES = (
     "actorhttp",
     "actorhttp.web",
     "actorhttp.messages",
+    "actorhttp.broker",
     "actorhttp.testing",
     "actorhttp.test_utils",
     "actorhttp.pytest_plugin",
+    "actorhttp.sse",
+    "actorhttp.abc",
+    "actorhttp.typedefs",
+    # Not actorhttp.aiohttp_patch: importing it changes sys.modules for the whole process
+    # (tests/test_aiohttp_plugins.py imports it, in processes of their own).
 )
 
 
@@ -133,7 +139,9 @@ def test_api_pages_render_every_public_module() -> None:
         for page in (DOCS / "api").glob("*.md")
         for match in re.findall(r"^::: ([\w.]+)$", page.read_text(), re.MULTILINE)
     }
-    assert rendered == set(PUBLIC_MODULES)
+    # Rendered, with no __all__ of documentable names to check: hdrs holds constants (as
+    # aiohttp's, it has no __all__), and aiohttp_patch cannot be imported here.
+    assert rendered == {*PUBLIC_MODULES, "actorhttp.hdrs", "actorhttp.aiohttp_patch"}
 
 
 def _python_blocks() -> list[tuple[str, int, str]]:

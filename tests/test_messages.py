@@ -13,7 +13,7 @@ def test_start_server_defaults_are_valid() -> None:
     command = StartServer()
     assert (command.host, command.port, command.transport) == ("127.0.0.1", 8080, "auto")
     assert command.transport_name == "httptools"
-    assert StartServer(certfile="c", keyfile="k").transport_name == "hypercorn"
+    assert StartServer(certfile="c", keyfile="k").transport_name == "httptools"  # HTTP/2 too
 
 
 @pytest.mark.parametrize("port", [0, 65535])

@@ -398,7 +398,7 @@ def test_the_plugin_works_in_a_users_project_by_its_entry_point(tmp_path: Path) 
     env = user_project(tmp_path)
     output = run_pytest(tmp_path / "project", env, "-o", "trio_mode=true")
     assert "3 passed, 1 error" in output, output
-    assert "actorhttp_client and actorhttp_server are trio fixtures" in output, output
+    assert "server and client fixtures are trio fixtures" in output, output
     assert "not run by pytest-trio" in output, output
     # Without pytest-trio the plugin still loads (its module imports only pytest) and
     # the trio fixtures fail saying what is missing.

@@ -525,7 +525,7 @@ def test_the_transports_builder_makes_what_the_constructor_makes() -> None:
     from dataclasses import fields
 
     from actorhttp._reply import open_reply
-    from actorhttp._web._request import new_request
+    from actorhttp._web._newrequest import new_request
     from actorhttp._web._streams import EMPTY_PAYLOAD
 
     reply, _ = open_reply()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Generic, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from yarl import URL
 
@@ -79,6 +79,10 @@ class ResourceRoute(Generic[T]):
         """The resource's URL with ``parts`` filled in; ``ValueError`` for a bad part."""
         return self.resource.url_for(**parts)
 
+    def get_info(self) -> dict[str, Any]:
+        """The resource's description (see :meth:`Resource.get_info`), as aiohttp's."""
+        return self.resource.get_info()
+
     def __repr__(self) -> str:
         return f"<ResourceRoute {self.method} {self.resource.canonical} -> {self.target!r}>"
 
@@ -100,6 +104,16 @@ class Resource(Generic[T]):
 
     def match(self, path: str) -> Mapping[str, str] | None:
         """``match_info`` for a routing-form path, or ``None``."""
+        raise NotImplementedError
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this resource's path as it was added (aiohttp's test for
+        "this path is already routed"); a prefix resource never raw-matches."""
+        return False
+
+    def get_info(self) -> dict[str, Any]:
+        """What aiohttp's ``get_info()`` gives: ``{"path": ...}`` for a fixed path,
+        ``{"formatter": ..., "pattern": ...}`` for a dynamic one, and so on."""
         raise NotImplementedError
 
     def url_for(self, **parts: str) -> URL:
@@ -142,6 +156,12 @@ class Resource(Generic[T]):
         """This resource's routes, in the order they were added."""
         return tuple(self._routes.values())
 
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __iter__(self) -> Iterator[ResourceRoute[T]]:
+        return iter(tuple(self._routes.values()))  # a copy: adding while iterating is safe
+
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
         return f"<{type(self).__name__}{name} {self.canonical}>"
@@ -163,6 +183,14 @@ class PlainResource(Resource[T]):
 
     def match(self, path: str) -> Mapping[str, str] | None:
         return {} if path == self.key else None
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this path."""
+        return path == self._path
+
+    def get_info(self) -> dict[str, Any]:
+        """``{"path": path}``."""
+        return {"path": self._path}
 
     def url_for(self, **parts: str) -> URL:
         """The path itself; ``ValueError`` if any part is given."""
@@ -190,6 +218,22 @@ class DynamicResource(Resource[T]):
 
     def match(self, path: str) -> Mapping[str, str] | None:
         return self.pattern.match(path)
+
+    def raw_match(self, path: str) -> bool:
+        """True when ``path`` is this pattern as it was written (``/users/{id:\\d+}``)."""
+        return path == self.pattern.path
+
+    @property
+    def formatter(self) -> str:
+        """The path with each part as ``{name}``, regexes left out (``/users/{id}``)."""
+        return "".join(
+            piece if isinstance(piece, str) else f"{{{piece[0]}}}" for piece in self.pattern.pieces
+        )
+
+    def get_info(self) -> dict[str, Any]:
+        """``{"formatter": ..., "pattern": ...}``: the path with ``{name}`` parts, and the
+        compiled regex that matches it (on the decoded path)."""
+        return {"formatter": self.formatter, "pattern": self.pattern.regex}
 
     def url_for(self, **parts: str) -> URL:
         """The path with each ``{name}`` filled in, percent-encoded.

@@ -40,6 +40,10 @@ class PrefixedSubAppResource(PrefixResource[T]):
         outcome = self.dispatcher.resolve_routing_path(method, path)
         return outcome._replace(apps=(self.app, *outcome.apps))
 
+    def get_info(self) -> dict[str, Any]:
+        """``{"app": app, "prefix": prefix}``, as aiohttp's."""
+        return {"app": self.app, "prefix": self.canonical}
+
     def add_prefix(self, prefix: str) -> None:
         """Put ``prefix`` in front of this one and of every route of the sub-application."""
         super().add_prefix(prefix)

@@ -11,6 +11,7 @@ chunking) and a streamed body is taken from its pipe and sent as
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import trio
 from hypercorn.typing import (
@@ -19,15 +20,18 @@ from hypercorn.typing import (
     ASGISendCallable,
     HTTPScope,
     Scope,
+    WebsocketScope,
 )
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request, new_request
+from .._web._newrequest import new_request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import Response
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._transport import ConnectionTransport
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, client_gone, exchange
@@ -60,6 +64,7 @@ class AsgiBridge:
         going_away: trio.Event | None = None,
         handler_cancellation: bool = False,
         min_request_body_rate: MinDataRate | None = None,
+        transports: Mapping[tuple[str, int], ConnectionTransport] | None = None,
     ) -> None:
         """``limits``: refuse what the scope shows breaks them (our hypercorn transport).
 
@@ -67,6 +72,8 @@ class AsgiBridge:
         ``min_request_body_rate``: a body whose ASGI messages come slower is
         answered 408 and its connection closed. (Under another ASGI server,
         that server's own timeouts apply: None.)
+        ``transports``: each live connection's ``request.transport`` by client
+        address (our hypercorn transport); without one, it is made from the scope.
         """
         self._deliver = deliver
         self._client_max_size = client_max_size
@@ -74,6 +81,7 @@ class AsgiBridge:
         self._going_away = going_away
         self._handler_cancellation = handler_cancellation
         self._min_request_body_rate = min_request_body_rate
+        self._transports = transports
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -88,9 +96,22 @@ class AsgiBridge:
                     send,
                     client_max_size=self._client_max_size,
                     going_away=self._going_away,
+                    transport=self.transport_for(scope),
                 )
             return
         await self.http(scope, receive, send)
+
+    def transport_for(self, scope: HTTPScope | WebsocketScope) -> ConnectionTransport:
+        """The ``request.transport`` of the connection ``scope`` came on."""
+        client = scope.get("client")
+        peer = (client[0], client[1]) if client else None
+        if peer is not None and self._transports is not None:
+            known = self._transports.get(peer)
+            if known is not None:
+                return known
+        server = scope.get("server")
+        sockname = (server[0], server[1] or 0) if server else None
+        return ConnectionTransport(None, peer, sockname=sockname)
 
     async def http(
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -143,6 +164,7 @@ class AsgiBridge:
             True,
             self._client_max_size,
             disconnected=trio.Event() if self._handler_cancellation else None,
+            transport=self.transport_for(scope),
         )
         if request.disconnected is None or not body_done:
             response = await exchange(self._deliver, request, receiver)

@@ -55,9 +55,11 @@ from .._pipe import PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import HTTPInternalServerError, HTTPServiceUnavailable
 from .._web._helpers import http_version
-from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request, new_request
+from .._web._newrequest import new_request
+from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD
+from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from .._web._wslink import WSLink
 from .._web._wsmodels import WebSocketError, WSCloseCode, WSMessage, WSMsgType
@@ -78,6 +80,7 @@ async def serve_websocket_scope(
     *,
     client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
     going_away: trio.Event | None = None,
+    transport: ConnectionTransport | None = None,
 ) -> None:
     """Deliver a ``websocket`` scope as a Request; accept and carry it, or refuse it.
 
@@ -100,6 +103,7 @@ async def serve_websocket_scope(
         (client[0], client[1]) if client else None,
         True,
         client_max_size,
+        transport=transport,
     )
     # Delivered from a task of its own: when Application serves itself under a plain
     # ASGI server, delivering runs the whole handler, which needs this task to accept.

@@ -36,8 +36,9 @@ import trio
 from .._reply import open_reply
 from .._web._exceptions import HTTPServiceUnavailable
 from .._web._helpers import HttpVersion
-from .._web._request import new_request
+from .._web._newrequest import new_request
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._transport import ConnectionTransport
 from ..messages import StartServer
 from ._asgi import refusal_response
 from ._base import Deliver, Peer, client_gone
@@ -110,9 +111,12 @@ class H2Session:
         deliver: Deliver,
         scheme: str,
         send_meter: RateMeter | None,
+        transport: ConnectionTransport | None = None,
     ) -> None:
-        """``send_meter``: the socket's minimum response rate (None: the stream meters itself)."""
+        """``send_meter``: the socket's minimum response rate (None: the stream meters itself);
+        ``transport``: the connection's, which each stream's ``request.transport`` shows."""
         self.io = io
+        self.transport = transport
         self.peer = peer
         self.settings = settings
         self.deliver = deliver
@@ -273,6 +277,7 @@ class H2Session:
             True,
             settings.client_max_size,
             disconnected=trio.Event(),  # a reset stream's handler is always cancelled
+            transport=self.transport,
         )
         stream.request = request
         stream.receiver = receiver

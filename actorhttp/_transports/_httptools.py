@@ -40,9 +40,11 @@ from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
-from .._web._request import Request, new_request
+from .._web._newrequest import new_request
+from .._web._request import Request
 from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
@@ -96,6 +98,7 @@ class _Connection:
         "send_meter",
         "settings",
         "stream",
+        "transport",
         "watched",
     )
 
@@ -127,6 +130,7 @@ class _Connection:
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
         self.client = peer
+        self.transport = _transport_of(stream, peer)
         self.settings = settings
         self.client_max_size = settings.client_max_size
         self.deliver = deliver
@@ -176,6 +180,7 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            self.transport.connection_lost()
             if self.watched is not None:
                 client_gone(self.watched)  # the connection is over: so is any handler for it
 
@@ -230,6 +235,7 @@ class _Connection:
             self.deliver,
             self.scheme,
             self.send_meter,
+            self.transport,
         )
         live.discard(self)
         live.add(session)
@@ -333,6 +339,7 @@ class _Connection:
             head.keep_alive,
             self.client_max_size,
             disconnected=trio.Event() if self.settings.handler_cancellation else None,
+            transport=self.transport,
         )
         if request.disconnected is None:
             receiver.on_answer(self._answered)
@@ -470,6 +477,19 @@ async def serve_stream(
         nursery.start_soon(reap, live, reaper_tick(settings))
         await connection.run(live)
         nursery.cancel_scope.cancel()
+
+
+def _transport_of(stream: trio.abc.Stream, peer: Peer) -> ConnectionTransport:
+    """What ``request.transport`` shows of a connection: its socket, addresses and TLS."""
+    if isinstance(stream, TLSStream):
+        return ConnectionTransport(
+            stream.transport.socket,
+            peer,
+            ssl_context=stream.ssl_object.context,
+            ssl_object=stream.ssl_object,
+        )
+    socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+    return ConnectionTransport(socket, peer)
 
 
 def _timeouts(settings: StartServer) -> H1Timeouts:

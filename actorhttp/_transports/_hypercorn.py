@@ -19,6 +19,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import wrap_app
 
+from .._web._transport import ConnectionTransport
 from ..messages import StartServer
 from ._asgi import AsgiBridge
 from ._base import (
@@ -68,6 +69,8 @@ async def serve_hypercorn(
 ) -> None:
     """Serve until ``stop``; then stop accepting, drain for its grace, cut, close."""
     config = hypercorn_config(settings)
+    # Each connection's request.transport, found by the client address the scope names.
+    transports: dict[tuple[str, int], ConnectionTransport] = {}
     bridge = AsgiBridge(
         deliver,
         going_away=stop.going_away,
@@ -80,6 +83,7 @@ async def serve_hypercorn(
             max_headers=settings.max_headers,
             max_header_size=settings.max_header_size,
         ),
+        transports=transports,
     )
     app = wrap_app(bridge, 0, "asgi")
     ssl_context = tls_context(settings, alpn=["h2", "http/1.1"])
@@ -96,8 +100,17 @@ async def serve_hypercorn(
         stream: trio.abc.Stream = SerialSendStream(
             socket_stream, RateMeter(minimum) if minimum is not None else None, peer
         )
+        ssl_stream = None
         if ssl_context is not None:
-            stream = trio.SSLStream(stream, ssl_context, server_side=True, https_compatible=True)
+            # trio.SSLStream answers the SSLObject's questions (getpeercert, cipher, version...).
+            stream = ssl_stream = trio.SSLStream(
+                stream, ssl_context, server_side=True, https_compatible=True
+            )
+        transport = ConnectionTransport(
+            socket_stream.socket, peer, ssl_context=ssl_context, ssl_object=ssl_stream
+        )
+        if peer is not None:
+            transports[peer] = transport
         live.add(socket_stream)
         try:
             await TCPServer(app, config, context, ConnectionState({}), stream)  # type: ignore[arg-type]
@@ -108,6 +121,9 @@ async def serve_hypercorn(
             logger.exception("connection from %s failed", peer)
         finally:
             live.discard(socket_stream)
+            transport.connection_lost()
+            if peer is not None and transports.get(peer) is transport:
+                del transports[peer]
             # A cancelled TCPServer may skip its own close (hypercorn #106).
             socket_stream.socket.close()
 

@@ -113,6 +113,11 @@ class TLSStream(trio.abc.Stream):
         self._send_lock = trio.StrictFIFOLock()
 
     @property
+    def ssl_object(self) -> ssl.SSLObject:
+        """The connection's TLS state (peer certificate, cipher, ALPN): ``request.transport``'s."""
+        return self._ssl
+
+    @property
     def alpn_protocol(self) -> str | None:
         """The protocol ALPN chose in the handshake (``"h2"``, ``"http/1.1"``), or None."""
         return self._ssl.selected_alpn_protocol()

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import warnings
 from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,8 +33,10 @@ from ._helpers import (
     parse_http_date,
     parse_media_type,
 )
+from ._reqfields import parse_cookies, parse_forwarded, parse_range
 from ._reqstate import RequestState
 from ._streams import StreamReader
+from ._transport import ConnectionTransport, RequestProtocol
 
 if TYPE_CHECKING:
     from ._multipart import MultipartReader, PostValue
@@ -50,13 +50,6 @@ RawHeaders = tuple[tuple[bytes, bytes], ...] | list[tuple[bytes, bytes]]
 
 _EMPTY_MATCH: Mapping[str, str] = MappingProxyType({})
 _EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_FORWARDED_PAIR = re.compile(
-    r"""([!#$%&'*+.^_`|~0-9A-Za-z-]+)=("(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"|"""
-    r"""[!#$%&'*+.^_`|~0-9A-Za-z-]+)(:\d{1,4})?"""
-)
-_QUOTED_PAIR = re.compile(r"\\([\t !-~\x80-\xff])")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII | re.IGNORECASE)
 
 
 class InvalidJSONBody(HTTPBadRequest, json.JSONDecodeError):
@@ -99,6 +92,7 @@ class BaseRequest(RequestState):
     disconnected: trio.Event | None = None
     """Set when the client goes away before the answer is out; ``None`` unless the server
     watches for that (``handler_cancellation=True``, as aiohttp's run_app takes it)."""
+    _transport: ConnectionTransport | None = None  # the connection, as the transport made it
 
     # -- what the router fills in -----------------------------------------------
 
@@ -182,10 +176,27 @@ class BaseRequest(RequestState):
         return self.peer[0] if self.peer is not None else None
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """``"peername"`` is the client's address; anything else gives ``default``."""
+        """The connection's ``transport.get_extra_info(name)``: ``peername``, ``sockname``,
+        ``socket``, ``sslcontext``, ``ssl_object``; ``default`` for what it has not."""
+        transport = self._transport
+        if transport is not None:
+            return transport.get_extra_info(name, default)
         if name == "peername" and self.peer is not None:
             return self.peer
         return default
+
+    @property
+    def transport(self) -> ConnectionTransport | None:
+        """aiohttp's ``request.transport``: ``get_extra_info(...)`` and ``is_closing()`` of the
+        connection; ``None`` once the client has gone (as aiohttp), or for a request made
+        without a connection (``make_mocked_request``)."""
+        transport = self._transport
+        return None if transport is None or transport.is_closing() else transport
+
+    @property
+    def protocol(self) -> RequestProtocol:
+        """What aiohttp programs read of its ``RequestHandler``: ``logger``, ``transport``..."""
+        return RequestProtocol(self)
 
     # -- headers -------------------------------------------------------------------
 
@@ -225,15 +236,7 @@ class BaseRequest(RequestState):
         """The ``Cookie`` header's pairs (names that are not tokens are skipped)."""
         cookies = self._cache.get("cookies")
         if cookies is None:
-            found: dict[str, str] = {}
-            decode = SimpleCookie().value_decode
-            for header in self.headers.getall("Cookie", ()):
-                for pair in header.split(";"):
-                    name, sep, value = pair.partition("=")
-                    name = name.strip()
-                    if sep and _TOKEN.match(name):
-                        found[name] = decode(value.strip())[0]
-            cookies = self._cache["cookies"] = MappingProxyType(found)
+            cookies = self._cache["cookies"] = parse_cookies(self.headers.getall("Cookie", ()))
         return cookies
 
     @property
@@ -264,57 +267,12 @@ class BaseRequest(RequestState):
     @property
     def http_range(self) -> slice:
         """The ``Range`` header as a slice; ``ValueError`` when it is malformed."""
-        value = self.headers.get("Range")
-        if value is None:
-            return slice(None, None, 1)
-        match = _RANGE.match(value)
-        if match is None:
-            raise ValueError("range not in acceptable format")
-        start = int(match.group(1)) if match.group(1) else None
-        end = int(match.group(2)) if match.group(2) else None
-        if start is None and end is not None:
-            start, end = -end, None  # the last `end` bytes
-        elif start is not None and end is not None:
-            end += 1  # inclusive on the wire, exclusive in a slice
-            if start >= end:
-                raise ValueError("start cannot be after end")
-        elif start is None:
-            raise ValueError("No start or end of range specified")
-        return slice(start, end, 1)
+        return parse_range(self.headers.get("Range"))
 
     @property
     def forwarded(self) -> tuple[Mapping[str, str], ...]:
         """RFC 7239 ``Forwarded`` elements, one mapping per proxy hop, as aiohttp parses them."""
-        elements: list[Mapping[str, str]] = []
-        for field_value in self.headers.getall("Forwarded", ()):
-            length, pos, need_separator = len(field_value), 0, False
-            element: dict[str, str] = {}
-            elements.append(MappingProxyType(element))
-            while 0 <= pos < length:
-                match = _FORWARDED_PAIR.match(field_value, pos)
-                if match is not None:
-                    if need_separator:
-                        pos = field_value.find(",", pos)  # bad syntax: skip to the next element
-                        continue
-                    name, value, port = match.groups()
-                    if value[0] == '"':
-                        value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
-                    element[name.lower()] = value + (port or "")
-                    pos += len(match.group(0))
-                    need_separator = True
-                elif field_value[pos] == ",":
-                    need_separator = False
-                    element = {}
-                    elements.append(MappingProxyType(element))
-                    pos += 1
-                elif field_value[pos] == ";":
-                    need_separator = False
-                    pos += 1
-                elif field_value[pos] in " \t":
-                    pos += 1
-                else:
-                    pos = field_value.find(",", pos)
-        return tuple(elements)
+        return parse_forwarded(self.headers.getall("Forwarded", ()))
 
     # -- the body --------------------------------------------------------------------
 
@@ -456,6 +414,7 @@ class BaseRequest(RequestState):
             MappingProxyType(overrides),
             self._state.copy(),  # as aiohttp: what the clone's handler stores stays its own
             disconnected=self.disconnected,
+            _transport=self._transport,
         )
         # A middleware's clone (a proxy's, say) may be the one whose post() spools files.
         self._cache.setdefault("clones", []).append(clone)
@@ -510,57 +469,3 @@ class Request(BaseRequest):
     def config_dict(self) -> Mapping[Any, Any]:
         """``app[key]`` looked up from this request's app out through its parents."""
         return MappingProxyType(ChainMap(*reversed(self._apps())))
-
-
-class _Unfrozen(Request):
-    """Request's twin that takes assignments: :func:`new_request` builds one, then makes it a
-    Request (same slots, so the switch is allowed), which refuses changes from then on."""
-
-    __slots__ = ()
-    # Both: CPython routes assignment and deletion through one slot, and takes its fast
-    # generic path only when neither is a Python function (the frozen dataclass's are).
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__
-
-
-def new_request(
-    method: str,
-    raw_target_path: str,
-    raw_query_string: str,
-    raw_headers: RawHeaders,
-    content: StreamReader,
-    reply: Reply,
-    version: HttpVersion = HttpVersion11,
-    scheme: str = "http",
-    peer: tuple[str, int] | None = None,
-    keep_alive: bool = True,
-    client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE,
-    disconnected: trio.Event | None = None,
-) -> Request:
-    """A Request, as the transports build one for every request they read.
-
-    The same object ``Request(...)`` makes, made faster: a frozen dataclass's
-    own ``__init__`` sets each field through ``object.__setattr__``, which
-    measured 1.6 us per request more than plain assignment.
-    """
-    request: Any = object.__new__(_Unfrozen)
-    request.method = method
-    request.raw_target_path = raw_target_path
-    request.raw_query_string = raw_query_string
-    request.raw_headers = raw_headers
-    request.content = content
-    request.reply = reply
-    request.version = version
-    request.scheme = scheme
-    request.peer = peer
-    request.keep_alive = keep_alive
-    request.client_max_size = client_max_size
-    request._match_info = None
-    request._app = None
-    request._overrides = None
-    request._state = {}
-    request._cache = {}
-    request.disconnected = disconnected
-    request.__class__ = Request
-    result: Request = request
-    return result

@@ -33,6 +33,7 @@ class AbstractView(ABC):
 
     @property
     def request(self) -> Request:
+        """The request this view answers."""
         return self._request
 
     @abstractmethod
