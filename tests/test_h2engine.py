@@ -10,14 +10,17 @@ is remembered.
 from __future__ import annotations
 
 import hpack
+from hpack import NeverIndexedHeaderTuple
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actorhttp._transports._h2engine import (
+    MEMORY_BLOCKS,
     MEMORY_BYTES,
     Recall,
     _Decoder,
     _Encoder,
+    _size,
     new_engine,
 )
 
@@ -120,3 +123,46 @@ def test_a_new_engine_has_our_hpack_and_settings_queued() -> None:
     assert conn.decoder.max_header_list_size == 5000
     assert conn.local_settings.max_concurrent_streams == 7
     assert conn.data_to_send()  # the SETTINGS and the connection's WINDOW_UPDATE
+
+
+def test_a_field_never_to_be_indexed_is_never_answered_by_a_remembered_block() -> None:
+    # NeverIndexedHeaderTuple equals the plain pair, but its block differs (RFC 7541 7.1.3).
+    plain = [(b":status", b"200"), (b"authorization", b"secret")]
+    never = [(b":status", b"200"), NeverIndexedHeaderTuple(b"authorization", b"secret")]
+    for first, then in ((plain, never), (never, plain)):
+        ours, reference = _Encoder(), hpack.Encoder()
+        for _ in range(3):
+            assert ours.encode(first) == reference.encode(first)
+        for _ in range(2):
+            assert ours.encode(then) == reference.encode(then)
+
+
+def test_hpacks_other_ways_of_asking_get_hpacks_blocks_and_lists() -> None:
+    ours, reference = _Encoder(), hpack.Encoder()
+    fields = [(b":status", b"200"), (b"x-n", b"1")]
+    for _ in range(3):
+        assert ours.encode(fields) == reference.encode(fields)
+    assert ours.encode(fields, huffman=False) == reference.encode(fields, huffman=False)
+    as_dict = {":status": "200", "x-n": "2"}
+    assert ours.encode(as_dict) == reference.encode(as_dict)
+    decoder, hpacks = _Decoder(), hpack.Decoder()
+    block = b"\x88\x00\x03x-n\x011"
+    for _ in range(3):
+        assert decoder.decode(block, raw=True) == hpacks.decode(block, raw=True)
+    assert decoder.decode(block) == hpacks.decode(block) == [(":status", "200"), ("x-n", "1")]
+
+
+def test_what_a_connection_remembers_stays_within_its_bound_whatever_the_client_sends() -> None:
+    decoder = _Decoder()
+    for index in range(200):  # each block twice, the largest that may be remembered and past it
+        name = b"x-%d" % index
+        value = b"v" * (MEMORY_BYTES - 40 + index % 3 * 20)
+        block = b"\x00" + bytes([len(name)]) + name + hpack.hpack.encode_integer(len(value), 7)
+        block += value
+        for _ in range(2):
+            decoder.decode(block, raw=True)
+    kept = decoder._lists
+    assert len(kept._once) <= MEMORY_BLOCKS
+    assert len(kept._values) <= MEMORY_BLOCKS
+    assert all(len(block) <= MEMORY_BYTES for block in (*kept._once, *kept._values))
+    assert all(_size(fields) <= MEMORY_BYTES for fields in kept._values.values())

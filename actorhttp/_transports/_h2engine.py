@@ -149,6 +149,7 @@ def _size(headers: Iterable[tuple[bytes, bytes]]) -> int:
     return sum(len(name) + len(value) + 32 for name, value in headers)
 
 
+_PLAIN: Final = {tuple}
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -207,12 +208,18 @@ class _Encoder(hpack.Encoder):
 
     def encode(self, headers: Any, huffman: bool = True) -> bytes:
         """The block for ``headers`` (name, value pairs, pseudo-fields first), as hpack makes it."""
+        if not huffman or isinstance(headers, dict):
+            return super().encode(headers, huffman)  # not ours to make: hpack's own way
         table: Any = self.header_table
         changes = table.changes
         if changes != self._changes:
             self._blocks.forget()
             self._changes = changes
         fields = tuple(headers)
+        # hpack's HeaderTuple says whether a field may be indexed, and equals the
+        # plain pair: only a list of plain pairs is told by its value alone.
+        if {*map(type, fields)} != _PLAIN:
+            return super().encode(fields, huffman)
         block = self._blocks.get(fields)
         if block is not None:
             return block
@@ -223,8 +230,8 @@ class _Encoder(hpack.Encoder):
             not resized
             and table.changes == changes
             and len(block) <= MEMORY_BYTES
-            and self._blocks.again(fields)
             and _size(fields) <= MEMORY_BYTES
+            and self._blocks.again(fields)
         ):
             self._blocks.keep(fields, block)
         return block
@@ -246,19 +253,20 @@ class _Decoder(hpack.Decoder):
         if state != self._state:
             self._lists.forget()
             self._state = state
+        if not raw or type(data) is not bytes:
+            return super().decode(data, raw)  # not as h2 asks: hpack's own way
         found = self._lists.get(data)
         if found is not None:
             return list(found)  # h2 keeps what it gets: a list of its own
         headers = super().decode(data, raw)
         # Decoded within the limits, the table unchanged: the same block reads the same.
         if (
-            raw
-            and table.changes == state[0]
+            table.changes == state[0]
             and len(data) <= MEMORY_BYTES
             and self._lists.again(data)
             and _size(headers) <= MEMORY_BYTES
         ):
-            self._lists.keep(bytes(data), tuple(headers))
+            self._lists.keep(data, tuple(headers))
         return headers
 
 
