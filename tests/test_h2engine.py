@@ -10,7 +10,7 @@ is remembered.
 from __future__ import annotations
 
 import hpack
-from hpack import NeverIndexedHeaderTuple
+from hpack import HeaderTuple, NeverIndexedHeaderTuple
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,7 +150,7 @@ def test_hpacks_other_ways_of_asking_get_hpacks_blocks_and_lists() -> None:
     for _ in range(3):
         assert decoder.decode(block, raw=True) == hpacks.decode(block, raw=True)
     assert decoder.decode(block) == hpacks.decode(block)
-    assert list(hpacks.decode(block)) == [(":status", "200"), ("x-n", "1")]
+    assert hpacks.decode(block) == [HeaderTuple(":status", "200"), HeaderTuple("x-n", "1")]
 
 
 def test_what_a_connection_remembers_stays_within_its_bound_whatever_the_client_sends() -> None:
