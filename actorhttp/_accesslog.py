@@ -22,9 +22,11 @@ access logger configured nothing at all runs per request.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -35,6 +37,7 @@ __all__ = ["AbstractAccessLogger", "AccessLogger", "access_logger", "make_access
 
 access_logger = logging.getLogger("actorhttp.access")
 
+_now = time.time  # the wall clock, seconds since the epoch (a seam for tests)
 _DIRECTIVE = re.compile(r"%(\{([A-Za-z0-9\-_]+)\}([io])|[atPrsbD]|Tf?)")
 _Fill = Callable[[Request, StreamResponse, float], object]
 
@@ -100,7 +103,14 @@ def _fill(directive: str, header: str | None, where: str | None) -> _Fill:
 
 
 def _started(request: Request, response: StreamResponse, time: float) -> str:
-    began = datetime.datetime.now(datetime.UTC).astimezone() - datetime.timedelta(seconds=time)
+    return _stamp(int(_now() - time))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    """``%t`` for a second since the epoch, in local time: made once a second, not per line
+    (the local zone and strftime cost more than the rest of a line's directives)."""
+    began = datetime.datetime.fromtimestamp(second, datetime.UTC).astimezone()
     return began.strftime("[%d/%b/%Y:%H:%M:%S %z]")
 
 
