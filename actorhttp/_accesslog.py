@@ -97,9 +97,21 @@ def _compile(log_format: str) -> tuple[str, list[_Fill]]:
 def _fill(directive: str, header: str | None, where: str | None) -> _Fill:
     if header is not None:
         if where == "i":
-            return lambda request, response, time: request.headers.get(header, "-")
+            return _request_header(header.lower().encode("latin-1"))
         return lambda request, response, time: response.headers.get(header, "-")
     return _SIMPLE[directive]
+
+
+def _request_header(wanted: bytes) -> _Fill:
+    def fill(request: Request, response: StreamResponse, time: float) -> str:
+        # request.headers.get's answer (the first field so named), read from the raw
+        # fields: building the multidict for a line cost more than the rest of it.
+        for name, value in request.raw_headers:
+            if name.lower() == wanted:
+                return value.decode("utf-8", "surrogateescape")
+        return "-"
+
+    return fill
 
 
 def _started(request: Request, response: StreamResponse, time: float) -> str:

@@ -60,7 +60,7 @@ def lines() -> Any:
 
 FORMATS = [
     AccessLogger.LOG_FORMAT,
-    '%a "%r" %s %b %{X-Req}i %{X-Resp}o %P',
+    '%a "%r" %s %b %{X-Req}i %{x-req}i %{X-Missing}i %{X-Resp}o %P',
     "%s literal %D %T",
     "no directives at all",
 ]
