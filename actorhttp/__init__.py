@@ -11,7 +11,9 @@ broker that joins processes (topics, presence, named actors),
 ``proxy_headers_middleware`` to take a trusted proxy's word for the client,
 and ``actorhttp.messages`` for the messages themselves. As in aiohttp, the
 WebSocket close codes, messages and errors (``WSCloseCode``, ``WSMessage``,
-``WebSocketError``, ``WSMessageTypeError``) are top-level names only.
+``WebSocketError``, ``WSMessageTypeError``) and the response bodies of the
+payload system (``Payload``, ``get_payload``) and the multipart readers
+(``MultipartReader``, ``BodyPartReader``) are top-level names only.
 ``actorhttp.testing`` holds test helpers (``SyncClient`` for plain tests),
 ``actorhttp.test_utils`` aiohttp's ``TestServer``/``TestClient`` on trio, and
 ``actorhttp.pytest_plugin`` the pytest fixtures (registered by entry point);
@@ -134,7 +136,8 @@ from ._web._helpers import (
     RequestKey,
     ResponseKey,
 )
-from ._web._multipart import FileField
+from ._web._multipart import BodyPartReader, FileField, MultipartReader
+from ._web._payload import Payload, get_payload
 from ._web._request import (
     BaseRequest,
     Request,
@@ -167,10 +170,12 @@ __all__ = [
     "AccessLogger",
     "AppRouter",
     "MinDataRate",
+    "MultipartReader",
     "RestartBudget",
     "SupervisionError",
     "Application",
     "BaseRequest",
+    "BodyPartReader",
     "CleanupError",
     "ContentCoding",
     "DynamicResource",
@@ -237,6 +242,7 @@ __all__ = [
     "HTTPVersionNotSupported",
     "Headers",
     "NotAppKeyWarning",
+    "Payload",
     "PayloadAccessError",
     "PlainResource",
     "PrefixedSubAppResource",
@@ -265,6 +271,7 @@ __all__ = [
     "WebSocketResponse",
     "delete",
     "get",
+    "get_payload",
     "head",
     "http_driver",
     "json_bytes_response",

@@ -23,7 +23,8 @@ from ._approuter import AppRouter
 from ._broker import Broker, open_broker
 from ._lifecycle import CleanupContext, FrozenList, Signal
 from ._router import Router
-from ._routing import ResourceRoute, UrlDispatcher, check_timeout
+from ._routing import Resource, ResourceRoute, UrlDispatcher, check_timeout
+from ._routing._domain import Domain, MaskDomain, MatchedSubAppResource
 from ._routing._subapp import PrefixedSubAppResource
 from ._supervise import DEFAULT_RESTART_BUDGET, RestartBudget
 from ._transports import AsgiBridge
@@ -36,6 +37,7 @@ __all__ = ["AppRouter", "Application"]  # AppRouter: re-exported from _approuter
 logger = logging.getLogger("actorhttp")
 T = TypeVar("T")
 U = TypeVar("U")
+R = TypeVar("R", bound=Resource[Target])
 
 
 class Application(MutableMapping[str | AppKey[Any], Any]):
@@ -288,15 +290,32 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         prefix = prefix.rstrip("/")
         if not prefix:
             raise ValueError("Prefix cannot be empty")
+        self._check_mountable(subapp)
+        return self._mount(PrefixedSubAppResource(prefix, subapp, subapp.router), subapp)
+
+    def add_domain(self, domain: str, subapp: Application) -> MatchedSubAppResource[Target]:
+        """Mount ``subapp`` for the requests whose ``Host`` is ``domain``, as aiohttp's.
+
+        ``example.com`` (a port other than 80 included: ``example.com:8080``),
+        or a mask such as ``*.example.com``. Such sub-applications are tried
+        before any path, in the order added; one whose domain matches owns
+        the request (its 404 and 405 too). Its routes keep their paths; the
+        rest is ``add_subapp``'s. ``TypeError``/``ValueError`` for a bad domain.
+        """
+        rule = MaskDomain(domain) if isinstance(domain, str) and "*" in domain else Domain(domain)
+        self._check_mountable(subapp)
+        return self._mount(MatchedSubAppResource(rule, subapp, subapp.router), subapp)
+
+    def _check_mountable(self, subapp: Application) -> None:
         if self._frozen:
             raise RuntimeError("Cannot add sub application to frozen application")
         if subapp._pre_frozen or subapp._frozen:
             raise RuntimeError("Cannot add frozen application")
         if subapp is self:
             raise ValueError("an application cannot be its own sub-application")
-        resource: PrefixedSubAppResource[Target] = PrefixedSubAppResource(
-            prefix, subapp, subapp.router
-        )
+
+    def _mount(self, resource: R, subapp: Application) -> R:
+        """Add a sub-application's resource; its signals run with ours; it is fixed now."""
         self._router.register_resource(resource)
         for name in ("on_startup", "on_shutdown", "on_cleanup"):
             self._forward_signal(name, subapp)
@@ -463,8 +482,12 @@ class Application(MutableMapping[str | AppKey[Any], Any]):
         if self._asgi is None:
             # Under a plain ASGI server each request already has its own task: run inline.
             self.freeze()
+            args = self._handler_args
             self._asgi = AsgiBridge(
-                self.make_router().respond, client_max_size=self._client_max_size
+                self.make_router().respond,
+                client_max_size=self._client_max_size,
+                auto_decompress=args.get("auto_decompress", True),
+                read_bufsize=args.get("read_bufsize", 2**16),
             )
         await self._asgi(scope, receive, send)
 

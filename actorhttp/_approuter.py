@@ -15,6 +15,7 @@ from typing import Any
 
 from ._actors._named import NamedActor
 from ._routing import METH_ANY, Resource, ResourceRoute, UrlDispatcher
+from ._routing._dispatcher import ExpectHandler
 from ._static import StaticResource
 from ._web._fileresponse import DEFAULT_CHUNK_SIZE
 from ._wsactor import DEFAULT_INBOX_SIZE, DEFAULT_OUTBOX_SIZE, websocket_route
@@ -74,9 +75,17 @@ class AppRouter(UrlDispatcher[Target]):
         *,
         name: str | None = None,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[Target]:
         """OPTIONS on ``path``."""
-        return self.add_route("OPTIONS", path, handler, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "OPTIONS",
+            path,
+            handler,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_view(
         self,
@@ -85,9 +94,17 @@ class AppRouter(UrlDispatcher[Target]):
         *,
         name: str | None = None,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[Target]:
         """A class-based view (``web.View``) for every verb on ``path`` (a ``*`` route)."""
-        return self.add_route(METH_ANY, path, handler, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            METH_ANY,
+            path,
+            handler,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_websocket(
         self,
@@ -131,7 +148,7 @@ class AppRouter(UrlDispatcher[Target]):
         path: str | os.PathLike[str],
         *,
         name: str | None = None,
-        expect_handler: Any = None,
+        expect_handler: ExpectHandler | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         show_index: bool = False,
         follow_symlinks: bool = False,
@@ -143,8 +160,6 @@ class AppRouter(UrlDispatcher[Target]):
         lead outside the folder; ``append_version`` makes ``url_for`` add
         ``?v=<hash>``. ``ValueError`` if the folder does not exist.
         """
-        if expect_handler is not None:
-            raise TypeError("expect_handler is not supported: Expect is answered by the server")
         if not prefix.startswith("/"):
             raise ValueError(f"static prefix must start with '/': {prefix!r}")
         if self._frozen:
@@ -157,6 +172,7 @@ class AppRouter(UrlDispatcher[Target]):
             show_index=show_index,
             follow_symlinks=follow_symlinks,
             append_version=append_version,
+            expect_handler=expect_handler,
         )
         self.register_resource(resource)
         return resource

@@ -56,6 +56,8 @@ class _Limit:
         return "--" + self.setting.replace("_", "-")
 
 
+# The broker URL when --broker is not given; how a supervisor hands it to its workers.
+BROKER_ENV = "ACTORHTTP_BROKER"
 _LIMITS = (
     _Limit("client_max_size", int, "largest request body in bytes (default 1 MiB): 413 past it"),
     _Limit("max_concurrency", int, "requests handled at once (default: no cap)"),
@@ -108,8 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     how.add_argument(
         "--broker",
         metavar="URL",
+        default=os.environ.get(BROKER_ENV) or None,
         help="share topics, presence and named actors across workers and machines: "
-        "redis://host:port/db or rediss://... (default: memory://, this process only)",
+        "redis://host:port/db or rediss://... (default: $ACTORHTTP_BROKER, else memory://, "
+        "this process only); workers get it through their environment, not their argv",
     )
     how.add_argument(
         "--transport",
@@ -170,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.workers > 1:
         if args.broker is not None:
             _check_broker(parser, args.broker)  # once, here: not N workers failing alike
+            # Through the environment, which only this user can read, and not the workers'
+            # argv, which `ps` shows everyone: a Redis URL may hold a password.
+            os.environ[BROKER_ENV] = args.broker
         sys.exit(_supervise(parser, args, settings))
     sys.path.insert(0, os.path.abspath(args.app_dir))
     app = _load(parser, module, attribute)
@@ -348,7 +355,7 @@ def _worker_command(args: argparse.Namespace, fds: Sequence[int], supervisor_fd:
     argv += ["--transport", args.transport, "--shutdown-timeout", str(args.shutdown_timeout)]
     argv += ["--log-level", args.log_level]
     argv.append("--access-log" if args.access_log else "--no-access-log")
-    for flag in ("access_log_format", "certfile", "keyfile", "broker"):
+    for flag in ("access_log_format", "certfile", "keyfile"):  # the broker: see main()
         if getattr(args, flag) is not None:
             argv += ["--" + flag.replace("_", "-"), getattr(args, flag)]
     for limit in _LIMITS:

@@ -16,9 +16,16 @@ from ._web._request import Request
 from ._web._response import StreamResponse
 from .messages import Handler
 
-__all__ = ["normalize_path_middleware"]
+__all__ = ["SlashConflictError", "normalize_path_middleware"]
 
 _SLASHES = re.compile("//+")
+
+
+class SlashConflictError(ValueError, AssertionError):
+    """``normalize_path_middleware(append_slash=True, remove_slash=True)``: they conflict.
+
+    A ``ValueError``, and the ``AssertionError`` aiohttp raises for it.
+    """
 
 
 def normalize_path_middleware(
@@ -33,10 +40,12 @@ def normalize_path_middleware(
     Tried in aiohttp's order: slashes merged; a slash appended (or removed);
     both. The first candidate that some route answers is where it
     redirects, the query string kept. ``append_slash`` and ``remove_slash``
-    exclude each other (``ValueError``).
+    exclude each other: :class:`SlashConflictError`, a ``ValueError`` that is
+    also the ``AssertionError`` aiohttp raises (raised, not asserted, so
+    ``python -O`` keeps it).
     """
     if append_slash and remove_slash:
-        raise ValueError("Cannot both remove and append slash")
+        raise SlashConflictError("Cannot both remove and append slash")
 
     @middleware
     async def impl(request: Request, handler: Handler) -> StreamResponse:

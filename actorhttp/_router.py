@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
@@ -116,6 +116,25 @@ def _describe(handler: object) -> str:
     return f"{module}.{name}" if module else name
 
 
+def _expecting(expect: Callable[[Request], Awaitable[Any]], chain: Handler) -> Handler:
+    """``chain``, after the route's ``expect_handler`` for a request with ``Expect``.
+
+    As aiohttp: its answer (returned, or an HTTPException raised) is the
+    response, before any middleware; ``None`` goes on. The 100 Continue is
+    the server's, sent when the handler reads the body.
+    """
+
+    async def expecting(request: Request) -> StreamResponse:
+        if "Expect" in request.headers:
+            answer = await expect(request)
+            if answer is not None:
+                response: StreamResponse = answer
+                return response
+        return await chain(request)
+
+    return expecting
+
+
 async def _raise_system(request: Request) -> StreamResponse:
     """What a SystemRoute does: raise its 404 or 405."""
     exc = request.match_info.http_exception  # type: ignore[attr-defined]
@@ -141,6 +160,9 @@ class Router:
         self.routes = routes
         self.restart_budget = restart_budget
         self._access: AbstractAccessLogger | None = None
+        self._errors = logger
+        # add_domain's sub-apps match the Host: only then is the header looked at.
+        self._wants_host = getattr(routes, "wants_host", False)
         self._root_layer: tuple[object, Sequence[Any]] = (app, tuple(middlewares))
         self._app = app
         self._chains: dict[ResourceRoute[Target], Handler] = {}
@@ -241,6 +263,13 @@ class Router:
         """Log each finished request with ``access`` (None, the default: no access log)."""
         self._access = access
 
+    def log_errors(self, errors: logging.Logger) -> None:
+        """Log what handlers raise or return wrongly to ``errors`` (``actorhttp`` by default).
+
+        aiohttp's ``logger`` server setting (``handler_args``, ``AppRunner``).
+        """
+        self._errors = errors
+
     async def respond(self, request: Request) -> None:
         """Handle ``request`` and answer on its reply, which this always closes."""
         reply = request.reply
@@ -253,7 +282,9 @@ class Router:
         except Exception as exc:
             # Raised while the body was being produced (a streamed body's source, a
             # FileResponse's disk): the head may be out, so the connection is cut.
-            logger.exception("Error sending the response to %s %s", request.method, request.path)
+            self._errors.exception(
+                "Error sending the response to %s %s", request.method, request.path
+            )
             self._abort_sent(request, exc)
         finally:
             reply.close()
@@ -274,7 +305,7 @@ class Router:
                 else:
                     # The head of another response went out already: a second answer
                     # cannot be sent, so cut the connection rather than lie.
-                    logger.error(
+                    self._errors.error(
                         "%s %s: a response was returned after another had been sent; "
                         "cutting the connection",
                         request.method,
@@ -305,6 +336,8 @@ class Router:
             target = route.target
             handler = _forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
             built = await compose_layers(self._layers(apps), handler)
+            if route.expect_handler is not None:
+                built = _expecting(route.expect_handler, built)
             # Built once per route; a request that raced us to it keeps the first chain.
             chain = self._chains.setdefault(route, built)
         return chain
@@ -342,13 +375,16 @@ class Router:
 
     async def handle(self, request: Request) -> StreamResponse:
         """The response to ``request``: never raises, errors become 4xx/5xx responses."""
-        resolution = self.routes.resolve(request.method, request.raw_target_path)
+        host = request.headers.get("Host") if self._wants_host else None
+        resolution = self.routes.resolve(request.method, request.raw_target_path, host)
         handler: object
         apps = resolution.apps
         try:
             if isinstance(resolution, Match):
                 route = resolution.route
-                match_info = UrlMappingMatchInfo(resolution.match_info, route, *self._stack(apps))
+                match_info = UrlMappingMatchInfo(
+                    resolution.match_info, route, *self._stack(apps), frozen=True
+                )
                 request._route(match_info, self._app)
                 handler = route.target
                 chain = self._chains.get(route) or await self._chain(route, apps)
@@ -359,7 +395,9 @@ class Router:
                     if isinstance(resolution, MethodNotAllowed)
                     else HTTPNotFound()
                 )
-                match_info = UrlMappingMatchInfo({}, SystemRoute(exc), *self._stack(apps))
+                match_info = UrlMappingMatchInfo(
+                    {}, SystemRoute(exc), *self._stack(apps), frozen=True
+                )
                 request._route(match_info, self._app)
                 chain = handler = await self._miss_chain(apps)
                 timeout = self._app_timeout(apps)
@@ -381,7 +419,7 @@ class Router:
             logger.debug("%s %s: client went away: %s", request.method, request.path, exc)
             return self._abort_sent(request, exc) or HTTPInternalServerError()
         except Exception as exc:
-            logger.exception("Error handling request %s %s", request.method, request.path)
+            self._errors.exception("Error handling request %s %s", request.method, request.path)
             # A head already out is cut, and stays the answer: finish() has nothing to add.
             return self._abort_sent(request, exc) or HTTPInternalServerError()
         if response is None and request.reply.answered:
@@ -392,7 +430,7 @@ class Router:
         if type(response) is Response:
             return response  # the common answer: neither of the checks below can apply
         if not isinstance(response, StreamResponse):
-            logger.error(
+            self._errors.error(
                 "handler %s returned %r for %s %s, not a web.StreamResponse",
                 _describe(handler),
                 type(response).__name__,
@@ -439,7 +477,7 @@ class Router:
         if gone is not None and gone.is_set():
             logger.debug("%s %s: client went away: handler cancelled", request.method, request.path)
             raise ClientDisconnectedError("the client went away: its handler was cancelled")
-        logger.warning(
+        self._errors.warning(
             "%s %s: %s took longer than handler_timeout=%gs: cancelled, answered 504",
             request.method,
             request.path,

@@ -44,11 +44,9 @@ from .messages import (
 
 __all__ = ["Server", "run_app", "serve"]
 
-logger = logging.getLogger("actorhttp")
+server_logger = logging.getLogger("actorhttp")
 CLEANUP_TIMEOUT = 30.0
 SETTINGS = frozenset(f.name for f in dataclasses.fields(StartServer)) - {"host", "port"}
-# serve()'s own keywords beside the StartServer settings.
-SERVE_KEYWORDS = frozenset({"access_log", "access_log_class", "access_log_format", "broker"})
 # aiohttp's names for settings we have under StartServer's names.
 AIOHTTP_ALIASES = {
     "keepalive_timeout": "keep_alive_timeout",
@@ -127,9 +125,24 @@ class Server:
         return f"<Server {' '.join(self.urls)}>"
 
 
+# aiohttp's request-handler settings that serve() applies itself (the router's loggers).
+HANDLER_SETTINGS = frozenset({"logger", "access_log", "access_log_class", "access_log_format"})
+# serve()'s own keywords beside the StartServer settings.
+SERVE_KEYWORDS = HANDLER_SETTINGS | {"broker"}
+
+
 def start_command(app: Application, host: str, port: int, settings: dict[str, Any]) -> StartServer:
-    """StartServer from serve()'s keywords; ``TypeError`` naming any it does not know."""
-    merged = {AIOHTTP_ALIASES.get(k, k): v for k, v in {**app.handler_args, **settings}.items()}
+    """StartServer from serve()'s keywords and ``app.handler_args``.
+
+    ``TypeError`` naming any it does not know. The keywords win over the
+    app's ``handler_args``, as aiohttp's ``run_app`` keywords do; the loggers
+    among them (:data:`HANDLER_SETTINGS`) are serve()'s own, not the server's.
+    """
+    merged = {
+        AIOHTTP_ALIASES.get(k, k): v
+        for k, v in {**app.handler_args, **settings}.items()
+        if k not in HANDLER_SETTINGS
+    }
     if "sock" in merged:  # aiohttp's name: one socket or several
         sock = merged.pop("sock")
         if isinstance(sock, socket.socket):
@@ -151,6 +164,7 @@ async def serve(
     access_log: logging.Logger | None = None,
     access_log_class: type[AbstractAccessLogger] = AccessLogger,
     access_log_format: str = AccessLogger.LOG_FORMAT,
+    logger: logging.Logger | None = None,
     broker: Broker | str | None = None,
     task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
     **settings: Any,
@@ -159,7 +173,10 @@ async def serve(
 
     No access log unless ``access_log`` names a logger (``run_app`` logs to
     ``actorhttp.access``, as aiohttp's to ``aiohttp.access``), written by
-    ``access_log_class(access_log, access_log_format)``. ``broker`` (a
+    ``access_log_class(access_log, access_log_format)``. ``logger`` gets what
+    handlers raise (the ``actorhttp`` logger by default). The app's
+    ``handler_args`` (aiohttp's request-handler settings) apply where these
+    keywords are left at their defaults. ``broker`` (a
     :class:`~actorhttp.broker.Broker` or a URL) replaces the app's own.
 
     In order: the broker connects, the app's startup runs, its declared
@@ -174,14 +191,24 @@ async def serve(
     bound, and whatever the app's startup raises (its cleanup runs first).
     """
     start = start_command(app, host, port, settings)
-    access = make_access_logger(access_log, access_log_class, access_log_format)
+    handler_args = app.handler_args
+    access = make_access_logger(
+        access_log if access_log is not None else handler_args.get("access_log"),
+        access_log_class
+        if access_log_class is not AccessLogger
+        else handler_args.get("access_log_class", AccessLogger),
+        access_log_format
+        if access_log_format != AccessLogger.LOG_FORMAT
+        else handler_args.get("access_log_format", AccessLogger.LOG_FORMAT),
+    )
+    errors = logger if logger is not None else handler_args.get("logger", server_logger)
     active = app.broker if broker is None else open_broker(broker)
     app._use_broker(active)
     async with active:
         try:
             await app.startup()  # may still add state and routes, as in aiohttp
             app.freeze()
-            await _serve_started(app, start, task_status, access)
+            await _serve_started(app, start, task_status, access, errors)
         finally:
             with trio.move_on_after(CLEANUP_TIMEOUT) as scope:
                 scope.shield = True
@@ -193,6 +220,7 @@ async def _serve_started(
     start: StartServer,
     task_status: trio.TaskStatus[Server],
     access: AbstractAccessLogger | None,
+    errors: logging.Logger,
 ) -> None:
     commands_send, commands_receive = trio.open_memory_channel[object](16)
     events_send, events_receive = trio.open_memory_channel[Event](16)
@@ -206,6 +234,7 @@ async def _serve_started(
         async with trio.open_nursery() as nursery:
             router = app.make_router()
             router.log_access(access)
+            router.log_errors(errors)
             await nursery.start(router.run, router_receive)
             await nursery.start(actors.run)  # before listening: routes to them work at once
             going_away = trio.Event()  # set once on_shutdown has run: then WebSockets get 1001
@@ -230,7 +259,7 @@ async def _serve_started(
                             if isinstance(event, ServerStopped):
                                 break
                             if isinstance(event, CommandFailed):
-                                logger.error("server command failed: %s", event.error)
+                                server_logger.error("server command failed: %s", event.error)
                         if not server._stop_requested.is_set():
                             stopping.cancel_scope.cancel()  # stopped without being asked
             finally:
@@ -257,7 +286,7 @@ async def _stop_when_asked(
     try:
         await app.shutdown()  # meanwhile in-flight requests have their grace
     except Exception:
-        logger.exception("on_shutdown failed")
+        server_logger.exception("on_shutdown failed")
     finally:
         actors.close(server._grace)  # a room says goodbye to its sockets before the 1001 below
         going_away.set()  # WebSockets on_shutdown left open get close 1001 now

@@ -16,7 +16,7 @@ import hashlib
 import html
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,6 +52,7 @@ class StaticResource(PrefixResource[Target]):
         show_index: bool = False,
         follow_symlinks: bool = False,
         append_version: bool = False,
+        expect_handler: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> None:
         super().__init__(prefix, name=name)
         try:
@@ -65,8 +66,8 @@ class StaticResource(PrefixResource[Target]):
         self._show_index = show_index
         self._follow_symlinks = follow_symlinks
         self._append_version = append_version
-        self.add_route("GET", self._handle)
-        self.add_route("HEAD", self._handle)
+        self.add_route("GET", self._handle, expect_handler=expect_handler)
+        self.add_route("HEAD", self._handle, expect_handler=expect_handler)
 
     def match(self, path: str) -> Mapping[str, str] | None:
         """``{"filename": ...}`` for a path under the prefix, else None; dots resolved first."""
@@ -144,7 +145,7 @@ class StaticResource(PrefixResource[Target]):
 
     def _index_of(self, folder: Path) -> str:
         relative = folder.relative_to(self._directory).as_posix()
-        title = f"Index of /{html.escape('' if relative == '.' else relative)}"
+        title = f"Index of /{html.escape(relative)}"  # the root's is "Index of /.", as aiohttp
         items = []
         for entry in sorted(folder.iterdir()):
             url = quote(f"{self.canonical}/{entry.relative_to(self._directory).as_posix()}")

@@ -182,6 +182,16 @@ class StartServer:
     run_app option) cancels a handler whose client goes away before its answer
     is out; off by default, as in aiohttp.
 
+    aiohttp's request-handler settings: ``auto_decompress`` decodes request
+    bodies sent with ``Content-Encoding`` gzip, deflate, br or zstd (on, as in
+    aiohttp; ``False`` hands them over as sent); ``read_bufsize`` is the
+    request body stream's buffer (``readline``'s limit, and the most one read
+    of a compressed body decodes past 64 KiB); ``tcp_keepalive`` sets
+    ``SO_KEEPALIVE`` on each accepted socket (on, as in aiohttp);
+    ``lingering_time`` is how long the httptools transport drains what a
+    client still sends after a refusal or an unread body, before it closes
+    (2 s; aiohttp's default is 10 s).
+
     Overload: ``max_concurrency`` caps the requests handled at once (a
     WebSocket or a stream counts while its handler runs; ``None``: no cap);
     past it requests wait in the router actor's mailbox, and past
@@ -214,6 +224,10 @@ class StartServer:
     ssl_context: ssl.SSLContext | None = None
     transport: TransportName = "auto"
     sockets: tuple[socket.socket, ...] = ()
+    auto_decompress: bool = True
+    read_bufsize: int = 2**16
+    tcp_keepalive: bool = True
+    lingering_time: float = 2.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -251,6 +265,16 @@ class StartServer:
                 f"unknown transport {self.transport!r}: use 'auto', 'httptools' or 'hypercorn'"
             )
         _check_sockets(self.sockets)
+        for name in ("auto_decompress", "tcp_keepalive"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
+        _count("read_bufsize", self.read_bufsize)
+        if (
+            isinstance(self.lingering_time, bool)
+            or not isinstance(self.lingering_time, int | float)
+            or not self.lingering_time >= 0
+        ):
+            raise ValueError(f"lingering_time must be >= 0 seconds, not {self.lingering_time!r}")
 
     @property
     def tls(self) -> bool:

@@ -51,14 +51,19 @@ from ssl import SSLContext
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-import httpx
 import trio
 from yarl import URL
+
+from ._testsupport import STOP_GRACE, missing_extra, unused_port
+
+try:
+    import httpx
+except ImportError as exc:  # the optional extra is not installed: say which
+    raise missing_extra("actorhttp.test_utils", exc) from exc
 
 from ._app import Application
 from ._clientresponse import ClientResponse
 from ._serve import Server, serve
-from ._testsupport import STOP_GRACE, unused_port
 from ._wsclient import (
     ClientWebSocketResponse,
     WSServerHandshakeError,

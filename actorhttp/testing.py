@@ -23,14 +23,19 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
 import trio
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from ._testsupport import STOP_GRACE, missing_extra
+
+try:
+    import httpx
+    from anyio.from_thread import BlockingPortal, start_blocking_portal
+except ImportError as exc:  # the optional extra is not installed: say which
+    raise missing_extra("actorhttp.testing", exc) from exc
 
 from ._app import Application
 from ._reply import Reply, open_reply
 from ._serve import Server, serve
-from ._testsupport import STOP_GRACE
 from ._web._helpers import HttpVersion, HttpVersion11
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from ._web._streams import EMPTY_PAYLOAD, StreamReader

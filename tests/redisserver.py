@@ -28,15 +28,22 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process, stoppable and restartable on the same port."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate chain file, key file): TLS only, on ``port``."""
         self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.tls = tls
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if self.tls is None:
+            listen = ["--port", str(self.port)]
+        else:
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            listen += ["--tls-cert-file", self.tls[0], "--tls-key-file", self.tls[1]]
         self.process = subprocess.Popen(
             [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("redis-server", *listen, "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"),
             ],
             stdin=subprocess.DEVNULL,
@@ -46,6 +53,8 @@ class RedisServer:
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    if self.tls is not None:
+                        return  # listening; whether TLS works is the test's to find
                     sock.sendall(b"PING\r\n")
                     if sock.recv(16).startswith(b"+PONG"):
                         return

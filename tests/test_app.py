@@ -81,7 +81,7 @@ async def test_wrong_method_is_405_with_allow(actorhttp_client: Client) -> None:
 
 async def test_add_get_answers_head_without_body(transport: TransportName) -> None:
     app = Application()
-    app.router.add_get("/page", lambda request: _text("twelve bytes"))
+    app.router.add_get("/page", _twelve_bytes)
     with trio.fail_after(TIMEOUT):
         async with serve_app(app, transport=transport) as client:
             head = await client.head("/page")
@@ -95,8 +95,8 @@ async def test_add_get_answers_head_without_body(transport: TransportName) -> No
     assert raw.endswith(b"\r\n\r\n")  # headers only, not one byte of body
 
 
-async def _text(text: str) -> Response:
-    return Response(text=text)
+async def _twelve_bytes(request: Request) -> Response:
+    return Response(text="twelve bytes")
 
 
 async def test_name_part_matches_one_segment_and_regex_parts(actorhttp_client: Client) -> None:

@@ -12,11 +12,13 @@ import contextlib
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+import trustme
 
 from actorhttp.broker import (
     Broker,
@@ -30,7 +32,7 @@ from actorhttp.broker import (
     open_broker,
 )
 
-from .redisserver import RedisServer, free_port
+from .redisserver import RedisServer, free_port, need_redis_server
 
 TIMEOUT = 20
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +154,55 @@ def test_broker_urls_are_checked() -> None:
 
 
 json = object()  # not a codec: no encode/decode
+
+
+def test_tls_options_pass_through_to_coredis_with_rediss_only() -> None:
+    broker = open_broker("rediss://h:6380/0?ssl_ca_certs=/ca.pem&lease_time=2")
+    assert isinstance(broker, RedisBroker)
+    assert broker.lease_time == 2.0
+    assert broker._connect_url == "rediss://h:6380/0?ssl_ca_certs=%2Fca.pem"
+    with pytest.raises(ValueError, match=r"\['ssl_ca_certs'\] need rediss://"):
+        open_broker("redis://h:6379/0?ssl_ca_certs=/ca.pem")
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[tuple[RedisServer, Path]]:
+    """A redis-server that speaks TLS only, with a certificate from a private CA (its file)."""
+    need_redis_server()
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(paths["cert"]))
+    cert.private_key_pem.write_to_path(str(paths["key"]))
+    server = RedisServer(free_port(), tls=(str(paths["cert"]), str(paths["key"])))
+    server.start()
+    try:
+        yield server, paths["ca"]
+    finally:
+        server.stop()
+
+
+async def test_rediss_with_a_private_ca_carries_topics_and_refuses_an_unknown_server(
+    tls_redis: tuple[RedisServer, Path],
+) -> None:
+    server, ca = tls_redis
+    with trio.fail_after(TIMEOUT):
+        async with (
+            open_broker(f"{server.url}?ssl_ca_certs={ca}") as broker,
+            broker.subscribe("t") as messages,
+        ):
+            assert await broker.publish("t", {"over": "tls"})
+            assert await messages.receive() == {"over": "tls"}
+        # Without the CA the server's certificate is not trusted: refused, naming the URL.
+        with pytest.raises(BrokerUnavailable, match=f"cannot reach the broker at {server.url}"):
+            async with open_broker(server.url):
+                pass
+        # Plain redis:// to a TLS port is refused too, not left hanging.
+        plain = server.url.replace("rediss://", "redis://")
+        with pytest.raises(BrokerUnavailable, match=f"cannot reach the broker at {plain}"):
+            async with open_broker(plain):
+                pass
 
 
 async def test_an_unreachable_redis_at_start_names_its_url() -> None:

@@ -72,6 +72,8 @@ def test_the_counter_counts_each_request_once_across_four_workers(
     assert sorted(counts) == list(range(1, 101))  # each once: one incarnation, not four
     assert len(owners) == 1
     assert owners <= set(served.workers().values())
+    for pid in served.workers().values():  # the URL (a password, maybe) is not in their argv
+        assert redis_server.url.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
     served.process.send_signal(signal.SIGTERM)
     assert served.exit_status() == 0
 

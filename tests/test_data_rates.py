@@ -82,11 +82,11 @@ async def count_body(request: Request) -> Response:
 def counting_app() -> Application:
     app = Application(client_max_size=None)
     app.router.add_post("/count", count_body)
-    app.router.add_get("/hello", lambda request: _hello())
+    app.router.add_get("/hello", _hello)
     return app
 
 
-async def _hello() -> Response:
+async def _hello(request: Request) -> Response:
     return Response(text="hello")
 
 
@@ -193,7 +193,7 @@ def writer_app(log: list[BaseException]) -> Application:
     app = Application()
     app.router.add_get("/stream", stream)
     app.router.add_get("/big", big)
-    app.router.add_get("/hello", lambda request: _hello())
+    app.router.add_get("/hello", _hello)
     return app
 
 

@@ -211,7 +211,7 @@ def test_http10_without_keep_alive_closes() -> None:
     conn.receive_data(b"GET / HTTP/1.0\r\n\r\n", now=100.0)
     assert isinstance(conn.next_event(), Head)
     _, fields, _ = head_of(conn.response_bytes(wire_for(Response(text="x"), http10=True)))
-    assert fields[b"connection"] == b"close"
+    assert b"connection" not in fields  # closing is HTTP/1.0's default, as aiohttp says
     assert not conn.cycle(now=101.0)
 
 
@@ -434,7 +434,6 @@ def test_the_common_answers_take_the_plain_path() -> None:
     for spec in (
         {"status": 200, "fields": [], "method": "GET", "version": "1.1"},
         {"status": 404, "fields": [("Content-Type", "text/plain")], "method": "POST"},
-        {"status": 200, "fields": [("X-A", "1")], "method": "GET", "version": "1.0"},
     ):
         full: dict[str, object] = {
             "reason": None,
@@ -448,3 +447,24 @@ def test_the_common_answers_take_the_plain_path() -> None:
         }
         conn, _ = _asked(full)
         assert conn.plain_response_bytes(_answer(full)) is not None, spec
+
+
+def test_an_http10_request_is_answered_in_http10() -> None:
+    # As aiohttp: the status line says HTTP/1.0, and keep-alive only when asked for.
+    for asked, expected in (
+        (b"", b"HTTP/1.0 200 OK\r\nContent-Type"),
+        (b"keep-alive", b"Connection: keep-alive"),
+    ):
+        conn = connection()
+        field = b"Connection: " + asked + b"\r\n" if asked else b""
+        conn.receive_data(b"GET /a HTTP/1.0\r\n" + field + b"\r\n", now=100.0)
+        head = conn.next_event()
+        assert isinstance(head, Head)
+        assert head.keep_alive is bool(asked)
+        answer = Response(text="hi")
+        answer._hand_over()
+        assert conn.plain_response_bytes(answer) is None  # the cached heads are HTTP/1.1
+        data = conn.response_bytes(frame(answer, head.method, http10=True))
+        assert data.startswith(b"HTTP/1.0 200 OK\r\n")
+        assert expected in data
+        assert (b"Connection:" in data) is bool(asked)  # closing is HTTP/1.0's default

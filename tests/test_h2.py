@@ -399,7 +399,7 @@ async def test_a_stream_to_a_client_whose_window_stays_shut_is_reset_at_the_mini
 
     app = Application()
     app.router.add_get("/big", big)
-    app.router.add_get("/small", lambda request: _small())
+    app.router.add_get("/small", _small)
     rate = MinDataRate(bytes_per_second=1000, grace_period=5)
     with trio.fail_after(600):
         async with serve_app(app, min_response_rate=rate) as served:
@@ -415,7 +415,7 @@ async def test_a_stream_to_a_client_whose_window_stays_shut_is_reset_at_the_mini
     assert stalled.status(other) == 200
 
 
-async def _small() -> Response:
+async def _small(request: Request) -> Response:
     return Response(text="small")
 
 

@@ -45,11 +45,11 @@ class Handlers:
 def app_with(handlers: Handlers) -> Application:
     app = Application()
     app.router.add_get("/wait", handlers.wait)
-    app.router.add_get("/ok", lambda request: _ok())
+    app.router.add_get("/ok", _ok)
     return app
 
 
-async def _ok() -> Response:
+async def _ok(request: Request) -> Response:
     return Response(text="ok")
 
 

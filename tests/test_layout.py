@@ -54,6 +54,12 @@ TOP_LEVEL_EXTRAS = {
     "WSMessage",
     "WSMessageTypeError",
     "WebSocketError",
+    # aiohttp's top-level payload names: bodies that are files, streams, parts.
+    "Payload",
+    "get_payload",
+    # aiohttp's top-level multipart readers: what request.multipart() gives.
+    "MultipartReader",
+    "BodyPartReader",
 }
 
 

@@ -327,7 +327,7 @@ async def test_serve_on_given_sockets_leaves_them_open_and_listening(
 ) -> None:
     """aiohttp's ``sock=``: serve a socket bound elsewhere (a supervisor's, systemd's)."""
     app = Application()
-    app.router.add_get("/", lambda request: _ok())
+    app.router.add_get("/", _ok)
     given = socket.create_server(("127.0.0.1", 0))
     port = given.getsockname()[1]
     with given, trio.fail_after(TIMEOUT):
@@ -342,7 +342,7 @@ async def test_serve_on_given_sockets_leaves_them_open_and_listening(
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
 
 
-async def _ok() -> Response:
+async def _ok(request: Request) -> Response:
     return Response(text="ok")
 
 

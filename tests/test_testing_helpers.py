@@ -407,3 +407,18 @@ def test_the_plugin_works_in_a_users_project_by_its_entry_point(tmp_path: Path) 
     )
     assert "1 passed, 2 deselected, 1 error" in output, output
     assert "pytest-trio is not loaded" in output, output
+
+
+@pytest.mark.parametrize("module", ["actorhttp.testing", "actorhttp.test_utils"])
+@pytest.mark.parametrize("missing", ["httpx", "anyio"])
+def test_without_the_testing_extra_the_import_names_it(module: str, missing: str) -> None:
+    # A None in sys.modules makes that import fail as if the package were not installed.
+    script = f"import sys; sys.modules[{missing!r}] = None\nimport {module}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError: ")
+    assert "pip install 'actorhttp[testing]'" in last
+    assert missing in last

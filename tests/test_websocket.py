@@ -296,7 +296,7 @@ async def test_the_api_refuses_misuse() -> None:
     with pytest.raises(RuntimeError, match=r"Cannot call \.write"):
         await ws.write(b"x")
     with pytest.raises(ValueError, match="timeout"):
-        WebSocketResponse(timeout=0)
+        WebSocketResponse(timeout=-1)  # 0 is aiohttp's "do not wait"
     with pytest.raises(ValueError, match="heartbeat"):
         WebSocketResponse(heartbeat=-1)
     with pytest.raises(ValueError, match="max_msg_size"):

@@ -44,5 +44,9 @@ class RedisBroker(RedisPresence, RedisCalls):
     Redis. ``codec`` and ``subscriber_size`` as :class:`Broker`'s. The URL
     may carry ``lease_time``, ``health_interval`` and ``prefix`` in its query
     (``redis://host:6379/0?lease_time=2``), which is how the CLI's
-    ``--broker`` sets them; a ``ValueError`` names a bad one.
+    ``--broker`` sets them; a ``ValueError`` names a bad one. A ``rediss://``
+    URL verifies the server against the system's CAs, or takes coredis's
+    TLS options: ``ssl_ca_certs`` (a private CA's file), ``ssl_certfile`` and
+    ``ssl_keyfile`` (a client certificate), ``ssl_cert_reqs``,
+    ``ssl_check_hostname``.
     """

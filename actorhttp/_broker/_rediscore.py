@@ -15,7 +15,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import trio
 
@@ -30,6 +30,10 @@ logger = logging.getLogger("actorhttp.broker")
 _RELEASE = """if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1]) else return 0 end"""
 MAX_BACKOFF = 5.0
+# coredis's own rediss:// URL options (a private CA, a client certificate), passed through.
+TLS_OPTIONS = frozenset(
+    {"ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname"}
+)
 
 
 class _Unhealthy(Exception):
@@ -82,18 +86,23 @@ class RedisCore(Broker):
         # Our own settings may ride in the URL's query (--broker has one string):
         # redis://host:6379/0?lease_time=2&health_interval=0.5&prefix=myapp
         query = dict(parse_qsl(parts.query))
+        tls = {k: query.pop(k) for k in TLS_OPTIONS & set(query)}
         unknown = sorted(set(query) - {"lease_time", "health_interval", "prefix"})
         if unknown:
             raise ValueError(
                 f"unknown broker URL options {unknown}: lease_time, health_interval, prefix"
+                f" (and with rediss://: {', '.join(sorted(TLS_OPTIONS))})"
             )
+        if tls and parts.scheme != "rediss":
+            raise ValueError(f"broker URL options {sorted(tls)} need rediss://, not redis://")
         try:
             lease_time = float(query.get("lease_time", lease_time))
             health_interval = float(query.get("health_interval", health_interval))
         except ValueError as exc:
             raise ValueError(f"broker URL {url!r}: {exc}") from None
         prefix = query.get("prefix", prefix)
-        self._connect_url = urlunsplit(parts._replace(query=""))
+        # coredis reads the TLS options from the URL it connects with; ours it would refuse.
+        self._connect_url = urlunsplit(parts._replace(query=urlencode(tls)))
         for name, value in (("lease_time", lease_time), ("health_interval", health_interval)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")

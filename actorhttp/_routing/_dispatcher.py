@@ -29,23 +29,44 @@ others, so resolving costs the same with 10 routes or 10,000.
 from __future__ import annotations
 
 import re
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from typing import Generic, TypeVar
+from collections.abc import (
+    Awaitable,
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
+from typing import Any, Generic, TypeVar
 
 from ._index import RouteIndex
 from ._pattern import routing_path
 from ._prefix import PrefixResource
 from ._resolution import NOT_FOUND, Match, MethodNotAllowed, NotFound, Resolution
-from ._resources import Resource, ResourceRoute, check_timeout, make_resource
+from ._resources import (
+    Resource,
+    ResourceRoute,
+    check_expect_handler,
+    check_timeout,
+    make_resource,
+)
 
 __all__ = ["Match", "MethodNotAllowed", "NotFound", "Resolution", "UrlDispatcher"]
 
 T = TypeVar("T")
+ExpectHandler = Callable[[Any], Awaitable[Any]]
+"""aiohttp's ``expect_handler``: ``async def f(request)``, a response or None."""
 _ROUTE_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*([.:-][_a-zA-Z][_a-zA-Z0-9]*)*\Z")
 
 
 def _first_answer(
-    candidates: Iterable[Resource[T]], method: str, path: str, allowed: set[str]
+    candidates: Iterable[Resource[T]],
+    method: str,
+    path: str,
+    allowed: set[str],
+    host: str | None,
 ) -> Resolution[T] | None:
     """The answer of the first of ``candidates`` to match ``path`` with ``method``, if any.
 
@@ -54,7 +75,7 @@ def _first_answer(
     """
     for resource in candidates:
         if isinstance(resource, PrefixResource):
-            outcome: Resolution[T] = resource.resolve(method, path)
+            outcome: Resolution[T] = resource.resolve(method, path, host)
             if isinstance(outcome, Match) or resource.owns_prefix:
                 return outcome
             if isinstance(outcome, MethodNotAllowed):
@@ -77,6 +98,7 @@ class UrlDispatcher(Generic[T]):
         self._resources: list[Resource[T]] = []
         self._named: dict[str, Resource[T]] = {}
         self._index: RouteIndex[T] = RouteIndex()
+        self._by_host: list[Any] = []  # add_domain's resources, tried first (see _domain)
 
     # -- building --------------------------------------------------------
 
@@ -89,11 +111,7 @@ class UrlDispatcher(Generic[T]):
         """
         if self._resources:
             last = self._resources[-1]
-            if (
-                last.name == name
-                and not isinstance(last, PrefixResource)
-                and last.canonical == path
-            ):
+            if last.name == name and not isinstance(last, PrefixResource) and last.raw_match(path):
                 return last
         return self.register_resource(make_resource(path, name=name))
 
@@ -109,7 +127,10 @@ class UrlDispatcher(Generic[T]):
         if name is not None and name in self._named:
             raise ValueError(f"duplicate route name {name!r}: already {self._named[name]!r}")
         resource.order = len(self._resources)
-        self._index.add(resource)  # before the list: a resource it cannot file is not added
+        if resource.indexed:
+            self._index.add(resource)  # before the list: a resource it cannot file is not added
+        else:
+            self._by_host.append(resource)
         self._resources.append(resource)
         if name is not None:
             self._named[name] = resource
@@ -123,14 +144,19 @@ class UrlDispatcher(Generic[T]):
         *,
         name: str | None = None,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """Add one method on ``path``; ``RuntimeError`` if that resource already has it.
 
-        ``handler_timeout`` (seconds) overrides the application's for this route.
+        ``handler_timeout`` (seconds) overrides the application's for this route;
+        ``expect_handler`` is aiohttp's (see ``ResourceRoute``).
         """
         check_timeout("handler_timeout", handler_timeout)  # before the resource is added
+        check_expect_handler(expect_handler)
         resource = self.add_resource(path, name=name)
-        return resource.add_route(method, target, handler_timeout=handler_timeout)
+        return resource.add_route(
+            method, target, handler_timeout=handler_timeout, expect_handler=expect_handler
+        )
 
     def add_get(
         self,
@@ -140,43 +166,114 @@ class UrlDispatcher(Generic[T]):
         name: str | None = None,
         allow_head: bool = True,
         handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """GET, and HEAD too unless ``allow_head=False``."""
         check_timeout("handler_timeout", handler_timeout)
+        check_expect_handler(expect_handler)
         resource = self.add_resource(path, name=name)
+        options: dict[str, Any] = {
+            "handler_timeout": handler_timeout,
+            "expect_handler": expect_handler,
+        }
         if allow_head:
-            resource.add_route("HEAD", target, handler_timeout=handler_timeout)
-        return resource.add_route("GET", target, handler_timeout=handler_timeout)
+            resource.add_route("HEAD", target, **options)
+        return resource.add_route("GET", target, **options)
 
     def add_head(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """HEAD on ``path``."""
-        return self.add_route("HEAD", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "HEAD",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_post(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """POST on ``path``."""
-        return self.add_route("POST", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "POST",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_put(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """PUT on ``path``."""
-        return self.add_route("PUT", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "PUT",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_patch(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """PATCH on ``path``."""
-        return self.add_route("PATCH", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "PATCH",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_delete(
-        self, path: str, target: T, *, name: str | None = None, handler_timeout: float | None = None
+        self,
+        path: str,
+        target: T,
+        *,
+        name: str | None = None,
+        handler_timeout: float | None = None,
+        expect_handler: ExpectHandler | None = None,
     ) -> ResourceRoute[T]:
         """DELETE on ``path``."""
-        return self.add_route("DELETE", path, target, name=name, handler_timeout=handler_timeout)
+        return self.add_route(
+            "DELETE",
+            path,
+            target,
+            name=name,
+            handler_timeout=handler_timeout,
+            expect_handler=expect_handler,
+        )
 
     def add_prefix(self, prefix: str) -> None:
         """Mount this table under ``prefix``: every resource's path gets it, and is re-indexed.
@@ -190,20 +287,38 @@ class UrlDispatcher(Generic[T]):
         self._index = RouteIndex()
         for resource in self._resources:
             resource.add_prefix(prefix)
-            self._index.add(resource)
+            if resource.indexed:
+                self._index.add(resource)
 
     # -- resolving -------------------------------------------------------
 
-    def resolve(self, method: str, raw_path: str) -> Resolution[T]:
-        """The route and ``match_info`` for a request, or why there is none."""
-        return self.resolve_routing_path(method, routing_path(raw_path))
+    @property
+    def wants_host(self) -> bool:
+        """True when resolving needs the request's Host: a domain here or in a sub-app."""
+        return bool(self._by_host) or any(
+            getattr(getattr(resource, "dispatcher", None), "wants_host", False)
+            for resource in self._resources
+        )
 
-    def resolve_routing_path(self, method: str, path: str) -> Resolution[T]:
+    def resolve(self, method: str, raw_path: str, host: str | None = None) -> Resolution[T]:
+        """The route and ``match_info`` for a request, or why there is none.
+
+        ``host`` (the request's Host field) is what ``add_domain``'s resources match.
+        """
+        return self.resolve_routing_path(method, routing_path(raw_path), host)
+
+    def resolve_routing_path(
+        self, method: str, path: str, host: str | None = None
+    ) -> Resolution[T]:
         """:meth:`resolve` for a ``path`` already in routing form (see ``routing_path``).
 
         What a sub-application's prefix resource calls, so that nothing is
         decoded twice.
         """
+        for resource in self._by_host:  # aiohttp tries these before any path
+            answer: Resolution[T] | None = resource.resolve_host(method, path, host)
+            if answer is not None:
+                return answer
         buckets = self._index.buckets
         bucket = buckets.get(path)
         if bucket is not None and bucket.root is None and not bucket.prefixes:
@@ -220,9 +335,9 @@ class UrlDispatcher(Generic[T]):
         while key:  # the path, then cut back one segment at a time down to "/"
             bucket = buckets.get(key)
             if bucket is not None:
-                answer = _first_answer(bucket.candidates(path, key), method, path, allowed)
-                if answer is not None:
-                    return answer
+                found = _first_answer(bucket.candidates(path, key), method, path, allowed, host)
+                if found is not None:
+                    return found
             if key == "/":
                 break
             key = key.rpartition("/")[0] or "/"

@@ -53,12 +53,14 @@ class UrlMappingMatchInfo(dict[str, str]):
         route: Any,
         apps: tuple[Any, ...] = (),
         current_app: Any = None,
+        frozen: bool = False,
     ) -> None:
+        """``frozen``: ``apps`` is final (the router's, before any handler runs, as aiohttp)."""
         super().__init__(match_dict)
         self._route = route
         self._apps = apps
         self._current_app = current_app
-        self._frozen = False
+        self._frozen = frozen
 
     @property
     def route(self) -> Any:

@@ -5,12 +5,15 @@ mw(request, handler) -> response``. Anything else is an aiohttp-2-era
 factory, ``async def factory(app, handler) -> handler``, awaited once when
 the chain is built. Chains are built once per route, not per request (where
 aiohttp calls old-style factories on every request). With sub-applications
-the layers nest: the outer app's middlewares wrap the inner app's.
+the layers nest: the outer app's middlewares wrap the inner app's. The
+``handler`` each middleware gets carries the route handler's name, docstring
+and attributes, as aiohttp's ``functools.update_wrapper`` gives them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import update_wrapper
 from typing import Any, TypeVar
 
 __all__ = ["Middleware", "compose", "compose_layers", "is_new_style", "middleware"]
@@ -70,7 +73,7 @@ def _in_app(
         finally:
             match_info.current_app = previous
 
-    return call
+    return update_wrapper(call, handler)
 
 
 def compose(
@@ -89,4 +92,6 @@ def _bind(
     def call(request: Req) -> Awaitable[Resp]:
         return mw(request, handler)
 
-    return call
+    # As aiohttp (functools.update_wrapper): every middleware sees the handler's name,
+    # docstring and attributes (``handler.annotation``...), however deep it sits.
+    return update_wrapper(call, handler)

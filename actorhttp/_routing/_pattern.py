@@ -55,6 +55,11 @@ class Pattern:
     # Literal text as written, or (name, regex, is the default part) for a part.
     pieces: tuple[str | tuple[str, re.Pattern[str], bool], ...]
 
+    @property
+    def formatter(self) -> str:
+        """The path with each part as ``{name}``, its regex left out (aiohttp's ``formatter``)."""
+        return "".join(p if isinstance(p, str) else f"{{{p[0]}}}" for p in self.pieces)
+
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.fullmatch(path)
         if found is None:

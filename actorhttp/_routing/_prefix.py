@@ -90,8 +90,10 @@ class PrefixResource(Resource[T]):
         self.key = routing_path(self._prefix)
         self._under = self.key + "/"
 
-    def resolve(self, method: str, path: str) -> Resolution[T]:
+    def resolve(self, method: str, path: str, host: str | None = None) -> Resolution[T]:
         """This resource's answer for a routing-form ``path`` the index brought here.
+
+        (``host``, the request's Host, matters to a sub-application's own domains.)
 
         A :class:`Match` when the path is under the prefix and a route has the
         method (or ``*``); :class:`MethodNotAllowed` when the path is but no

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Generic, TypeVar
+import inspect
+import warnings
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from functools import wraps
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from yarl import URL
 
@@ -17,6 +20,7 @@ __all__ = [
     "PlainResource",
     "Resource",
     "ResourceRoute",
+    "check_expect_handler",
     "check_method",
     "check_timeout",
 ]
@@ -43,14 +47,46 @@ def check_timeout(name: str, value: float | None) -> float | None:
     return float(value)
 
 
+def _is_bare_function(target: object) -> bool:
+    """A plain ``def`` handler (aiohttp accepts one, deprecated): not async, a view or a mailbox."""
+    if not callable(target) or isinstance(target, type) or inspect.iscoroutinefunction(target):
+        return False
+    # An object whose ``__call__`` is ``async def`` is an async handler too.
+    return not inspect.iscoroutinefunction(type(target).__call__)
+
+
+def _bare_function_handler(function: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
+    """``function`` as an async handler (its name and attributes kept), as aiohttp wraps it."""
+
+    @wraps(function)
+    async def bare_function(request: Any) -> Any:
+        result = function(request)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return bare_function
+
+
+def check_expect_handler(expect_handler: object) -> None:
+    """``TypeError`` unless ``expect_handler`` is ``None`` or an ``async def``, as aiohttp."""
+    if expect_handler is not None and not inspect.iscoroutinefunction(expect_handler):
+        raise TypeError(f"Coroutine is expected, got {expect_handler!r}")
+
+
 class ResourceRoute(Generic[T]):
     """One method of one resource, leading to ``target`` (a handler or an actor's mailbox).
 
     ``handler_timeout`` (seconds, or ``None`` for the application's) bounds the
-    time the target may take to answer.
+    time the target may take to answer. ``expect_handler`` (aiohttp's) is an
+    ``async def f(request)`` run before the middlewares for a request with an
+    ``Expect`` field: a response it returns (or an ``HTTPException`` it
+    raises) is the answer, and the body is never asked for; ``None`` lets the
+    request go on. A plain ``def`` handler is accepted with aiohttp's
+    ``DeprecationWarning`` and called as if it were ``async``.
     """
 
-    __slots__ = ("handler_timeout", "method", "resource", "target")
+    __slots__ = ("expect_handler", "handler_timeout", "method", "resource", "target")
 
     def __init__(
         self,
@@ -59,11 +95,19 @@ class ResourceRoute(Generic[T]):
         resource: Resource[T],
         *,
         handler_timeout: float | None = None,
+        expect_handler: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> None:
+        check_expect_handler(expect_handler)
+        if _is_bare_function(target):
+            warnings.warn(
+                "Bare functions are deprecated, use async ones", DeprecationWarning, stacklevel=4
+            )
+            target = cast(T, _bare_function_handler(cast(Callable[[Any], Any], target)))
         self.method = method
         self.target = target
         self.resource = resource
         self.handler_timeout = check_timeout("handler_timeout", handler_timeout)
+        self.expect_handler = expect_handler
 
     @property
     def handler(self) -> T:
@@ -92,6 +136,9 @@ class Resource(Generic[T]):
 
     __slots__ = ("_routes", "name", "order")
 
+    #: Filed in the path index; a resource matched otherwise (by Host) says False.
+    indexed: ClassVar[bool] = True
+
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name
         self.order = 0  # registration order, set by the dispatcher
@@ -99,7 +146,7 @@ class Resource(Generic[T]):
 
     @property
     def canonical(self) -> str:
-        """The path pattern as it was added (``/users/{id}``), prefix included."""
+        """The path as added, prefix included; a part as ``{name}``, without its regex."""
         raise NotImplementedError
 
     def match(self, path: str) -> Mapping[str, str] | None:
@@ -128,7 +175,12 @@ class Resource(Generic[T]):
         raise NotImplementedError
 
     def add_route(
-        self, method: str, target: T, *, handler_timeout: float | None = None
+        self,
+        method: str,
+        target: T,
+        *,
+        handler_timeout: float | None = None,
+        expect_handler: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> ResourceRoute[T]:
         """Add ``method``; ``RuntimeError`` if this resource already has it."""
         method = check_method(method)
@@ -138,7 +190,9 @@ class Resource(Generic[T]):
                 f"added route will never be executed: method {method} is already "
                 f"registered on {self.canonical!r}"
             )
-        route = ResourceRoute(method, target, self, handler_timeout=handler_timeout)
+        route = ResourceRoute(
+            method, target, self, handler_timeout=handler_timeout, expect_handler=expect_handler
+        )
         self._routes[method] = route
         return route
 
@@ -214,7 +268,8 @@ class DynamicResource(Resource[T]):
 
     @property
     def canonical(self) -> str:
-        return self.pattern.path
+        """The path with each part as ``{name}`` (``/items/{id}`` for ``/items/{id:\\d+}``)."""
+        return self.pattern.formatter
 
     def match(self, path: str) -> Mapping[str, str] | None:
         return self.pattern.match(path)
@@ -226,9 +281,7 @@ class DynamicResource(Resource[T]):
     @property
     def formatter(self) -> str:
         """The path with each part as ``{name}``, regexes left out (``/users/{id}``)."""
-        return "".join(
-            piece if isinstance(piece, str) else f"{{{piece[0]}}}" for piece in self.pattern.pieces
-        )
+        return self.pattern.formatter
 
     def get_info(self) -> dict[str, Any]:
         """``{"formatter": ..., "pattern": ...}``: the path with ``{name}`` parts, and the

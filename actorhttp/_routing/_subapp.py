@@ -35,9 +35,9 @@ class PrefixedSubAppResource(PrefixResource[T]):
         self.dispatcher = dispatcher
         dispatcher.add_prefix(self.canonical)
 
-    def resolve(self, method: str, path: str) -> Resolution[T]:
+    def resolve(self, method: str, path: str, host: str | None = None) -> Resolution[T]:
         """Resolve ``path`` (routing form, prefix included) in the sub-application's own table."""
-        outcome = self.dispatcher.resolve_routing_path(method, path)
+        outcome = self.dispatcher.resolve_routing_path(method, path, host)
         return outcome._replace(apps=(self.app, *outcome.apps))
 
     def get_info(self) -> dict[str, Any]:

@@ -25,18 +25,20 @@ from hypercorn.typing import (
 
 from .._pipe import BodyPipe, PipeAborted
 from .._reply import open_reply
+from .._web._decoding import body_stream
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._newrequest import new_request
 from .._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
 from .._web._response import Response
-from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._streams import DEFAULT_LIMIT, EMPTY_PAYLOAD, Receive, StreamReader
 from .._web._transport import ConnectionTransport
 from ..messages import MinDataRate
 from ._asgiws import serve_websocket_scope
 from ._base import Deliver, client_gone, exchange
+from ._eofgate import releasing
 from ._framing import Wire, frame
-from ._h1 import H1Limits, Refusal
+from ._h1 import H1Limits, Refusal, origin_form
 from ._rate import RateMeter, receive_within
 from ._scope_rules import refusal_for
 
@@ -65,6 +67,8 @@ class AsgiBridge:
         handler_cancellation: bool = False,
         min_request_body_rate: MinDataRate | None = None,
         transports: Mapping[tuple[str, int], ConnectionTransport] | None = None,
+        auto_decompress: bool = True,
+        read_bufsize: int = DEFAULT_LIMIT,
     ) -> None:
         """``limits``: refuse what the scope shows breaks them (our hypercorn transport).
 
@@ -74,6 +78,7 @@ class AsgiBridge:
         that server's own timeouts apply: None.)
         ``transports``: each live connection's ``request.transport`` by client
         address (our hypercorn transport); without one, it is made from the scope.
+        ``auto_decompress`` and ``read_bufsize``: as ``StartServer``'s.
         """
         self._deliver = deliver
         self._client_max_size = client_max_size
@@ -82,10 +87,13 @@ class AsgiBridge:
         self._handler_cancellation = handler_cancellation
         self._min_request_body_rate = min_request_body_rate
         self._transports = transports
+        self._auto_decompress = auto_decompress
+        self._read_bufsize = read_bufsize
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        receive = releasing(scope, receive)  # our hypercorn transport holds EOFs till we read
         if scope["type"] != "http":
             # Lifespan belongs to Application.
             if scope["type"] == "websocket":
@@ -117,17 +125,23 @@ class AsgiBridge:
         self, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         raw_headers = list(scope["headers"])
-        if self._limits is not None:
+        # h11 passes an absolute-form target (http://host/path, RFC 9112 3.2.2) on as it is.
+        target = origin_form(scope["method"], scope["raw_path"])
+        refusal: Refusal | None = None
+        if isinstance(target, Refusal):
+            refusal = target
+        elif self._limits is not None:
             refusal = refusal_for(
-                scope["method"], scope["raw_path"], scope["http_version"], raw_headers, self._limits
+                scope["method"], target, scope["http_version"], raw_headers, self._limits
             )
-            if refusal is not None:
-                answer = refusal_response(refusal)
-                answer._hand_over()
-                wire = frame(answer, scope["method"], framed_below=True)
-                wire.close = True
-                await _send_wire(send, wire)
-                return
+        if refusal is not None:
+            answer = refusal_response(refusal)
+            answer._hand_over()
+            wire = frame(answer, scope["method"], framed_below=True)
+            wire.close = True
+            await _send_wire(send, wire)
+            return
+        assert isinstance(target, bytes)  # not a Refusal: refused above
         length = _header(raw_headers, b"content-length")
         declared = int(length) if length is not None and length.isdigit() else None
         chunked = _header(raw_headers, b"transfer-encoding") is not None
@@ -153,10 +167,10 @@ class AsgiBridge:
         client = scope.get("client")
         request = new_request(
             scope["method"],
-            scope["raw_path"].decode("latin-1").partition("?")[0],
+            target.decode("latin-1").partition("?")[0],
             scope["query_string"].decode("latin-1"),
             raw_headers,
-            EMPTY_PAYLOAD if body_done else StreamReader(receive_body, declared_length=declared),
+            EMPTY_PAYLOAD if body_done else self._body(receive_body, raw_headers, declared),
             reply,
             http_version(scope["http_version"]),
             scope["scheme"],
@@ -192,6 +206,17 @@ class AsgiBridge:
             nursery.start_soon(_break_on_disconnect, receive, wire.pipe)
             await _send_wire(send, wire)
             nursery.cancel_scope.cancel()
+
+    def _body(
+        self, receive: Receive, headers: list[tuple[bytes, bytes]], declared: int | None
+    ) -> StreamReader:
+        return body_stream(
+            receive,
+            headers,
+            declared_length=declared,
+            auto_decompress=self._auto_decompress,
+            read_bufsize=self._read_bufsize,
+        )
 
 
 async def _break_on_disconnect(receive: ASGIReceiveCallable, pipe: BodyPipe) -> None:

@@ -117,17 +117,24 @@ async def open_listeners(settings: StartServer) -> list[trio.SocketListener]:
     A given socket is listened on through a duplicate descriptor, which the
     accept loop closes at the stop; the original stays its owner's (a
     supervisor keeps it listening while a worker restarts). Binding raises
-    ``OSError``, and trio closes whatever it had opened.
+    ``OSError``, and trio closes whatever it had opened. With
+    ``tcp_keepalive`` the listeners get ``SO_KEEPALIVE``, which every
+    accepted socket inherits.
     """
     if not settings.sockets:
-        return await trio.open_tcp_listeners(
+        listeners = await trio.open_tcp_listeners(
             settings.port, host=settings.host, backlog=settings.backlog
         )
-    listeners = []
-    for sock in settings.sockets:
-        duplicate = trio.socket.from_stdlib_socket(sock.dup())
-        duplicate.listen(settings.backlog)  # harmless if already listening: sets the backlog
-        listeners.append(trio.SocketListener(duplicate))
+    else:
+        listeners = []
+        for sock in settings.sockets:
+            duplicate = trio.socket.from_stdlib_socket(sock.dup())
+            duplicate.listen(settings.backlog)  # harmless if already listening: sets the backlog
+            listeners.append(trio.SocketListener(duplicate))
+    if settings.tcp_keepalive:
+        # Accepted sockets inherit it from their listener: no system call per connection.
+        for listener in listeners:
+            listener.socket.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_KEEPALIVE, 1)
     return listeners
 
 

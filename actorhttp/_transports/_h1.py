@@ -12,9 +12,11 @@ arriving, so memory stays bounded), the request-target forms of RFC 9112
 fields, and no framing, routing or auth fields in trailers. No trio here.
 
 A request that asks to switch protocols (``Connection: upgrade`` with an
-``Upgrade`` field) is the last one parsed: its :class:`Head` and
-:data:`END` come out, and the bytes after its head are kept in
-:attr:`H1Parser.upgrade_data` for the protocol that may take over.
+``Upgrade`` field) stops the parsing: its :class:`Head`, body and
+:data:`END` come out, and the bytes after it are kept in
+:attr:`H1Parser.upgrade_data` (with what arrives later) for the protocol
+that may take over. If the upgrade is declined (answered with an ordinary
+response), :meth:`H1Parser.resume` parses them as HTTP/1.1 again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Final, NamedTuple
 
 import httptools
 
-__all__ = ["END", "H1Limits", "H1Parser", "Head", "Refusal"]
+__all__ = ["END", "H1Limits", "H1Parser", "Head", "Refusal", "origin_form"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class H1Parser:
 
     __slots__ = (
         "_done",
+        "_eof",
         "_head_bytes",
         "_headers",
         "_in_head",
@@ -117,6 +120,7 @@ class H1Parser:
         "_limits",
         "_parser",
         "_trailers",
+        "_upgrade_body_left",
         "_url",
         "events",
         "upgrade_data",
@@ -128,8 +132,10 @@ class H1Parser:
         # A list, not a deque: it holds a handful of events, and an empty deque
         # costs an idle connection ten times the memory of an empty list.
         self.events: list[Event] = []
-        self.upgrade_data: bytes | None = None  # after an upgrade request: the bytes past its head
+        self.upgrade_data: bytes | None = None  # after an upgrade request: the bytes past it
         self._done = False
+        self._eof = False
+        self._upgrade_body_left = 0
         self._in_message = False  # between the first byte of a request and its end
         self._in_head = False  # between the first byte of a request and its headers' end
         self._head_bytes = 0
@@ -144,11 +150,51 @@ class H1Parser:
 
     @property
     def done(self) -> bool:
-        """True after a refusal or an upgrade request: HTTP/1.1 ends on this connection."""
+        """True after a refusal, the client's EOF or an upgrade request (until resumed)."""
         return self._done
 
+    @property
+    def upgrade_pending(self) -> bool:
+        """True after an upgrade request, until :meth:`resume`: the bytes wait for the answer."""
+        return self.upgrade_data is not None and not self._eof
+
+    def _take_upgrade_bytes(self, data: bytes) -> None:
+        """After an upgrade request: its declared body first, then the bytes kept."""
+        left = self._upgrade_body_left
+        if left:
+            body, data = data[:left], data[left:]
+            if body:
+                self.events.append(body)
+            self._upgrade_body_left = left = left - len(body)
+            if left:
+                return
+            self._in_message = False
+            self.events.append(END)
+        elif self.events and isinstance(self.events[-1], Head):
+            self.events.append(END)  # the upgrade request had no body
+        assert self.upgrade_data is not None
+        # Bounded: bytes are read while its handler runs only by the disconnect watch, once.
+        self.upgrade_data += data
+
+    def resume(self) -> None:
+        """The upgrade was declined: parse what followed the request as HTTP/1.1 again."""
+        tail = self.upgrade_data or b""
+        self.upgrade_data = None
+        self._done = False
+        self._parser = httptools.HttpRequestParser(self)
+        self._in_message = self._in_head = False
+        self._head_bytes = 0
+        if tail:
+            self.feed(tail)
+
     def feed(self, data: bytes) -> None:
-        """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`."""
+        """Parse ``data``; events (and at most one refusal, last) go to :attr:`events`.
+
+        After an upgrade request the bytes are kept for whoever takes over.
+        """
+        if self.upgrade_pending:
+            self._take_upgrade_bytes(data)
+            return
         if self._done:
             return
         if self._in_head or not self._in_message:
@@ -162,13 +208,22 @@ class H1Parser:
         except _Refused as exc:
             self._refuse(exc.refusal.status, exc.refusal.reason)
         except httptools.HttpParserUpgrade as exc:
-            # The request asks to switch protocols (a WebSocket handshake): HTTP/1.1 ends
-            # here. The bytes after its head belong to the new protocol, kept for it.
+            # The request asks to switch protocols (a WebSocket handshake): the bytes
+            # after it are kept for the new protocol, or for resume() if it is declined.
+            # llhttp stops right after the head: a body the request declares is ours.
             offset = exc.args[0] if exc.args else len(data)
-            self.upgrade_data = bytes(data[offset:])
-            if self.events and not isinstance(self.events[-1], _End):
-                self.events.append(END)
             self._done = True
+            self.upgrade_data = b""
+            events = self.events
+            if events and events[-1] is END:
+                events.pop()  # llhttp ends the message at its head; we end it after its body
+            head = events[-1] if events else None
+            if isinstance(head, Head) and head.chunked:
+                self._refuse(400, "a request to switch protocols with a chunked body")
+                return
+            self._upgrade_body_left = head.content_length or 0 if isinstance(head, Head) else 0
+            self._in_message = self._upgrade_body_left > 0
+            self._take_upgrade_bytes(bytes(data[offset:]))
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             if isinstance(cause, _Refused):
@@ -181,6 +236,7 @@ class H1Parser:
         if self._in_message and not self._done:
             self._refuse(400, "connection closed in the middle of a request")
         self._done = True
+        self._eof = True
 
     def _refuse(self, status: int, reason: str) -> None:
         self.events.append(Refusal(status, reason))
@@ -288,6 +344,19 @@ class H1Parser:
     def on_message_complete(self) -> None:
         self._in_message = False
         self.events.append(END)
+
+
+def origin_form(method: str, target: bytes) -> bytes | Refusal:
+    """The path and query of a request ``target`` (RFC 9112 3.2), or the 400 to answer.
+
+    Origin-form (``/path?q``) is taken as it is, ``*`` for OPTIONS only, and
+    the absolute-form a server MUST accept (``http://host/path?q``, 3.2.2)
+    becomes its path and query; the authority-form is a proxy's.
+    """
+    try:
+        return _origin_form(method, target)
+    except _Refused as exc:
+        return exc.refusal
 
 
 def _origin_form(method: str, target: bytes) -> bytes:

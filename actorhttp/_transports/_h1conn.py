@@ -14,11 +14,12 @@ asks of a server is decided here, in the style of h11's ``Connection``:
 * framing from :mod:`._framing`: Content-Length, chunked, close-delimited;
 * ``Expect: 100-continue``: ``continue_bytes()`` gives the 100 once, when
   the handler starts reading, so a 413 can still refuse an upload unsent;
-* upgrade: a request asking to switch protocols is the last HTTP/1.1 one.
-  Answered with a normal response, the connection closes after it;
-  answered with ``switch_protocols()`` (a 101), the connection is the new
-  protocol's from then on (``phase`` UPGRADED), starting with the bytes
-  that followed the request's head (``upgrade_data``).
+* upgrade: a request asking to switch protocols is answered before what
+  follows it is parsed. Answered with ``switch_protocols()`` (a 101), the
+  connection is the new protocol's from then on (``phase`` UPGRADED),
+  starting with the bytes that followed the request (``upgrade_data``).
+  Answered with an ordinary response (declined, as aiohttp allows), the
+  connection goes on as HTTP/1.1: a request pipelined behind it is served.
 
 Deadlines are state, not timers: :attr:`deadline` is the time by which the
 client must have made progress in the current phase (idle: keep-alive
@@ -175,7 +176,9 @@ class H1Connection:
                 return event
             if self._body_done:
                 return PAUSED
-            return None if self._parser.done else NEED_DATA
+            parser = self._parser
+            # An upgrade request's body comes after llhttp has stopped: still to read.
+            return None if parser.done and not parser.upgrade_pending else NEED_DATA
         if events:
             event = events.pop(0)
             if isinstance(event, Head):
@@ -225,13 +228,14 @@ class H1Connection:
         body left unread whose rest has not arrived (it cannot be skipped safely).
         """
         self._continue_pending = False  # never a 100 after the final answer (RFC 9110 15.2.1)
+        parser = self._parser
         self._keep_alive = keep = (
             head.keep_alive
             and not close
             and not self._body_refused
-            and not self._parser.done
+            and (not parser.done or parser.upgrade_pending)  # a declined upgrade goes on
             and not self.stopping
-            and (self._body_done or END in self._parser.events)
+            and (self._body_done or END in parser.events)
         )
         return keep
 
@@ -257,7 +261,13 @@ class H1Connection:
         head = self._head
         assert head is not None, "no request to answer"
         status = response._status
-        if status < 200 or status == 204 or status == 304 or head.method == "HEAD":
+        if (
+            status < 200
+            or status == 204
+            or status == 304
+            or head.method == "HEAD"
+            or head.http_version == "1.0"  # answered as HTTP/1.0: not the cached 1.1 heads
+        ):
             return None
         key = (status, response._reason, tuple(response._headers.items()))
         prefix = _PLAIN_HEADS.get(key)
@@ -268,12 +278,7 @@ class H1Connection:
         body = response._body
         body = b"" if body is None else bytes(body)  # made bytes at hand-over: no copy
         keep = self._decide_keep_alive(head, False)
-        if not keep:
-            connection = b"Connection: close\r\n"
-        elif head.http_version == "1.0":
-            connection = b"Connection: keep-alive\r\n"
-        else:
-            connection = b""
+        connection = b"" if keep else b"Connection: close\r\n"
         return b"%sContent-Length: %d\r\n%sDate: %s\r\n\r\n%s" % (
             prefix,
             len(body),
@@ -290,13 +295,16 @@ class H1Connection:
         head = self._head
         assert head is not None, "no request to answer"
         self._decide_keep_alive(head, wire.close)
-        parts = [f"HTTP/1.1 {wire.status} {wire.reason}\r\n"]
+        # As aiohttp: an HTTP/1.0 request is answered in HTTP/1.0, kept alive only when it
+        # asked to be (llhttp's keep_alive says so), and then told it is.
+        parts = [f"HTTP/{head.http_version} {wire.status} {wire.reason}\r\n"]
         for name, value in wire.headers:
             parts.append(f"{name}: {value}\r\n")
-        if not self._keep_alive:
+        if head.http_version == "1.0":
+            if self._keep_alive:
+                parts.append("Connection: keep-alive\r\n")  # else closing is 1.0's default
+        elif not self._keep_alive:
             parts.append("Connection: close\r\n")
-        elif head.http_version == "1.0":
-            parts.append("Connection: keep-alive\r\n")
         data = "".join(parts).encode("utf-8")
         if not wire.has_date:
             data += b"Date: " + _clock.date() + b"\r\n"
@@ -363,12 +371,25 @@ class H1Connection:
         Drops the rest of an unread body when it has already arrived whole
         (its end is queued), so a pipelined request behind it still works.
         """
-        events = self._parser.events
-        if not self._body_done and END in events and not self._parser.done:
+        parser = self._parser
+        events = parser.events
+        if not self._body_done and END in events and (not parser.done or parser.upgrade_pending):
             while events.pop(0) is not END:
                 pass
             self._body_done = True
-        keep = self._keep_alive and self._body_done and not self._parser.done and not self.stopping
+        # The upgrade request is the last the parser gave: when nothing is queued behind
+        # the request just answered, that was it, and it was declined.
+        resumed = parser.upgrade_pending and not events and self._keep_alive and self._body_done
+        if resumed:
+            parser.resume()  # what followed it is HTTP/1.1 again (a pipelined request)
+        keep = (
+            self._keep_alive
+            and self._body_done
+            # Requests queued before an upgrade are served; after a declined one, what
+            # resume() parsed is answered: a request, another upgrade, or a refusal.
+            and (not parser.done or parser.upgrade_pending or resumed)
+            and not self.stopping
+        )
         self._head = None
         if not keep:
             self.phase = Phase.CLOSED

@@ -34,10 +34,11 @@ from typing import Any
 import trio
 
 from .._reply import open_reply
+from .._web._decoding import body_stream
 from .._web._exceptions import HTTPServiceUnavailable
 from .._web._helpers import HttpVersion
 from .._web._newrequest import new_request
-from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport
 from ..messages import StartServer
 from ._asgi import refusal_response
@@ -261,7 +262,13 @@ class H2Session:
             stream.expect_continue = head.expect_continue
             minimum = settings.min_request_body_rate
             stream.body_meter = RateMeter(minimum) if minimum is not None else None
-            content = StreamReader(stream.receive_body, declared_length=head.content_length)
+            content = body_stream(
+                stream.receive_body,
+                head.headers,
+                declared_length=head.content_length,
+                auto_decompress=settings.auto_decompress,
+                read_bufsize=settings.read_bufsize,
+            )
         path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
         request = new_request(

@@ -38,12 +38,13 @@ import trio
 
 from .._pipe import BodyPipe, ClientDisconnectedError, PipeAborted
 from .._reply import open_reply
+from .._web._decoding import body_stream
 from .._web._exceptions import RequestPayloadError
 from .._web._helpers import http_version
 from .._web._newrequest import new_request
 from .._web._request import Request
 from .._web._response import StreamResponse
-from .._web._streams import EMPTY_PAYLOAD, StreamReader
+from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
@@ -74,7 +75,6 @@ __all__ = ["serve_httptools", "serve_stream"]
 
 logger = logging.getLogger("actorhttp")
 READ_SIZE = 64 * 1024
-LINGER_SECONDS = 2.0
 LINGER_BYTES = 4 * 1024 * 1024  # at most this much drained from a client we are done with
 
 
@@ -257,7 +257,7 @@ class _Connection:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
         drained = 0
-        with trio.move_on_after(LINGER_SECONDS):
+        with trio.move_on_after(self.settings.lingering_time):
             while drained < LINGER_BYTES:
                 data = await self.stream.receive_some(READ_SIZE)
                 if not data:
@@ -323,7 +323,14 @@ class _Connection:
         else:
             if self.body_meter is not None:
                 self.body_meter.reset()
-            content = StreamReader(self.receive_body, declared_length=head.content_length)
+            settings = self.settings
+            content = body_stream(
+                self.receive_body,
+                head.headers,
+                declared_length=head.content_length,
+                auto_decompress=settings.auto_decompress,
+                read_bufsize=settings.read_bufsize,
+            )
         target_path, _, query = head.target.partition(b"?")
         reply, receiver = open_reply()
         request = new_request(

@@ -5,7 +5,8 @@ HTTP/1.1 (h11), HTTP/2 (h2), TLS. The accept loop is ours rather than
 from cancellation, so a client that stops reading a response would keep
 ``serve`` from ever returning. Owning the accepted streams lets a stop close
 them outright once the grace period (plus a margin) is over. Everything per
-connection is hypercorn's own ``TCPServer``.
+connection is hypercorn's own ``TCPServer``, which only also tells the
+connection's :class:`~._eofgate.EofGate` when a request is in flight.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 
 import trio
 from hypercorn.config import Config
+from hypercorn.events import Closed, Updated
+from hypercorn.events import Event as HypercornEvent
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
@@ -32,6 +35,7 @@ from ._base import (
     open_listeners,
     tls_context,
 )
+from ._eofgate import EOF_GATE, EofGate
 from ._h1 import H1Limits
 from ._rate import RateMeter
 from ._sockio import SerialSendStream
@@ -77,6 +81,8 @@ async def serve_hypercorn(
         handler_cancellation=settings.handler_cancellation,
         client_max_size=settings.client_max_size,
         min_request_body_rate=settings.min_request_body_rate,
+        auto_decompress=settings.auto_decompress,
+        read_bufsize=settings.read_bufsize,
         limits=H1Limits(
             max_request_line=settings.max_request_line,
             max_header_line=settings.max_header_line,
@@ -97,9 +103,10 @@ async def serve_hypercorn(
 
     async def connection(socket_stream: trio.SocketStream, peer: Peer) -> None:
         minimum = settings.min_response_rate
-        stream: trio.abc.Stream = SerialSendStream(
+        serial = SerialSendStream(
             socket_stream, RateMeter(minimum) if minimum is not None else None, peer
         )
+        stream: trio.abc.Stream = serial
         ssl_stream = None
         if ssl_context is not None:
             # trio.SSLStream answers the SSLObject's questions (getpeercert, cipher, version...).
@@ -112,8 +119,12 @@ async def serve_hypercorn(
         if peer is not None:
             transports[peer] = transport
         live.add(socket_stream)
+        gate = EofGate()
+        serial.eof_gate = gate
         try:
-            await TCPServer(app, config, context, ConnectionState({}), stream)  # type: ignore[arg-type]
+            server = _TCPServer(app, config, context, ConnectionState({EOF_GATE: gate}), stream)  # type: ignore[arg-type]
+            server.eof_gate = gate
+            await server
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             logger.debug("connection from %s ended by the client: %s", peer, exc)
         except Exception:
@@ -142,6 +153,27 @@ async def serve_hypercorn(
             connections.cancel_scope.deadline = trio.current_time() + grace
             guard.start_soon(_close_after, live, grace + HARD_STOP_MARGIN)
         guard.cancel_scope.cancel()
+
+
+class _TCPServer(TCPServer):
+    """hypercorn's TCPServer, telling the connection's EOF gate when a request is in flight."""
+
+    eof_gate: EofGate
+
+    async def protocol_send(self, event: HypercornEvent) -> None:
+        if isinstance(event, Updated):
+            self.eof_gate.busy(not event.idle)  # sent before a request's stream is created
+        elif isinstance(event, Closed):
+            self.eof_gate.release()
+        await super().protocol_send(event)
+
+    async def _read_data(self) -> None:
+        await super()._read_data()
+        # The client's side is over. hypercorn would keep the connection until its idle
+        # timer (keep_alive_timeout) ran out, and an EOF the gate held until the request
+        # was answered arrives when that timer has just been restarted: stop it, so the
+        # connection closes now.
+        await self.idle_task.stop()
 
 
 async def _close_after(live: set[trio.SocketStream], delay: float) -> None:

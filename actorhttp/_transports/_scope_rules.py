@@ -31,7 +31,11 @@ def refusal_for(
     headers: Sequence[tuple[bytes, bytes]],
     limits: H1Limits,
 ) -> Refusal | None:
-    """Why a request must be refused (status and reason), or None if it may go on."""
+    """Why a request must be refused (status and reason), or None if it may go on.
+
+    ``raw_path`` must be a path (or ``*`` for OPTIONS): an HTTP/1 absolute-form
+    target is made one first (``_h1.origin_form``); HTTP/2's ``:path`` is one.
+    """
     if http_version not in _VERSIONS:
         return Refusal(400, f"HTTP/{http_version} is not HTTP/1.0, HTTP/1.1 or HTTP/2")
     if not raw_path.startswith(b"/") and not (raw_path == b"*" and method == "OPTIONS"):

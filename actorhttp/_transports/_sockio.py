@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 import trio
 
+from ._eofgate import EofGate
 from ._rate import RateMeter, SlowClientError
 
 __all__ = ["SerialSendStream", "StreamIO", "send_all_metered", "unacknowledged"]
@@ -252,6 +253,7 @@ class SerialSendStream(trio.abc.HalfCloseableStream):
     in ASGI Framework" (hypercorn 0.18 does it with any ASGI app). Serialising
     both behind one lock here makes ``send_eof`` happen after the send, as it
     should. The ``socket`` attribute is what TCPServer reads the addresses from.
+    With an ``eof_gate``, the client's EOF waits on it (``_eofgate``).
     """
 
     def __init__(
@@ -266,6 +268,7 @@ class SerialSendStream(trio.abc.HalfCloseableStream):
         self._io = StreamIO(stream)
         self._meter = meter
         self._send_lock = trio.StrictFIFOLock()
+        self.eof_gate: EofGate | None = None
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         async with self._send_lock:
@@ -286,7 +289,10 @@ class SerialSendStream(trio.abc.HalfCloseableStream):
             await self.stream.send_eof()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.stream.receive_some(max_bytes)
+        data = await self.stream.receive_some(max_bytes)
+        if not data and self.eof_gate is not None:
+            await self.eof_gate.wait()  # see _eofgate: the answer in flight goes out first
+        return data
 
     async def aclose(self) -> None:
         await self.stream.aclose()

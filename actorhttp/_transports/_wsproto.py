@@ -198,7 +198,10 @@ class _Session:
             if not data:
                 return True  # the client went away (or closed after the handshake)
             self.last_received = trio.current_time()
-            if ws.state is not _REMOTE_CLOSING:  # after its close frame a client sends nothing
+            state = ws.state
+            if state is _CLOSED:
+                return True  # both close frames are out: what a client sends after is dropped
+            if state is not _REMOTE_CLOSING:  # after its close frame a client sends nothing
                 ws.receive_data(data)
 
     async def _fail(self, code: int, reason: str) -> None:

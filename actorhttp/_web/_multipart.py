@@ -79,11 +79,21 @@ class MultipartReader:
     """Reads a ``multipart/*`` body one part at a time (aiohttp's ``MultipartReader``).
 
     Raises ``RequestPayloadError`` (a 400) for a body that is not well-formed
-    multipart, or that ends before its closing boundary.
+    multipart, or that ends before its closing boundary. A part read whole
+    (``read``, ``text``, ``json``, ``form``) is refused past
+    ``client_max_size`` with ``HTTPRequestEntityTooLarge`` (413), as aiohttp
+    refuses it; ``read_chunk`` streams a part of any size.
     """
 
-    def __init__(self, headers: CIMultiDictProxy[str], content: StreamReader) -> None:
+    def __init__(
+        self,
+        headers: CIMultiDictProxy[str],
+        content: StreamReader,
+        *,
+        client_max_size: int | None = None,
+    ) -> None:
         self.headers = headers
+        self._client_max_size = client_max_size
         media, params = parse_media_type(headers.get("Content-Type"))
         boundary = params.get("boundary")
         if not media.startswith("multipart/") or not boundary:
@@ -164,6 +174,7 @@ class MultipartReader:
             yield part
 
     def at_eof(self) -> bool:
+        """True once the closing boundary has been read and every part given out."""
         return self._finished and not self._events
 
 
@@ -192,11 +203,23 @@ class BodyPartReader:
         return chunk
 
     async def read(self, *, decode: bool = False) -> bytes:
-        """The whole part; with ``decode``, its transfer and content encodings undone."""
+        """The whole part; with ``decode``, its transfer and content encodings undone.
+
+        ``HTTPRequestEntityTooLarge`` (413) when the part, as sent or decoded,
+        is larger than the request's ``client_max_size``.
+        """
+        limit = self._reader._client_max_size
         data = bytearray()
         while chunk := await self.read_chunk():
             data += chunk
-        return self.decode(bytes(data)) if decode else bytes(data)
+            if limit and len(data) > limit:
+                raise HTTPRequestEntityTooLarge(limit, len(data))
+        if not decode:
+            return bytes(data)
+        decoded = self.decode(bytes(data))
+        if limit and len(decoded) > limit:
+            raise HTTPRequestEntityTooLarge(limit, len(decoded))
+        return decoded
 
     async def release(self) -> None:
         """Skip the rest of this part."""
@@ -204,21 +227,26 @@ class BodyPartReader:
             pass
 
     def at_eof(self) -> bool:
+        """True once this part has been read to its end."""
         return self._at_eof and not self._buffer
 
     def get_charset(self, default: str) -> str:
+        """The ``charset`` of the part's Content-Type, else ``default``."""
         _, params = parse_media_type(self.headers.get("Content-Type"))
         return params.get("charset", default)
 
     async def text(self, *, encoding: str | None = None) -> str:
+        """The whole part, decoded, as text (its charset, UTF-8 by default); 413 past the limit."""
         data = await self.read(decode=True)
         return data.decode(encoding or self.get_charset("utf-8"))
 
     async def json(self, *, encoding: str | None = None) -> Any:
+        """The whole part parsed as JSON (``None`` when empty); 413 past the limit."""
         data = await self.read(decode=True)
         return json.loads(data.decode(encoding or self.get_charset("utf-8"))) if data else None
 
     async def form(self, *, encoding: str | None = None) -> list[tuple[str, str]]:
+        """The whole part as urlencoded ``(name, value)`` pairs; 413 past the limit."""
         data = await self.read(decode=True)
         return parse_qsl(
             data.rstrip().decode(encoding or self.get_charset("utf-8")), keep_blank_values=True

@@ -68,9 +68,10 @@ class BaseRequest(RequestState):
     ``raw_target_path`` and ``raw_query_string`` are the request target as
     sent (not decoded); ``raw_headers`` the header fields' bytes. Read the
     body through ``content`` (a stream) or ``read``/``text``/``json``/
-    ``post``/``multipart``; ``read`` and ``post`` refuse past
-    ``client_max_size`` with 413, as aiohttp does (``content`` and
-    ``multipart`` stream without a limit: the handler decides).
+    ``post``/``multipart``; ``read``, ``post`` and a multipart part read
+    whole refuse past ``client_max_size`` with 413, as aiohttp does
+    (``content`` and a part's ``read_chunk`` stream without a limit: the
+    handler decides).
     """
 
     method: str
@@ -357,10 +358,13 @@ class BaseRequest(RequestState):
                     file.close()
 
     async def multipart(self) -> MultipartReader:
-        """A streaming reader of a ``multipart/*`` body, part by part."""
+        """A streaming reader of a ``multipart/*`` body, part by part.
+
+        A part read whole is refused past ``client_max_size`` (413), as in aiohttp.
+        """
         from ._multipart import MultipartReader
 
-        return MultipartReader(self.headers, self.content)
+        return MultipartReader(self.headers, self.content, client_max_size=self.client_max_size)
 
     # -- clones --------------------------------------------------------------------
 

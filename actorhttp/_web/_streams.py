@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["EMPTY_PAYLOAD", "Receive", "StreamReader"]
+__all__ = ["DEFAULT_LIMIT", "EMPTY_PAYLOAD", "Receive", "StreamReader"]
 
 Receive = Callable[[], Awaitable[bytes]]
 DEFAULT_LIMIT = 2**16
@@ -54,6 +54,10 @@ class StreamReader:
     def declared_length(self) -> int | None:
         """The ``Content-Length`` the client announced (``None`` when chunked)."""
         return self._declared
+
+    def get_read_buffer_limits(self) -> tuple[int, int]:
+        """aiohttp's ``(low, high)`` water marks: ``read_bufsize`` and twice it."""
+        return self._limit, 2 * self._limit
 
     def exception(self) -> BaseException | None:
         """What made reading fail, if it did."""
@@ -141,15 +145,22 @@ class StreamReader:
         return self._take(n)
 
     async def readuntil(self, separator: bytes = b"\n") -> bytes:
-        """Up to and including ``separator`` (the rest at the end); ValueError past the limit."""
+        """Up to and including ``separator`` (the rest at the end).
+
+        ``ValueError`` for a piece longer than twice the limit (``read_bufsize``):
+        aiohttp's high-water mark.
+        """
         if not separator:
             raise ValueError("Separator should be at least one-byte string")
         start = 0
+        high_water = 2 * self._limit
         while True:
             found = self._buffer.find(separator, start)
             if found >= 0:
+                if found + len(separator) > high_water:
+                    raise ValueError("Chunk too big")
                 return self._take(found + len(separator))
-            if len(self._buffer) > self._limit:
+            if len(self._buffer) > high_water:
                 raise ValueError("Chunk too big")
             start = max(0, len(self._buffer) - len(separator) + 1)
             if not await self._fill():

@@ -26,11 +26,16 @@ The close handshake, both ways:
   missed heartbeat pong) makes ``receive()`` return CLOSED (ERROR with the
   ``TimeoutError`` for the heartbeat), ``close_code`` 1006.
 
+With ``decode_text=False`` a TEXT message's data is its UTF-8 bytes (for a
+``loads`` that takes bytes, such as orjson's), as aiohttp gives it; with
+``timeout=0`` a ``close()`` does not wait for the client's close frame
+(``close_code`` 1006, as aiohttp's).
+
 Where this differs from aiohttp: ``send_str``/``send_bytes`` take no
 per-message ``compress`` (permessage-deflate is on or off for the whole
-connection), there is no ``send_frame``, ``writer_limit`` or
-``decode_text``; a ``close()`` while another task receives still waits for
-the client's close frame, where aiohttp drops the connection at once.
+connection), there is no ``send_frame`` or ``writer_limit``; a ``close()``
+while another task receives still waits for the client's close frame,
+where aiohttp drops the connection at once.
 The hypercorn transport cannot do everything (ASGI has no ping/pong and
 hides close frames): see ``actorhttp._transports._asgiws``.
 """
@@ -75,11 +80,18 @@ _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 
 
-def _check_seconds(name: str, value: float | None, *, allow_none: bool) -> None:
+def _check_seconds(
+    name: str, value: float | None, *, allow_none: bool, allow_zero: bool = False
+) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (value > 0 or (allow_zero and value == 0))
+    ):
+        least = "zero or more" if allow_zero else "a positive number of"
+        raise ValueError(f"{name} must be {least} seconds, not {value!r}")
 
 
 class WebSocketResponse(StreamResponse):
@@ -96,9 +108,10 @@ class WebSocketResponse(StreamResponse):
         protocols: Iterable[str] = (),
         compress: bool = True,
         max_msg_size: int = 4 * 1024 * 1024,
+        decode_text: bool = True,
     ) -> None:
         super().__init__(status=101)
-        _check_seconds("timeout", timeout, allow_none=False)
+        _check_seconds("timeout", timeout, allow_none=False, allow_zero=True)  # 0: no wait
         _check_seconds("receive_timeout", receive_timeout, allow_none=True)
         _check_seconds("heartbeat", heartbeat, allow_none=True)
         if isinstance(max_msg_size, bool) or not isinstance(max_msg_size, int) or max_msg_size < 0:
@@ -111,6 +124,7 @@ class WebSocketResponse(StreamResponse):
         self._protocols = tuple(protocols)
         self._compress: bool | int = compress
         self._max_msg_size = max_msg_size
+        self._decode_text = decode_text
         self._link: WSLink | None = None
         self._ws_protocol: str | None = None
         self._closed = False  # we sent our close frame, or the connection is gone
@@ -428,6 +442,8 @@ class WebSocketResponse(StreamResponse):
                 self._release()
                 return WS_CLOSED_MESSAGE
             kind = message.type
+            if kind is _TEXT and not self._decode_text:
+                return WSMessage(_TEXT, message.data.encode("utf-8"), message.extra)
             if kind is _TEXT or kind is _BINARY:
                 return message
             if kind is WSMsgType.CLOSE:
@@ -457,15 +473,17 @@ class WebSocketResponse(StreamResponse):
         self._release()
         return WSMessage(WSMsgType.ERROR, failure, None)
 
-    async def receive_str(self, *, timeout: float | None = None) -> str:  # noqa: ASYNC109
-        """The next message, which must be TEXT (else :class:`WSMessageTypeError`)."""
+    async def receive_str(self, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """The next message, which must be TEXT (else :class:`WSMessageTypeError`).
+
+        A ``str``; its UTF-8 ``bytes`` with ``decode_text=False``, as aiohttp's.
+        """
         message = await self.receive(timeout)
         if message.type is not _TEXT:
             raise WSMessageTypeError(
                 f"Received message {message.type}:{message.data!r} is not WSMsgType.TEXT"
             )
-        text: str = message.data
-        return text
+        return message.data
 
     async def receive_bytes(self, *, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         """The next message, which must be BINARY (else :class:`WSMessageTypeError`)."""
@@ -480,7 +498,7 @@ class WebSocketResponse(StreamResponse):
     async def receive_json(
         self,
         *,
-        loads: Callable[[str], Any] = json.loads,
+        loads: Callable[[Any], Any] = json.loads,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any:
         """Receive a TEXT message, decoded with ``loads``; what ``receive_str`` raises else."""
