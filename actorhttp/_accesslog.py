@@ -22,9 +22,11 @@ access logger configured nothing at all runs per request.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -35,6 +37,7 @@ __all__ = ["AbstractAccessLogger", "AccessLogger", "access_logger", "make_access
 
 access_logger = logging.getLogger("actorhttp.access")
 
+_now = time.time  # the wall clock, seconds since the epoch (a seam for tests)
 _DIRECTIVE = re.compile(r"%(\{([A-Za-z0-9\-_]+)\}([io])|[atPrsbD]|Tf?)")
 _Fill = Callable[[Request, StreamResponse, float], object]
 
@@ -94,13 +97,32 @@ def _compile(log_format: str) -> tuple[str, list[_Fill]]:
 def _fill(directive: str, header: str | None, where: str | None) -> _Fill:
     if header is not None:
         if where == "i":
-            return lambda request, response, time: request.headers.get(header, "-")
+            return _request_header(header.lower().encode("latin-1"))
         return lambda request, response, time: response.headers.get(header, "-")
     return _SIMPLE[directive]
 
 
+def _request_header(wanted: bytes) -> _Fill:
+    def fill(request: Request, response: StreamResponse, time: float) -> str:
+        # request.headers.get's answer (the first field so named), read from the raw
+        # fields: building the multidict for a line cost more than the rest of it.
+        for name, value in request.raw_headers:
+            if name.lower() == wanted:
+                return value.decode("utf-8", "surrogateescape")
+        return "-"
+
+    return fill
+
+
 def _started(request: Request, response: StreamResponse, time: float) -> str:
-    began = datetime.datetime.now(datetime.UTC).astimezone() - datetime.timedelta(seconds=time)
+    return _stamp(int(_now() - time))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    """``%t`` for a second since the epoch, in local time: made once a second, not per line
+    (the local zone and strftime cost more than the rest of a line's directives)."""
+    began = datetime.datetime.fromtimestamp(second, datetime.UTC).astimezone()
     return began.strftime("[%d/%b/%Y:%H:%M:%S %z]")
 
 

@@ -49,8 +49,12 @@ What it measures
   ALPN h2 and http/1.1, and transport), loaded over HTTP/2 by ``h2load -t1 -c16 -m10``
   and over HTTPS/1.1 by ``wrk -t1 -c16``; against aiohttp's HTTPS/1.1 (wrk) and
   hypercorn's HTTP/2 (h2load; a bare ASGI app, and actorhttp's hypercorn transport).
-  Same rounds, pinning and CPU per request; ratios against aiohttp's HTTPS/1.1. Needs
-  h2load (Debian's ``nghttp2-client``).
+  Same rounds, pinning and CPU per request; ratios against aiohttp's HTTPS/1.1. Two
+  sans-IO rows say what HTTP/2 costs before any I/O: ``benchmarks/h2_engine.py`` pinned
+  to the server's CPU in each round, h2 alone and h2 as actorhttp runs it, answering
+  h2load's requests replayed (no sockets, TLS or application). ``--only`` picks rows by
+  kind (aiohttp's always runs), ``--tls-connections`` sets wrk's. Needs h2load (Debian's
+  ``nghttp2-client``).
 
 The servers are ``benchmarks/servers.py KIND PORT`` subprocesses, bound to 127.0.0.1.
 
@@ -85,6 +89,7 @@ import contextlib
 import datetime
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import re
@@ -935,19 +940,27 @@ class TlsRow:
     """One row of the --h2 table: what a user gets, how it is served and loaded."""
 
     label: str
-    kind: str  # servers.py's
+    kind: str  # servers.py's, or h2_engine.py's --server for a sans-IO row
     h2: bool  # loaded by h2load over HTTP/2; else wrk over HTTPS/1.1
     offer_h2: bool = False  # servers.py --h2: the context's ALPN offers h2 (the CLI's always does)
+    sans_io: bool = False  # no server: h2_engine.py replays h2load's requests, on the server's CPU
 
 
 TLS_ROWS = (
     TlsRow("actorhttp CLI, HTTP/2", "actorhttp-cli", h2=True),
     TlsRow("actorhttp CLI, HTTPS/1.1", "actorhttp-cli", h2=False),
+    # The same transport given servers.py's context by run_app(ssl_context=), as the
+    # hello-tls endpoint is: what the command line adds to HTTPS/1.1, if anything.
+    TlsRow("actorhttp run_app(ssl_context=), HTTPS/1.1", "actorhttp-httptools", h2=False),
     TlsRow("aiohttp, HTTPS/1.1", "aiohttp", h2=False),
     TlsRow("hypercorn (bare ASGI app), HTTP/2", "raw-asgi-hypercorn", h2=True, offer_h2=True),
     TlsRow("actorhttp on hypercorn, HTTP/2", "actorhttp-hypercorn", h2=True, offer_h2=True),
+    # What HTTP/2 costs before any I/O: the floor under every server on h2, and under ours.
+    TlsRow("h2 alone, sans-IO (no I/O, TLS or app)", "h2-alone", h2=True, sans_io=True),
+    TlsRow("h2 as actorhttp runs it, sans-IO", "h2-engine", h2=True, sans_io=True),
 )
 TLS_BASELINE = "aiohttp, HTTPS/1.1"
+TLS_KINDS = tuple(dict.fromkeys(row.kind for row in TLS_ROWS))
 
 
 def h2load_command(url: str, duration: int, pinning: Pinning) -> list[str]:
@@ -1000,10 +1013,34 @@ def run_h2load(url: str, duration: int, pinning: Pinning) -> WrkResult:
     return parse_h2load(output)
 
 
+def measure_sans_io(row: TlsRow, round_no: int, pinning: Pinning) -> Measurement:
+    """``h2_engine.py``'s CPU us/request for ``row.kind``, run on the server's CPU."""
+    command = [
+        *pinning.server_prefix(),
+        sys.executable,
+        str(HERE / "h2_engine.py"),
+        *("--server", row.kind, "--kind", "repeated", "--json"),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, check=True, cwd=REPO
+        )
+        us = float(json.loads(completed.stdout)[row.kind]["repeated"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError) as error:
+        problem = report_failure(row.label, f"round {round_no}", error, None)
+        return Measurement(round_no, row.label, "tls", None, problem)
+    requests = 1_000_000  # a nominal count: the figure is CPU per request
+    result = WrkResult(requests_per_s=0.0, p50_ms=0.0, p99_ms=0.0, requests=requests)
+    log(f"round {round_no} {row.label:36} {'':>9} sans-IO {us:7.1f} us/req")
+    return Measurement(round_no, row.label, "tls", result, None, us * requests / 1e6)
+
+
 def measure_tls_row(
     row: TlsRow, round_no: int, options: Options, pinning: Pinning, tls: Certificates
 ) -> Measurement:
     """A fresh server for ``row``, a discarded warm-up, then the measured run and its CPU."""
+    if row.sans_io:
+        return measure_sans_io(row, round_no, pinning)
     endpoint = ENDPOINTS["hello-tls"]
     server: RunningServer | None = None
     extra = ["--h2"] if row.offer_h2 else []
@@ -1014,7 +1051,7 @@ def measure_tls_row(
             def load(seconds: int) -> WrkResult:
                 if row.h2:
                     return run_h2load(url, seconds, pinning)
-                return run_wrk(url, seconds, pinning, connections=TLS_WRK_CONNECTIONS)
+                return run_wrk(url, seconds, pinning, connections=options.tls_connections)
 
             if options.warmup > 0:
                 load(options.warmup)
@@ -1036,21 +1073,25 @@ def measure_tls_row(
     return measurement
 
 
-def tls_table(measurements: Sequence[Measurement]) -> tuple[str, list[str]]:
+def tls_table(
+    measurements: Sequence[Measurement], rows: Sequence[TlsRow], connections: int
+) -> tuple[str, list[str]]:
     lines = [
         "| what the user gets | load | req/s (median) | CPU us/req (median) "
         f"| CPU/req vs {TLS_BASELINE} | req/s vs {TLS_BASELINE} | rounds | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
     flags = []
-    for row in TLS_ROWS:
+    for row in rows:
         ok = [m for m in measurements if m.server == row.label and m.result is not None]
         failed = [m for m in measurements if m.server == row.label and m.result is None]
         flags += [f"{row.label}: {m.problem}" for m in failed]
         load = (
-            f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
+            f"replayed h2load requests ({H2_STREAMS} a batch)"
+            if row.sans_io
+            else f"h2load {H2_CONNECTIONS} connections x {H2_STREAMS} streams"
             if row.h2
-            else f"wrk {TLS_WRK_CONNECTIONS} connections"
+            else f"wrk {connections} connections"
         )
         if not ok:
             lines.append(f"| {row.label} | {load} | failed | | | | 0/{len(failed)} | |")
@@ -1063,34 +1104,43 @@ def tls_table(measurements: Sequence[Measurement]) -> tuple[str, list[str]]:
         if errors:
             kinds = [m.result.errors for m in ok if m.result is not None]
             flags.append(f"{row.label}: {errors} errors ({kinds})")
+        rate = "" if row.sans_io else f"{statistics.median(rates):,.0f}"
+        rate_cell = "" if rate_ratio is None or row.sans_io else f"{rate_ratio:.2f}x"
         lines.append(
-            f"| {row.label} | {load} | {statistics.median(rates):,.0f} "
+            f"| {row.label} | {load} | {rate} "
             f"| {statistics.median(cpus):.1f} "
             f"| {'' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} "
-            f"| {'' if rate_ratio is None else f'{rate_ratio:.2f}x'} "
+            f"| {rate_cell} "
             f"| {len(ok)}/{len(ok) + len(failed)} | {errors} |"
         )
     return "\n".join(lines), flags
 
 
 def run_tls_comparison(options: Options, pinning: Pinning) -> str:
-    """The --h2 run: each row of TLS_ROWS, rounds interleaved; the report's Markdown."""
+    """The --h2 run: each row of TLS_ROWS (of --only's kinds), rounds interleaved; Markdown."""
+    rows = [row for row in TLS_ROWS if row.kind in options.servers]
     measurements = []
     with certificates() as tls:
         for round_no in range(1, options.rounds + 1):
-            shift = (round_no - 1) % len(TLS_ROWS)
-            for row in (*TLS_ROWS[shift:], *TLS_ROWS[:shift]):
+            shift = (round_no - 1) % len(rows)
+            for row in (*rows[shift:], *rows[:shift]):
                 measurements.append(measure_tls_row(row, round_no, options, pinning, tls))
-    table, flags = tls_table(measurements)
+    table, flags = tls_table(measurements, rows, options.tls_connections)
     notes = [
         f"HTTP/2 rows: `h2load -t1 -c{H2_CONNECTIONS} -m{H2_STREAMS} -D{options.duration}`; "
-        f"HTTPS/1.1 rows: `wrk -t1 -c{TLS_WRK_CONNECTIONS} -d{options.duration}s`; each after a "
-        f"discarded {options.warmup} s warm-up on a fresh server, `GET /hello` over TLS.",
+        f"HTTPS/1.1 rows: `wrk -t1 -c{options.tls_connections} -d{options.duration}s`; each "
+        f"after a discarded {options.warmup} s warm-up on a fresh server, `GET /hello` over TLS.",
         "`actorhttp CLI`: `actorhttp benchmarks.servers:actorhttp_app --certfile ... "
         "--keyfile ...` (transport `auto`, ALPN h2 and http/1.1, as the command line builds "
-        "them); the others get servers.py's context (ALPN `h2`, `http/1.1` for the HTTP/2 rows).",
+        "them); the others get servers.py's context (ALPN `h2`, `http/1.1` for the HTTP/2 rows, "
+        "`http/1.1` for `run_app(ssl_context=)`, as the `hello-tls` endpoint).",
         "CPU us/req: the server process's utime+stime over the measured run per request "
         "completed; ratios within each round, then the median.",
+        "sans-IO rows: `benchmarks/h2_engine.py --server KIND --kind repeated`, pinned to the "
+        "server's CPU in the same round: h2load's requests, recorded from h2's client side, "
+        "replayed into one server connection that answers each (process CPU time, best of 7; "
+        "`h2 alone`: h2's `receive_data`, `send_headers`, `send_data`, `data_to_send`, its "
+        "header checks off; `h2 as actorhttp runs it`: the same calls on `_h2engine`'s h2).",
         pinning.note,
     ]
     return (
@@ -1176,6 +1226,7 @@ class Options:
     output: Path | None
     skip_memory: bool
     h2: bool = False
+    tls_connections: int = TLS_WRK_CONNECTIONS
 
 
 def parse_options(argv: Sequence[str]) -> Options:
@@ -1192,7 +1243,11 @@ def parse_options(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 1 round, 2 s, 200 connections"
     )
-    parser.add_argument("--only", help=f"comma-separated servers: {','.join(SERVER_KINDS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated servers: {','.join(SERVER_KINDS)} "
+        f"(with --h2: of {','.join(TLS_KINDS)}; {BASELINE} is always run)",
+    )
     parser.add_argument(
         "--endpoints",
         default=",".join(ENDPOINTS),
@@ -1206,6 +1261,12 @@ def parse_options(argv: Sequence[str]) -> Options:
         help="instead: HTTP/2 (h2load) and HTTPS/1.1 (wrk) through the command line's TLS, "
         "against aiohttp's HTTPS/1.1 and hypercorn's HTTP/2",
     )
+    parser.add_argument(
+        "--tls-connections",
+        type=int,
+        default=TLS_WRK_CONNECTIONS,
+        help=f"with --h2: wrk's connections for the HTTPS/1.1 rows (default {TLS_WRK_CONNECTIONS})",
+    )
     args = parser.parse_args(argv)
 
     defaults = (1, 2, 200) if args.quick else (3, 5, 1000)
@@ -1215,12 +1276,17 @@ def parse_options(argv: Sequence[str]) -> Options:
     if rounds < 1 or duration < 1 or connections < 1 or args.warmup < 0:
         parser.error("--rounds, --duration and --connections must be >= 1, --warmup >= 0")
 
-    servers = list(SERVER_KINDS)
+    if args.tls_connections < 1:
+        parser.error("--tls-connections must be >= 1")
+    kinds = TLS_KINDS if args.h2 else SERVER_KINDS
+    servers = list(kinds)
     if args.only:
         servers = [name.strip() for name in args.only.split(",") if name.strip()]
-        unknown = [name for name in servers if name not in SERVER_KINDS]
+        unknown = [name for name in servers if name not in kinds]
         if unknown or not servers:
-            parser.error(f"unknown server(s) {unknown}: choose from {', '.join(SERVER_KINDS)}")
+            parser.error(f"unknown server(s) {unknown}: choose from {', '.join(kinds)}")
+        if args.h2 and BASELINE not in servers:
+            servers.append(BASELINE)  # the ratios' baseline, aiohttp's HTTPS/1.1
     names = [name.strip() for name in args.endpoints.split(",") if name.strip()]
     unknown = [name for name in names if name not in ENDPOINTS]
     if unknown or not names:
@@ -1235,6 +1301,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         output=args.output,
         skip_memory=args.skip_memory,
         h2=args.h2,
+        tls_connections=args.tls_connections,
     )
 
 
@@ -1369,7 +1436,8 @@ def main_h2(options: Options, argv: Sequence[str]) -> int:
         return 2
     pinning = choose_pinning()
     started = datetime.datetime.now(datetime.UTC)
-    log(f"--h2: {options.rounds} round(s) x {len(TLS_ROWS)} rows; {pinning.note}")
+    rows = sum(row.kind in options.servers for row in TLS_ROWS)
+    log(f"--h2: {options.rounds} round(s) x {rows} rows; {pinning.note}")
     report = run_tls_comparison(options, pinning)
     print(report, end="")
     if options.output is not None:

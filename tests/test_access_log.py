@@ -8,6 +8,7 @@ unanswered log, and an ``access_log_class`` of one's own.
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import logging
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from actorhttp import (
     Request,
     Response,
     StreamResponse,
+    _accesslog,
     run_app,
 )
 from actorhttp.messages import TransportName
@@ -58,7 +60,7 @@ def lines() -> Any:
 
 FORMATS = [
     AccessLogger.LOG_FORMAT,
-    '%a "%r" %s %b %{X-Req}i %{X-Resp}o %P',
+    '%a "%r" %s %b %{X-Req}i %{x-req}i %{X-Missing}i %{X-Resp}o %P',
     "%s literal %D %T",
     "no directives at all",
 ]
@@ -106,6 +108,26 @@ def test_the_start_time_is_aiohttps_format() -> None:
     day, _, zone = line[1:-1].partition(" ")
     assert (len(day.split("/")), day.count(":")) == (3, 3)
     assert (len(zone), zone[0] in "+-") == (5, True)
+
+
+def test_the_start_time_is_the_requests_start_second_in_local_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler = Lines()
+    logger = logging.getLogger("test.time.second")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    access = AccessLogger(logger, "%t")
+    request = make_mocked_request("GET", "/")
+    for now, took in ((1_800_000_000.9, 0.5), (1_800_000_001.2, 0.5), (1_800_000_001.2, 61.0)):
+        monkeypatch.setattr(_accesslog, "_now", lambda now=now: now)
+        access.log(request, Response(), took)
+    expected = [
+        datetime.datetime.fromtimestamp(second, datetime.UTC).astimezone()
+        for second in (1_800_000_000, 1_800_000_000, 1_799_999_940)
+    ]
+    assert handler.lines == [when.strftime("[%d/%b/%Y:%H:%M:%S %z]") for when in expected]
 
 
 def app_for_logs() -> Application:

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import trio
 
+from benchmarks import h2_engine, instructions, servers, stream_servers
 from benchmarks import http as bench_http
-from benchmarks import instructions, servers, stream_servers
 from benchmarks.http import ENDPOINTS, Certificates, Options, Pinning, parse_wrk
 from benchmarks.servers import KINDS
 from benchmarks.streams import QUICK_STREAM_MIB, QUICK_UPLOAD_MIB
@@ -81,6 +81,22 @@ def test_parse_h2load_reads_rate_times_and_failures() -> None:
     assert result.errors == {"failed": 2}
     with pytest.raises(ValueError, match="cannot parse"):
         bench_http.parse_h2load("h2load: connection refused")
+
+
+def test_h2_only_picks_rows_by_kind_and_keeps_the_baseline() -> None:
+    options = bench_http.parse_options(
+        ["--h2", "--only", "actorhttp-cli", "--tls-connections", "64"]
+    )
+    assert options.servers == ["actorhttp-cli", "aiohttp"]
+    assert options.tls_connections == 64
+    with pytest.raises(SystemExit):
+        bench_http.parse_options(["--h2", "--only", "starlette-hypercorn"])
+
+
+@pytest.mark.parametrize("name", h2_engine.SERVERS)
+def test_h2_engine_answers_every_replayed_request(name: str) -> None:
+    for kind in h2_engine.KINDS:  # measure raises if a request went unanswered
+        assert h2_engine.measure(name, kind, batches=3, repeats=1) > 0
 
 
 def free_port() -> int:

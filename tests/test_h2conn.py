@@ -91,12 +91,11 @@ def test_a_request_becomes_a_head_with_host_from_authority_and_no_pseudo_headers
     server, client = pair()
     assert server.deadline == 105.0  # idle: the keep-alive deadline
     client.send_headers(1, [*GET, (b"user-agent", b"t")], end_stream=True)
-    head, end = send(server, client)
+    (head,) = send(server, client)  # no BodyEnd: the head says no body follows
     assert isinstance(head, RequestHead)
     assert (head.stream_id, head.method, head.target) == (1, "GET", b"/a?q=1")
     assert head.headers == [(b"host", b"example"), (b"user-agent", b"t")]
     assert head.end_stream
-    assert end == BodyEnd(1)
     assert server.deadline == math.inf  # a stream is open: no idle deadline
 
 
@@ -152,7 +151,7 @@ def test_expect_100_continue_and_an_interim_response() -> None:
     (interim,) = settle(server, client)
     assert isinstance(interim, h2.events.InformationalResponseReceived)
     client.send_headers(3, [*GET, (b"expect", b"gold")], end_stream=True)
-    refused, _ = send(server, client)
+    (refused,) = send(server, client)  # no BodyEnd: the head ended the stream
     assert refused == Refused(3, refused.refusal)
     assert refused.refusal.status == 417
 
@@ -178,6 +177,41 @@ def test_a_head_past_the_http11_limits_is_refused_on_its_stream_only(
     assert server.closing is None  # the connection goes on
     client.send_headers(3, GET, end_stream=True)
     assert isinstance(send(server, client)[0], RequestHead)
+
+
+@pytest.mark.parametrize(
+    ("fields", "limits", "status", "reason"),
+    [
+        ([*GET, (b"host", b"example"), (b"host", b"example")], LIMITS, 400, "more than one host"),
+        ([*GET[:2], (b":authority", b"a\x01b"), GET[3]], LIMITS, 400, "control character"),
+        ([*GET, (b"content-length", b"1"), (b"content-length", b"1")], LIMITS, 400, "more than"),
+        ([*GET, (b"content_length", b"1")], LIMITS, 400, "ambiguous header name content_length"),
+        ([*GET[:3], (b":path", b"/" + b"p" * 5000)], LIMITS, 414, "request line too long"),
+        (
+            [*GET, *[(b"x-v%d" % i, b"v" * 90) for i in range(20)]],
+            H1Limits(max_header_size=1000),
+            431,
+            "request header fields too large",
+        ),
+        (
+            [*GET, *[(b"cookie", b"c%d=" % i + b"v" * 500) for i in range(20)]],
+            LIMITS,
+            431,
+            "header field cookie too large",  # joined into one field, as HTTP/1.1 sends it
+        ),
+    ],
+)
+def test_limits_and_singletons_are_checked_in_the_same_pass(
+    fields: list[tuple[bytes, bytes]], limits: H1Limits, status: int, reason: str
+) -> None:
+    server, client = pair(limits=limits)
+    client.config.validate_outbound_headers = False  # a client that sends what it is told
+    client.config.normalize_outbound_headers = False
+    client.send_headers(1, fields, end_stream=True)
+    (refused,) = send(server, client)
+    assert isinstance(refused, Refused)
+    assert (refused.refusal.status, reason in refused.refusal.reason) == (status, True)
+    assert server.closing is None
 
 
 def test_a_path_that_is_not_one_and_extended_connect_are_refused() -> None:
@@ -291,6 +325,41 @@ def test_a_window_update_wakes_senders_and_windows_bound_sends() -> None:
     client.increment_flow_control_window(5, stream_id=1)
     assert send(server, client) == [WINDOW_OPENED]
     assert server.window(1) == 5
+
+
+def test_a_whole_body_is_sent_only_when_the_window_takes_it_all() -> None:
+    server, client = pair()
+    client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 10})
+    send(server, client)
+    settle(server, client)
+    for stream_id in (1, 3):
+        client.send_headers(stream_id, GET, end_stream=True)
+    send(server, client)
+    server.send_head(1, 200, [], None, False)
+    assert not server.send_whole(1, b"x" * 11)  # past the window: nothing sent
+    assert (server.window(1), server.queued) == (10, 0)
+    assert server.send_whole(1, b"x" * 10)
+    server.send_head(3, 200, [], None, False)
+    assert not server.send_whole(3, b"x" * 20000)  # past any frame size a peer must take
+    events = settle(server, client)
+    assert [type(e) for e in events] == [
+        h2.events.ResponseReceived,
+        h2.events.DataReceived,
+        h2.events.StreamEnded,
+        h2.events.ResponseReceived,
+    ]
+
+
+def test_a_repeated_head_is_read_once_and_each_request_gets_its_own_fields() -> None:
+    server, client = pair()
+    for stream_id in (1, 3):
+        client.send_headers(stream_id, [*GET, (b"x-a", b"1")], end_stream=True)
+    first, second = send(server, client)
+    assert first.headers == second.headers == [(b"host", b"example"), (b"x-a", b"1")]
+    assert first.headers is not second.headers
+    for stream_id in (5, 7):  # refused each time, never remembered
+        client.send_headers(stream_id, [*GET, (b"x-a", b"a\x01")], end_stream=True)
+    assert [e.refusal.status for e in send(server, client)] == [400, 400]
 
 
 def test_a_finished_stream_whose_body_is_still_coming_is_reset_with_no_error() -> None:

@@ -21,7 +21,7 @@ events that come back, and sends :meth:`~H2Connection.data_to_send`.
     at ``reset_rate`` a second); empty, the connection gets GOAWAY
     ENHANCE_YOUR_CALM. The trio side cancels each reset stream's handler.
   - CONTINUATION floods (CVE-2024-27316): a header block is bounded in
-    bytes while it arrives (:class:`_BoundedFrames`), and in frames by h2 (64).
+    bytes while it arrives (:mod:`._h2engine`), and in frames by h2 (64).
   - HPACK bombs: the decoded header list is bounded while it is decoded
     (h2's ``max_header_list_size``), by the HTTP/1.1 limits.
   - ``SETTINGS_MAX_CONCURRENT_STREAMS`` (100): h2 refuses a stream past it.
@@ -44,18 +44,14 @@ import math
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
-import h2.config
-import h2.connection
 import h2.events
 import h2.exceptions
-import h2.settings
 from h2.errors import ErrorCodes
-from h2.frame_buffer import FrameBuffer
-from hyperframe.frame import ContinuationFrame, Frame, GoAwayFrame, HeadersFrame
+from hyperframe.frame import GoAwayFrame
 
 from ._h1 import H1Limits, Refusal
-from ._h2head import Malformed, read_head
-from ._scope_rules import refusal_for
+from ._h2engine import MEMORY_BYTES, Recall, new_engine
+from ._h2head import Head, Malformed, read_head
 
 __all__ = [
     "PREFACE",
@@ -124,7 +120,10 @@ class BodyData:
 
 @dataclass(frozen=True, slots=True)
 class BodyEnd:
-    """The request's body is complete (END_STREAM, with or without trailers)."""
+    """The request's body is complete (END_STREAM, with or without trailers).
+
+    Not sent for a request whose head ended the stream (``RequestHead.end_stream``).
+    """
 
     stream_id: int
 
@@ -183,55 +182,6 @@ class _Budget:
         return True
 
 
-class _HeaderBlockTooLarge(h2.exceptions.DenialOfServiceError):
-    """A header block's frames add up past the limit before it is complete."""
-
-
-class _BoundedFrames(FrameBuffer):
-    """h2's frame buffer, refusing a header block (HEADERS + CONTINUATIONs) past ``limit`` bytes.
-
-    h2 itself bounds a block to 64 frames, but each may be as large as the
-    frame size allows: 1 MiB held for a block that may never end. This
-    checks each frame as it joins the block, so at most ``limit`` bytes are held.
-    """
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(server=True)
-        self._limit = limit
-        self._block = 0
-
-    def _update_header_buffer(self, f: Frame | None) -> Frame | None:
-        if isinstance(f, HeadersFrame):
-            self._block = len(f.data)
-        elif isinstance(f, ContinuationFrame):
-            self._block += len(f.data)
-        if self._block > self._limit:
-            raise _HeaderBlockTooLarge(f"header block over {self._limit} bytes")
-        return super()._update_header_buffer(f)
-
-
-class _H2(h2.connection.H2Connection):
-    """h2's connection, leaving the GOAWAY for a protocol error to us (to say why in it)."""
-
-    def _terminate_connection(self, error_code: ErrorCodes) -> None:
-        # h2 calls this as it raises the ProtocolError; H2Connection.receive_data
-        # sends the GOAWAY itself, with the error's message as its debug data.
-        pass
-
-
-_CONFIG = h2.config.H2Configuration(
-    client_side=False,
-    header_encoding=None,
-    # Checked in our own one pass over the fields (_h2head): h2's chain of
-    # generators cost a fifth of a request, and refused a malformed request with a
-    # GOAWAY for the whole connection where RFC 9113 8.1.1 asks for a stream error.
-    validate_inbound_headers=False,
-    normalize_inbound_headers=False,
-    # Ours are built by _framing and checked where they are set (no CR/LF, names
-    # lowercased here, no connection-specific fields): no second pass per response.
-    validate_outbound_headers=False,
-    normalize_outbound_headers=False,
-)
 _CONNECTION_SPECIFIC = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
 )
@@ -247,6 +197,7 @@ _CONTROL_FRAMES: dict[type[h2.events.Event], str] = {
     h2.events.RemoteSettingsChanged: "SETTINGS",
 }
 _STATUS = {status: b"%d" % status for status in range(100, 600)}
+_MIN_FRAME_SIZE = 16384
 
 
 class H2Connection:
@@ -255,6 +206,7 @@ class H2Connection:
     __slots__ = (
         "_control",
         "_h2",
+        "_heads",
         "_last",
         "_limits",
         "_out",
@@ -271,24 +223,14 @@ class H2Connection:
     def __init__(self, limits: H1Limits, settings: H2Settings, *, now: float) -> None:
         self._limits = limits
         self._settings = settings
-        conn = self._h2 = _H2(_CONFIG)
         # HPACK's size of a list counts 32 bytes per field beyond its name and value.
         header_list = limits.max_header_size + 32 * limits.max_headers
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: header_list,
-            },
+        self._h2 = new_engine(
+            settings.max_concurrent_streams, header_list, settings.connection_window
         )
-        # In force at once, not only once the client acknowledges our SETTINGS.
-        conn.decoder.max_header_list_size = header_list
-        conn.incoming_buffer = _BoundedFrames(header_list)
-        conn.initiate_connection()
-        extra = settings.connection_window - 65535
-        if extra > 0:
-            conn.increment_flow_control_window(extra)
         self._streams: set[int] = set()  # streams the application has, until stream_done
+        # Heads read_head accepted, by their fields: a request repeated is not read again.
+        self._heads: Recall[tuple[tuple[bytes, bytes], ...], Head] = Recall()
         self._resets = _Budget(settings.reset_burst, settings.reset_rate, now)
         self._control = _Budget(settings.control_burst, settings.control_rate, now)
         self.deadline = now + settings.keep_alive
@@ -314,15 +256,18 @@ class H2Connection:
             return [self._fail(exc.error_code, str(exc) or type(exc).__name__)]
         events: list[Event] = []
         streams = self._streams
+        whole = 0  # the stream of the last head that said no body follows: no BodyEnd for it
         for event in received:
             if isinstance(event, h2.events.RequestReceived):
                 head = self._request(event)
                 if head is not None:
                     events.append(head)
+                    if event.stream_ended is not None:
+                        whole = event.stream_id
             elif isinstance(event, h2.events.DataReceived):
                 self._data(event, events, now)
             elif isinstance(event, h2.events.StreamEnded):
-                if event.stream_id in streams:
+                if event.stream_id in streams and event.stream_id != whole:
                     events.append(BodyEnd(event.stream_id))
             elif isinstance(event, h2.events.WindowUpdated):
                 if not events or events[-1] is not WINDOW_OPENED:
@@ -364,15 +309,26 @@ class H2Connection:
             return None
         self._streams.add(stream_id)
         self.deadline = math.inf
-        try:
-            method, path, headers, length, expect = read_head(event.headers or ())
-        except Malformed as exc:
-            return Refused(stream_id, exc.refusal)
-        refusal = refusal_for(method, path, "2", headers, self._limits)
-        if refusal is not None:
-            return Refused(stream_id, refusal)
+        fields = tuple(event.headers or ())
+        heads = self._heads
+        head = heads.get(fields)
+        if head is None:
+            try:
+                head = read_head(fields, self._limits)
+            except Malformed as exc:
+                return Refused(stream_id, exc.refusal)
+            if head.size <= MEMORY_BYTES and heads.again(fields):
+                heads.keep(fields, head)
         ended = event.stream_ended is not None
-        return RequestHead(stream_id, method, path, headers, ended, length, expect and not ended)
+        return RequestHead(
+            stream_id,
+            head.method,
+            head.path,
+            list(head.headers),  # the request's own, whoever else reads the same head
+            ended,
+            head.content_length,
+            head.expect_continue and not ended,
+        )
 
     def _data(self, event: h2.events.DataReceived, events: list[Event], now: float) -> None:
         stream_id = event.stream_id
@@ -440,6 +396,23 @@ class H2Connection:
             return max(self._h2.local_flow_control_window(stream_id), 0)
         except h2.exceptions.StreamClosedError:
             return 0
+
+    def send_whole(self, stream_id: int, data: bytes) -> bool:
+        """A whole body, ending the stream, if the windows allow it now; else False, none sent.
+
+        One DATA frame (``data`` no larger than the frame size); ``ProtocolError``
+        if the stream is gone.
+        """
+        conn = self._h2
+        # Every peer takes frames of 16 KiB (RFC 9113 4.2): asked only past that.
+        if len(data) > _MIN_FRAME_SIZE and len(data) > conn.max_outbound_frame_size:
+            return False
+        try:
+            conn.send_data(stream_id, data, end_stream=True)
+        except h2.exceptions.FlowControlError:  # checked before h2 changes anything
+            return False
+        self.queued += len(data)
+        return True
 
     def send_data(self, stream_id: int, data: bytes, end: bool) -> None:
         """Body bytes, no more than :meth:`window` allows; ``end``: the last of them."""
