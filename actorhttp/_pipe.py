@@ -20,9 +20,20 @@ Endings:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Final
+
 import trio
 
-__all__ = ["DEFAULT_PIPE_LIMIT", "BodyPipe", "ClientDisconnectedError", "PipeAborted"]
+__all__ = [
+    "DEFAULT_PIPE_LIMIT",
+    "BodyPipe",
+    "ClientDisconnectedError",
+    "RUNNING",
+    "HandlerTurn",
+    "PipeAborted",
+    "before_handler_waits",
+]
 
 DEFAULT_PIPE_LIMIT = 64 * 1024
 """Bytes a streamed response may have waiting before its writer parks (aiohttp's high-water)."""
@@ -164,3 +175,60 @@ class BodyPipe:
     @property
     def broken(self) -> bool:
         return self._broken is not None
+
+
+class HandlerTurn:
+    """A handler's run in its worker: what to do just before its task next waits.
+
+    The router's pool runs each handler as one (``_pool._InContext``), which is
+    :data:`RUNNING`'s while the handler's own code runs (trio runs one task at
+    a time, so no other task's code runs meanwhile), and calls :meth:`run_due`
+    each time the handler is about to give the scheduler back, and when it
+    ends. A connection uses it to write what the handler sent in one go
+    rather than message by message (a WebSocket's echoes to one batch of
+    messages leave in one write), never holding bytes past the handler's
+    next wait.
+    """
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] | None = None
+
+    def run_due(self) -> None:
+        """Run (once) what was deferred; called in the handler's task, before it waits."""
+        callbacks = self.callbacks
+        if callbacks is not None:
+            self.callbacks = None
+            for callback in callbacks:
+                callback()
+
+
+class _Running:
+    """Which turn's handler code is running right now (an instance attribute: setting it
+    at every step of every handler must not touch a class's dictionary)."""
+
+    __slots__ = ("turn",)
+
+    def __init__(self) -> None:
+        self.turn: HandlerTurn | None = None
+
+
+RUNNING: Final = _Running()
+"""``RUNNING.turn``: the turn whose handler's code is running right now, if any."""
+
+
+def before_handler_waits(callback: Callable[[], None]) -> bool:
+    """Have ``callback()`` run when the running handler next waits (or ends).
+
+    False, and nothing deferred, when no handler's code is running (an
+    actor's task, or a task a handler started: each runs on its own).
+    """
+    turn = RUNNING.turn
+    if turn is None:
+        return False
+    if turn.callbacks is None:
+        turn.callbacks = [callback]
+    else:
+        turn.callbacks.append(callback)
+    return True

@@ -36,6 +36,7 @@ finish what they are doing and what is queued, then the pool ends.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
@@ -44,6 +45,8 @@ from typing import Any, Final, Generic, TypeVar
 
 import outcome
 import trio
+
+from ._pipe import RUNNING, HandlerTurn
 
 __all__ = ["Mailbox", "MailboxSender", "open_mailbox"]
 
@@ -57,15 +60,18 @@ MIN_WORKERS = 4
 _END: Final = object()  # woken with this: the mailbox is closed and empty, end
 _RETIRE: Final = object()  # woken with this: one of too many idle workers, end
 _TAKE: Final = object()  # woken with this: take what is queued
+_WORKER: Final = "actorhttp._pool.Mailbox._worker"  # a worker task's name, spelt once
 
 
-class _InContext:
+class _InContext(HandlerTurn):
     """Await ``coro`` with every step of it run in ``context``; call ``on_yield`` when it waits.
 
     What keeps a pooled worker's requests apart: each gets a fresh copy of
     the worker's context, and tasks it starts inherit that copy. Every time
     the coroutine yields to the scheduler, ``on_yield`` runs first: the pool
-    uses it to hand what is queued to another worker.
+    uses it to hand what is queued to another worker. What the handler
+    deferred to its next wait (``_pipe.before_handler_waits``) runs before
+    that, and when it ends.
     """
 
     __slots__ = ("context", "coro", "on_yield")
@@ -76,26 +82,42 @@ class _InContext:
         context: contextvars.Context,
         on_yield: Callable[[], None],
     ) -> None:
+        self.callbacks = None
         self.coro = coro
         self.context = context
         self.on_yield = on_yield
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        run, coro, on_yield = self.context.run, self.coro, self.on_yield
-        send: Any = coro.send
+        # Nothing bound is kept in this frame while the coroutine waits (a WebSocket's
+        # handler may wait for hours, one of 10,000): coro.send is looked up per step.
         value: Any = None
-        while True:
-            try:
-                yielded = run(send, value)
-            except StopIteration as stop:
-                return stop.value
-            on_yield()
-            try:
-                value = yield yielded
-                send = coro.send
-            except BaseException as exc:
-                value = exc
-                send = coro.throw
+        throw = False
+        running = RUNNING
+        try:
+            while True:
+                outer = running.turn
+                running.turn = self
+                try:
+                    if throw:
+                        yielded = self.context.run(self.coro.throw, value)
+                    else:
+                        yielded = self.context.run(self.coro.send, value)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    running.turn = outer
+                value = None
+                if self.callbacks is not None:
+                    self.run_due()
+                self.on_yield()
+                try:
+                    value = yield yielded
+                    throw = False
+                except BaseException as exc:
+                    value = exc
+                    throw = True
+        finally:
+            self.run_due()  # what a handler deferred never outlives it
 
 
 class Mailbox(Generic[M]):
@@ -118,7 +140,10 @@ class Mailbox(Generic[M]):
         self.running = 0  # counted messages being handled (kept only under a max_running)
         self.queue: deque[M] = deque()
         self.urgent: deque[M] = deque()  # messages not counted: never held back by the cap
-        self.idle: list[trio.lowlevel.Task] = []
+        # Parked workers, oldest first; a dict, so that taking the newest, retiring the
+        # oldest and dropping a cancelled one all stay cheap with 10,000 of them (a
+        # WebSocket's handler holds its worker, and all end together at a stop).
+        self.idle: dict[trio.lowlevel.Task, None] = {}
         self.waking = False  # a worker woken (or started) that has not run yet
         self.senders = 0
         self.closed = False
@@ -129,6 +154,7 @@ class Mailbox(Generic[M]):
         self._floor = MIN_WORKERS
         self._retiring = trio.CancelScope()
         self.orphans: list[M] = []  # messages whose handling raised out of a worker
+        self._yield_hook = self._yielding  # bound once, not once per message
 
     # -- the senders' side -----------------------------------------------------
 
@@ -155,7 +181,7 @@ class Mailbox(Generic[M]):
         if idle and not self.waking and not self.queue and not self.urgent:
             self.waking = True
             self.running += counts
-            trio.lowlevel.reschedule(idle.pop(), outcome.Value(message))
+            trio.lowlevel.reschedule(idle.popitem()[0], outcome.Value(message))
             return
         cap = self.max_running
         if cap is not None and not counts:
@@ -173,10 +199,10 @@ class Mailbox(Generic[M]):
         """Get one more worker going: a parked one, else a new one."""
         self.waking = True
         if self.idle:
-            trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_TAKE))
+            trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_TAKE))
         elif self._nursery is not None:
             try:
-                self._nursery.start_soon(self._worker)
+                self._nursery.start_soon(self._worker, name=_WORKER)
             except RuntimeError:
                 # The pool is ending (cancelled from outside) and its nursery takes no
                 # new task: the message stays queued, for no worker. Nothing waits on it
@@ -191,7 +217,7 @@ class Mailbox(Generic[M]):
             self.closed = True
             self.space.unpark_all()
             while self.idle:  # nothing queued, or they would not be parked
-                trio.lowlevel.reschedule(self.idle.pop(), outcome.Value(_END))
+                trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_END))
             self._keep_going()
 
     def _keep_going(self) -> None:
@@ -220,7 +246,7 @@ class Mailbox(Generic[M]):
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for _ in range(self._floor):
-                    nursery.start_soon(self._worker)
+                    nursery.start_soon(self._worker, name=_WORKER)
                 if self.queue and not self.waking:
                     self._wake_one()
                 task_status.started()
@@ -232,8 +258,11 @@ class Mailbox(Generic[M]):
         with self._retiring:  # cancelled by the last worker once the mailbox is closed
             while True:
                 await trio.sleep(RETIRE_TICK)
-                while len(self.idle) > self._floor:
-                    trio.lowlevel.reschedule(self.idle.pop(0), outcome.Value(_RETIRE))
+                excess = len(self.idle) - self._floor
+                if excess > 0:  # the oldest go, all at once
+                    for task in list(itertools.islice(self.idle, excess)):
+                        del self.idle[task]
+                        trio.lowlevel.reschedule(task, outcome.Value(_RETIRE))
 
     def _yielding(self) -> None:
         """A handler is about to wait: what is queued must not wait for it."""
@@ -270,11 +299,10 @@ class Mailbox(Generic[M]):
 
     async def _park(self) -> object:
         task = trio.lowlevel.current_task()
-        self.idle.append(task)
+        self.idle[task] = None
 
         def abort(_: Any) -> trio.lowlevel.Abort:
-            if task in self.idle:
-                self.idle.remove(task)
+            self.idle.pop(task, None)
             return trio.lowlevel.Abort.SUCCEEDED
 
         return await trio.lowlevel.wait_task_rescheduled(abort)
@@ -311,7 +339,7 @@ class Mailbox(Generic[M]):
                     counts = self._counts(message)
                     try:
                         await _InContext(
-                            handle(message), contextvars.copy_context(), self._yielding
+                            handle(message), contextvars.copy_context(), self._yield_hook
                         )
                     except Exception:
                         # ``handle`` must not raise: this is a bug, and it ends the pool

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
+from ._web._wsoutbox import WebSocketOutbox
 from .messages import _count, _positive
 
 __all__ = [
@@ -102,7 +103,7 @@ def orphan(message: object) -> None:
         reply.close()
         return
     outbox = getattr(message, "outbox", None)
-    if isinstance(outbox, trio.MemorySendChannel):
+    if isinstance(outbox, trio.MemorySendChannel | WebSocketOutbox):
         outbox.close()
 
 

@@ -278,16 +278,20 @@ class ClientWebSocketResponse:
     _stream_ended = False
 
     async def _read_events(self) -> None:
-        """Read once from the socket and turn wsproto's events into pending messages."""
+        """Turn wsproto's events into pending messages, reading once from the socket first
+        unless wsproto holds some already (frames that came in the handshake's last read:
+        reading first would wait for more while they sit there)."""
         try:
-            data = await self._stream.receive_some(READ_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            data = b""
-        if not data:
-            self._stream_ended = True
-        try:
-            self._ws.receive_data(bytes(data) or None)
             events = list(self._ws.events())
+            if not events:
+                try:
+                    data = await self._stream.receive_some(READ_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
+                if not data:
+                    self._stream_ended = True
+                self._ws.receive_data(bytes(data) or None)
+                events = list(self._ws.events())
         except RemoteProtocolError as exc:
             self._exception = exc
             self._pending.append(WSMessage(WSMsgType.ERROR, exc, None))

@@ -28,7 +28,9 @@ import trio
 from ._reply import Reply, ReplyError, ReplyReceiver, open_reply
 from ._web._request import Request
 from ._web._response import Response, StreamResponse
+from ._web._wschannels import WebSocketInbox
 from ._web._wsmodels import WSMessage
+from ._web._wsoutbox import WebSocketOutbox
 
 __all__ = [
     "AddRoute",
@@ -53,7 +55,9 @@ __all__ = [
     "TransportName",
     "WSMessage",
     "WebSocketConnection",
+    "WebSocketInbox",
     "WebSocketMailbox",
+    "WebSocketOutbox",
     "open_reply",
 ]
 
@@ -74,28 +78,32 @@ Target: TypeAlias = Handler | Mailbox
 class WebSocketConnection:
     """One client's WebSocket, sent to the actor of a route added with ``add_websocket``.
 
-    * ``inbox`` yields what the client sends, as ``WSMessage`` items (TEXT and
-      BINARY; ERROR if it broke the protocol), and **ends when the client goes**
-      (its close frame, a lost connection, or the socket closed by us).
-      Bounded (``inbox_size``, 16 by default): while it is full the client's
-      messages wait in the server's own bounded channel, then in TCP, so a
-      client cannot outrun the actor. Closing it closes the socket (1000).
-    * ``outbox`` takes what to send: ``str`` as TEXT, ``bytes`` as BINARY, or a
-      ``WSMessage(WSMsgType.CLOSE, code, reason)`` to close with that code.
-      Bounded (``outbox_size``, 16 by default): ``send`` waits while it is
-      full (``send_nowait`` raises ``trio.WouldBlock``, so an actor serving
-      many clients can drop or close a slow one rather than wait for it).
-      Closing it closes the socket cleanly (1000, after the close
-      handshake). Once the socket is closed, sending raises
-      ``trio.BrokenResourceError``.
+    * ``inbox`` (a :class:`WebSocketInbox`, a ``trio.abc.ReceiveChannel``)
+      yields what the client sends, as ``WSMessage`` items (TEXT and BINARY;
+      ERROR if it broke the protocol), and **ends when the client goes** (its
+      close frame, a lost connection, or the socket closed by us). Bounded
+      (``inbox_size``, 16 by default): while it is full the server stops
+      reading the socket, so TCP holds the client back: a client cannot
+      outrun the actor. Closing it closes the socket (1000).
+    * ``outbox`` (a :class:`WebSocketOutbox`, a ``trio.abc.SendChannel``)
+      takes what to send: ``str`` as TEXT, ``bytes`` as BINARY, or a
+      ``WSMessage(WSMsgType.CLOSE, code, reason)`` to close with that code
+      (anything else: ``TypeError`` at the send). A message sent while
+      nothing is queued is written to the socket at once, in the sender's
+      task. Bounded (``outbox_size``, 16 by default) in messages the socket
+      has not taken: ``send`` waits while it is full (``send_nowait`` raises
+      ``trio.WouldBlock``, so an actor serving many clients can drop or close
+      a slow one rather than wait for it). Closing it closes the socket
+      cleanly (1000, after what was queued and the close handshake). Once the
+      socket is closed or closing, sending raises ``trio.BrokenResourceError``.
 
     ``request`` is the handshake's request (``match_info``, headers, cookies);
     ``protocol`` the subprotocol chosen, if any.
     """
 
     request: Request
-    inbox: trio.MemoryReceiveChannel[WSMessage]
-    outbox: trio.MemorySendChannel[str | bytes | WSMessage]
+    inbox: WebSocketInbox
+    outbox: WebSocketOutbox
     protocol: str | None = None
 
 

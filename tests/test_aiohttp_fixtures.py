@@ -252,3 +252,44 @@ def test_aiohttp_unused_port_and_client_class(
     assert isinstance(port, int)
     assert 0 < port < 65536
     assert aiohttp_client_cls is TestClient
+
+
+async def test_ws_connect_reads_a_frame_that_came_with_the_handshakes_answer() -> None:
+    """A server may send its first message in the same segment as the 101: the client
+    must give it at once, not wait for more bytes (it hung, now and then)."""
+    import base64
+    import functools
+    import hashlib
+
+    from yarl import URL
+
+    from actorhttp._wsclient import ws_connect
+
+    async def answer(stream: trio.SocketStream) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += await stream.receive_some(4096)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        digest = hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        accept = base64.b64encode(digest)
+        await stream.send_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            b"\x81\x05hello"  # one write: the answer and a TEXT frame
+        )
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(trio.serve_tcp, answer, 0, host="127.0.0.1")
+        [listener] = await nursery.start(serve)
+        port = listener.socket.getsockname()[1]
+        with trio.fail_after(5):
+            ws = await ws_connect(URL(f"http://127.0.0.1:{port}/"), {}, receive_timeout=0.5)
+            message = await ws.receive()
+            await ws.close()  # (this server never answers: closed after receive_timeout)
+        assert (message.type, message.data) == (actorhttp.WSMsgType.TEXT, "hello")
+        nursery.cancel_scope.cancel()

@@ -109,7 +109,9 @@ def test_message_names_are_pinned() -> None:
         "TransportName",
         "WSMessage",
         "WebSocketConnection",
+        "WebSocketInbox",
         "WebSocketMailbox",
+        "WebSocketOutbox",
         "open_reply",
     }
     assert actorhttp.messages.Request is web.Request  # handlers and actors share it
@@ -158,6 +160,8 @@ def test_messages_import_only_stdlib_trio_and_value_types() -> None:
         "actorhttp._reply",
         "actorhttp._web._request",
         "actorhttp._web._response",
+        "actorhttp._web._wschannels",
+        "actorhttp._web._wsoutbox",
         "actorhttp._web._wsmodels",
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ from actorhttp import (
 from actorhttp.messages import TransportName
 from actorhttp.testing import TestClient, serve_app
 
-from .wsclient import Rejected, WSClient
+from .wsclient import Rejected, WSClient, frame
 
 Client = Callable[..., Awaitable[TestClient]]
 WSHandler = Callable[[Request], Awaitable[StreamResponse]]
@@ -562,3 +563,43 @@ async def test_get_extra_info_gives_the_peer_while_open(actorhttp_client: Client
     assert isinstance(record["open"][1], int)
     assert record["other"] == "no such"
     assert record["after"] == "closed"
+
+
+async def test_a_handlers_answers_to_one_read_leave_in_one_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a handler sends to its own socket waits until it next waits: an echo of five
+    messages that came in one read is one write, not five (httptools transport)."""
+    import actorhttp._transports._wssession as session
+
+    writes: list[int] = []
+
+    class CountingOs:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def write(fd: int, data: bytes) -> int:
+            writes.append(len(data))
+            return os.write(fd, data)
+
+    monkeypatch.setattr(session, "os", CountingOs())
+    record: dict[str, Any] = {}
+    done = trio.Event()
+
+    @handled(record, done, WebSocketResponse)
+    async def handler(ws: WebSocketResponse, record: dict[str, Any]) -> None:
+        async for message in ws:
+            await ws.send_str(message.data)
+
+    with trio.fail_after(TIMEOUT):  # httptools only: hypercorn writes what ASGI sends
+        async with serve_app(app_with(handler), transport="httptools") as http:
+            client = await WSClient.connect(http.server.port)
+            await client.send_raw(b"".join(frame(0x1, f"m{i}".encode()) for i in range(5)))
+            echoed = [await client.receive() for _ in range(5)]
+            await client.close()
+            await client.receive_close(reply=False)
+            await done.wait()
+            await client.stream.aclose()
+    assert echoed == [f"m{i}" for i in range(5)]
+    assert writes[0] == 5 * 4  # five 4-byte frames in one write

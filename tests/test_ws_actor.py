@@ -28,7 +28,7 @@ from actorhttp import (
     middleware,
 )
 from actorhttp.messages import Handler, WebSocketConnection
-from actorhttp.testing import TestClient
+from actorhttp.testing import TestClient, serve_app
 
 from .wsclient import Rejected, WSClient
 
@@ -112,10 +112,9 @@ async def test_the_actor_learns_when_the_client_goes(
 
 @pytest.mark.parametrize("side", ["outbox", "inbox"])
 async def test_the_actor_closing_either_side_closes_the_socket(
-    actorhttp_client: Client, side: str, monkeypatch: pytest.MonkeyPatch
+    actorhttp_client: Client, side: str
 ) -> None:
-    monkeypatch.setattr("actorhttp._wsactor.INBOX_CHECK_INTERVAL", 0.02)  # a silent client
-    ended = trio.Event()
+    ended = trio.Event()  # the client stays silent: the channel itself tells the connection
 
     async def closer(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
         connection = await mailbox.receive()
@@ -229,3 +228,61 @@ async def test_route_table_def_and_argument_checks() -> None:
         app.router.add_websocket("/bad", mailbox, heartbeat=0)
     with pytest.raises(TypeError):
         app.router.add_websocket("/bad", mailbox, no_such_option=1)
+
+
+async def test_an_actors_close_the_client_never_answers_is_dropped_after_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The server's hub keeps the deadline (the socket has no timer of its own). httptools
+    only: hypercorn ends the connection as soon as our close frame is out."""
+    ended = trio.Event()
+
+    async def closer(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
+        connection = await mailbox.receive()
+        await connection.outbox.aclose()
+        async for _ in connection.inbox:
+            pass  # it ends when the socket is dropped
+        ended.set()
+
+    mailbox, inbox = trio.open_memory_channel[WebSocketConnection](1)
+    app = Application()
+    app.router.add_websocket("/ws", mailbox, timeout=5.0)
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery, serve_app(app, transport="httptools") as http:
+            nursery.start_soon(closer, inbox)
+            client = await WSClient.connect(http.server.port)
+            close = await client.receive_close(reply=False)  # a client that never answers
+            start = trio.current_time()
+            await client.wait_eof()
+            await ended.wait()
+            waited = trio.current_time() - start
+            await client.stream.aclose()
+    assert close.code == 1000
+    assert 5.0 <= waited < 6.0
+
+
+async def test_a_bad_outbox_item_is_refused_at_the_send(actorhttp_client: Client) -> None:
+    refused: list[BaseException] = []
+
+    async def sender(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
+        connection = await mailbox.receive()
+        async with connection.outbox:
+            for item in (
+                42,
+                WSMessage(WSMsgType.PING, b"", None),
+                WSMessage(WSMsgType.CLOSE, 1005, ""),
+            ):
+                try:
+                    connection.outbox.send_nowait(item)  # type: ignore[arg-type]
+                except (TypeError, ValueError) as exc:
+                    refused.append(exc)
+            await connection.outbox.send(b"still open")
+
+    with trio.fail_after(TIMEOUT):
+        async with served(actorhttp_client, sender) as http:
+            client = await WSClient.connect(http.server.port)
+            async with client:
+                assert await client.receive() == b"still open"
+                close = await client.receive_close()
+    assert close.code == 1000
+    assert [type(exc) for exc in refused] == [TypeError, TypeError, ValueError]

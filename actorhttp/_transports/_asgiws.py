@@ -61,6 +61,7 @@ from .._web._response import StreamResponse
 from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
+from .._web._wschannels import OutboxItem, WebSocketInbox
 from .._web._wslink import WSLink
 from .._web._wsmodels import WebSocketError, WSCloseCode, WSMessage, WSMsgType
 from ._base import Deliver
@@ -193,6 +194,8 @@ async def _carry(
             "(serve with transport='httptools' to detect clients that stop answering)",
             link.heartbeat,
         )
+    if link.actor:  # an actor closing its inbox: what it queued goes, then close 1000
+        link.inbound.attach(_InboxCloser(link))
     link.accept(can_ping=False, compress=_negotiated_deflate(raw_headers))
     closing = _Closing()
     try:
@@ -208,6 +211,24 @@ async def _carry(
         link.finish()
     # Returning ends the stream: hypercorn closes a connection it may still hold open
     # for a client that never answered our close frame.
+
+
+class _InboxCloser:
+    """An actor's socket: closing the inbox ends the outbox once what it queued has gone."""
+
+    __slots__ = ("_link",)
+
+    def __init__(self, link: WSLink) -> None:
+        self._link = link
+
+    def write(self, item: OutboxItem, cork: bool) -> bool:
+        return False  # the writer task sends everything (ASGI's send is async)
+
+    def sender_closed(self) -> None:
+        pass  # the writer task sees the outbox end
+
+    def receiver_closed(self) -> None:
+        self._link.outbound.seal("the actor closed the WebSocket's inbox")
 
 
 async def _go_away(send: ASGISendCallable, closing: _Closing, going_away: trio.Event) -> None:
@@ -235,13 +256,13 @@ async def _read(
     Keeps taking them after the handler has stopped receiving: hypercorn's queue
     to us is bounded, and a full one would keep it from ever ending the connection.
     """
-    inbound = link.inbound_send
+    inbound = link.inbound
     limit = link.max_msg_size
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             code = message.get("code", WSCloseCode.ABNORMAL_CLOSURE)
-            if code != WSCloseCode.ABNORMAL_CLOSURE:
+            if code != WSCloseCode.ABNORMAL_CLOSURE and not link.actor:  # an actor: no CLOSE
                 # After our close: the code hypercorn reports (1000), as the close's end.
                 reason = str(message.get("reason") or "")
                 await _give(inbound, WSMessage(WSMsgType.CLOSE, code, reason))
@@ -260,10 +281,10 @@ async def _read(
             )
             error = WebSocketError(WSCloseCode.MESSAGE_TOO_BIG, reason)
             try:
-                inbound.send_nowait(WSMessage(WSMsgType.ERROR, error, None))
+                inbound.put_nowait(WSMessage(WSMsgType.ERROR, error, None))
             except trio.WouldBlock:
                 link.fail(error)  # a full channel: the handler learns at its next receive
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except trio.BrokenResourceError:
                 pass
             link.finish()
             continue  # on to hypercorn's disconnect
@@ -271,13 +292,13 @@ async def _read(
         await _give(inbound, WSMessage(kind, data, None))
 
 
-async def _give(inbound: trio.MemorySendChannel[WSMessage], message: WSMessage) -> None:
+async def _give(inbound: WebSocketInbox, message: WSMessage) -> None:
     try:
         try:
-            inbound.send_nowait(message)  # room: no scheduler round trip (receive() checkpoints)
+            inbound.put_nowait(message)  # room: no scheduler round trip (receive() checkpoints)
         except trio.WouldBlock:
-            await inbound.send(message)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await inbound.put(message)
+    except trio.BrokenResourceError:
         pass  # the handler has stopped receiving: dropped
 
 
@@ -285,20 +306,19 @@ async def _write(
     send: ASGISendCallable, link: WSLink, closing: _Closing, carrying: trio.CancelScope
 ) -> None:
     """Send the handler's messages; when it is done, close (1011 if it never did) and end."""
-    outbound = link.outbound_receive
+    outbound = link.outbound
     while True:
         try:
-            message = await outbound.receive()
+            message = await outbound.take()
         except trio.EndOfChannel:
             break
         except trio.ClosedResourceError:
             return  # the connection is over
-        kind = message.type
-        if kind is WSMsgType.TEXT:
-            await send({"type": "websocket.send", "bytes": None, "text": message.data})
-        elif kind is WSMsgType.BINARY:
-            await send({"type": "websocket.send", "bytes": message.data, "text": None})
-        elif kind is WSMsgType.CLOSE and not closing.sent:
+        if isinstance(message, str):
+            await send({"type": "websocket.send", "bytes": None, "text": message})
+        elif isinstance(message, bytes):
+            await send({"type": "websocket.send", "bytes": message, "text": None})
+        elif message.type is WSMsgType.CLOSE and not closing.sent:
             closing.sent = True
             await send(
                 {"type": "websocket.close", "code": message.data, "reason": message.extra or ""}

@@ -76,7 +76,9 @@ def _raise_notsent_lowat(stream: trio.SocketStream) -> None:
     lowat = getattr(trio.socket, "TCP_NOTSENT_LOWAT", None)
     if lowat is not None:
         try:
-            stream.setsockopt(trio.socket.IPPROTO_TCP, lowat, NOTSENT_LOWAT)
+            # On the socket itself: the stream's setsockopt wraps each call in a context
+            # manager that translates errors, which this one ignores anyway.
+            stream.socket.setsockopt(trio.socket.IPPROTO_TCP, lowat, NOTSENT_LOWAT)
         except OSError:
             pass  # a peer that already reset: the connection fails on its first read
 
@@ -188,6 +190,8 @@ async def _accept_loop(
     # take what else is already queued at once, through a non-owning view of
     # the same descriptor.
     fd = sock.fileno()
+    # Each connection task's name, spelt once (trio would make the string at every spawn).
+    name = f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', handler)}"
     queued = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
     try:
         queued.setblocking(False)  # never wait here, whatever socket.setdefaulttimeout() says
@@ -207,7 +211,7 @@ async def _accept_loop(
                 if slots is not None:
                     slots.release()
                 raise
-            _start(conn, address, handler, nursery, slots)
+            _start(conn, address, handler, nursery, slots, name)
             for _ in range(ACCEPT_BURST):
                 if sock.fileno() != fd:  # closed while we were scheduled out
                     break
@@ -222,7 +226,7 @@ async def _accept_loop(
                     if slots is not None:
                         slots.release()
                     break  # nothing queued, or an error the awaited accept() will meet
-                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots)
+                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots, name)
     finally:
         queued.detach()  # the listener owns the descriptor
 
@@ -242,6 +246,7 @@ def _start(
     handler: ConnectionHandler,
     nursery: trio.Nursery,
     slots: trio.Semaphore | None,
+    name: str,
 ) -> None:
     try:
         # Sets TCP_NODELAY, ignoring an OSError from a socket the peer already reset.
@@ -253,7 +258,7 @@ def _start(
         if slots is not None:
             slots.release()
         return
-    nursery.start_soon(handler, stream, _peer(address))
+    nursery.start_soon(handler, stream, _peer(address), name=name)
 
 
 class StopSignal:

@@ -103,6 +103,7 @@ class _Clock:
 
 
 _clock = _Clock()
+_UPGRADED: Final = H1Parser.finished()  # every upgraded connection's parser: it parses nothing
 _DEFAULT_LIMITS = H1Limits()
 _DEFAULT_TIMEOUTS = H1Timeouts()
 
@@ -142,6 +143,10 @@ class H1Connection:
         self._keep_alive = True
 
     # -- receiving -------------------------------------------------------------
+
+    def release(self) -> None:
+        """The connection is over: its parser is let go at once (``H1Parser.release``)."""
+        self._parser.release()
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the client; ``b""`` is its EOF."""
@@ -334,13 +339,20 @@ class H1Connection:
         """The 101 that hands this connection to the protocol the request asked for.
 
         From here on the connection is that protocol's (``phase`` UPGRADED, no
-        deadline); its first bytes are ``upgrade_data``.
+        deadline, no HTTP parser); its first bytes are what ``upgrade_data`` was
+        before this call.
         """
         upgrade_data = self._parser.upgrade_data
         assert self._head is not None, "no request to answer"
         assert upgrade_data is not None, "the request asked for no upgrade"
         self.phase = Phase.UPGRADED
         self.deadline = math.inf
+        # An upgraded connection (a WebSocket) may live for hours: the request's head
+        # and llhttp's parser (with its callbacks) are of no more use to it. (Read
+        # upgrade_data before switching.)
+        self._parser.release()
+        self._parser = _UPGRADED
+        self._head = None
         parts = [f"HTTP/1.1 101 {wire.reason or 'Switching Protocols'}\r\n"]
         for name, value in wire.headers:
             parts.append(f"{name}: {value}\r\n")

@@ -23,9 +23,11 @@ deadline heap for every request.
 
 A WebSocket handshake that the handler accepts (its ``WebSocketResponse``
 comes back on the reply) switches the connection: the 101 goes out and
-``_wsproto.serve_websocket`` carries the frames until the socket closes.
-Any other answer to an upgrade request is sent as usual, then the
-connection closes.
+``_wssession.serve_websocket`` carries the frames until the socket closes,
+in this connection's task, which leaves the set the reaper looks at (a
+WebSocket has no HTTP deadline: the server's ``WSHub`` keeps its timers).
+Any other answer to an upgrade request is sent as usual, and the
+connection goes on as HTTP/1.1 (see ``_h1conn``).
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ from ._h2conn import H2Settings
 from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
-from ._wsproto import serve_websocket
+from ._wshub import WSHub
+from ._wssession import serve_websocket
 
 __all__ = ["serve_httptools", "serve_stream"]
 
@@ -85,20 +88,21 @@ class _Connection:
         "body_meter",
         "client",
         "client_max_size",
+        "clock",
         "conn",
         "deliver",
         "early",
-        "going_away",
         "h2",
         "h2_first",
+        "hub",
         "io",
-        "now",
         "scheme",
         "scope",
         "send_meter",
         "settings",
         "stream",
         "transport",
+        "upgrade",
         "watched",
     )
 
@@ -110,7 +114,7 @@ class _Connection:
         limits: H1Limits,
         timeouts: H1Timeouts,
         deliver: Deliver,
-        going_away: trio.Event | None = None,
+        hub: WSHub,
         scheme: str = "http",
         *,
         meter_sends: bool = True,
@@ -118,6 +122,7 @@ class _Connection:
     ) -> None:
         """``meter_sends=False``: the stream meters its own sends (TLS over a metered socket).
 
+        ``hub`` is the server's, for the WebSocket this connection may become.
         ``h2``: serve HTTP/2 too, to a client that asks for it by ALPN (TLS) or
         by starting with the h2c preface (cleartext), with these settings.
         """
@@ -125,7 +130,8 @@ class _Connection:
         self.scheme = scheme
         # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
         self.io = stream if isinstance(stream, TLSStream) else StreamIO(stream)
-        self.going_away = going_away  # set when the server's stop begins (WebSockets: 1001)
+        self.hub = hub
+        self.upgrade: WebSocketResponse | None = None  # the WebSocket this connection became
         self.watched: Request | None = None  # the request in flight, if its client is watched
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
@@ -135,9 +141,9 @@ class _Connection:
         self.client_max_size = settings.client_max_size
         self.deliver = deliver
         # trio.current_time() looks the clock up on every call; a connection asks twice a
-        # request, so it keeps the clock's own method (the same clock, autojump's in tests).
-        self.now = trio.lowlevel.current_clock().current_time
-        self.conn = H1Connection(limits, timeouts, now=self.now())
+        # request, so it keeps the clock (the same clock, autojump's in tests).
+        self.clock = trio.lowlevel.current_clock()
+        self.conn = H1Connection(limits, timeouts, now=self.clock.current_time())
         self.scope = trio.CancelScope()
         minimum = settings.min_request_body_rate
         self.body_meter = RateMeter(minimum) if minimum is not None else None
@@ -159,9 +165,12 @@ class _Connection:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
-            async with self.stream:
+            try:  # (not "async with": its bound __aexit__ would stay with a WebSocket's task)
                 with self.scope:
                     await self._serve()
+                    if self.upgrade is not None:
+                        live.discard(self)  # no HTTP deadline: the hub keeps its timers
+                        await self._websocket(self.upgrade)  # the socket's whole life
                 if self.h2_first is not None:
                     await self._serve_h2(self.h2_first, live)
                 elif self.scope.cancelled_caught:
@@ -170,6 +179,8 @@ class _Connection:
                     if refusal is not None:
                         await self.io.send_all(self.conn.refusal_bytes(refusal), self.send_meter)
                         await self._linger()
+            finally:
+                await self.stream.aclose()
         except SlowClientError as exc:
             logger.info("connection from %s cut: %s", self.client, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -180,6 +191,7 @@ class _Connection:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            self.conn.release()
             self.transport.connection_lost()
             if self.watched is not None:
                 client_gone(self.watched)  # the connection is over: so is any handler for it
@@ -190,7 +202,7 @@ class _Connection:
             data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
-        self.conn.receive_data(data, self.now())
+        self.conn.receive_data(data, self.clock.current_time())
         return len(data)
 
     async def _serve(self) -> None:
@@ -220,7 +232,7 @@ class _Connection:
         if h2:
             self.h2_first = data
         else:
-            self.conn.receive_data(data, self.now())
+            self.conn.receive_data(data, self.clock.current_time())
         return h2
 
     async def _serve_h2(self, first: bytes, live: set[Live]) -> None:
@@ -277,7 +289,7 @@ class _Connection:
             data = await self.io.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             data = b""
-        self.conn.receive_data(data, self.now())
+        self.conn.receive_data(data, self.clock.current_time())
         if not data:
             client_gone(request)
 
@@ -365,13 +377,14 @@ class _Connection:
                 raise early
             if early:
                 await self.io.send_rest(early, self.send_meter)
-            return conn.cycle(self.now())
+            return conn.cycle(self.clock.current_time())
         plain = conn.plain_response_bytes(response)
         if plain is not None:
             await self.io.send_all(plain, self.send_meter)
-            return conn.cycle(self.now())
+            return conn.cycle(self.clock.current_time())
         if isinstance(response, WebSocketResponse):
-            return await self._switch(head, response)
+            self.upgrade = response  # served by run(), once this exchange has returned
+            return False
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
         wire = frame(
             response,
@@ -382,9 +395,9 @@ class _Connection:
         data = conn.response_bytes(wire)
         if wire.pipe is None:
             await self.io.send_all(data, self.send_meter)
-            return conn.cycle(self.now())
+            return conn.cycle(self.clock.current_time())
         complete = await self._stream(wire, wire.pipe, data)
-        return complete and conn.cycle(self.now())
+        return complete and conn.cycle(self.clock.current_time())
 
     def _answered(self, response: StreamResponse) -> None:
         """At the hand-over, in the answering task: a plain answer goes on the wire now.
@@ -401,16 +414,23 @@ class _Connection:
             # vanished client ends the connection quietly, a bug of ours is logged.
             self.early = exc
 
-    async def _switch(self, head: Head, response: WebSocketResponse) -> bool:
-        """Answer 101 and serve the WebSocket on this connection until it ends; always False."""
+    def _websocket(self, response: WebSocketResponse) -> Coroutine[Any, Any, None]:
+        """Answer 101 and serve the WebSocket on this connection until it ends.
+
+        Awaited by :meth:`run` itself, after the HTTP exchange's frames have
+        returned (and not async itself): a WebSocket lives long, and its task
+        keeps only the frames it needs.
+        """
         link = response._link
         assert link is not None, "a WebSocketResponse is handed over by its prepare()"
         # prepare() accepted the handshake, which asks for exactly what llhttp calls
         # an upgrade (Connection: upgrade and an Upgrade field), so the parser saw one.
         assert self.conn.upgrade_requested
-        data = self.conn.switch_protocols(frame(response, head.method))
-        await serve_websocket(self.stream, data, self.conn.upgrade_data, link, self.going_away)
-        return False
+        self.upgrade = None
+        trailing = self.conn.upgrade_data
+        data = self.conn.switch_protocols(frame(response, "GET"))
+        self.body_meter = self.send_meter = None  # HTTP's, not the WebSocket's
+        return serve_websocket(self.io, self.stream, data, trailing, link, self.hub, self.scope)
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""
@@ -471,17 +491,20 @@ async def serve_stream(
     your own: a ``trio.testing.memory_stream_pair`` half, a TLS stream.
     """
     live: set[Live] = set()
-    connection = _Connection(
-        stream,
-        peer,
-        settings,
-        _limits(settings),
-        _timeouts(settings),
-        deliver,
-        h2=h2_settings(settings),
-    )
     async with trio.open_nursery() as nursery:
+        hub = WSHub(nursery)
+        connection = _Connection(
+            stream,
+            peer,
+            settings,
+            _limits(settings),
+            _timeouts(settings),
+            deliver,
+            hub,
+            h2=h2_settings(settings),
+        )
         nursery.start_soon(reap, live, reaper_tick(settings))
+        nursery.start_soon(hub.run)
         await connection.run(live)
         nursery.cancel_scope.cancel()
 
@@ -547,9 +570,8 @@ async def serve_httptools(
     def connection(stream: trio.SocketStream, peer: Peer) -> Coroutine[Any, Any, None]:
         # Not async itself: the task starts straight in run(), one frame less per connection.
         if context is None:
-            return _Connection(
-                stream, peer, settings, limits, timeouts, deliver, stop.going_away, h2=h2
-            ).run(live)
+            plain = _Connection(stream, peer, settings, limits, timeouts, deliver, hub, h2=h2)
+            return plain.run(live)
         # Metered below TLS, on the socket, where what the client acknowledged shows.
         minimum = settings.min_response_rate
         meter = RateMeter(minimum) if minimum is not None else None
@@ -561,7 +583,7 @@ async def serve_httptools(
             limits,
             timeouts,
             deliver,
-            stop.going_away,
+            hub,
             "https",
             meter_sends=False,
             h2=h2,
@@ -570,6 +592,9 @@ async def serve_httptools(
     async with trio.open_nursery() as reaping:
         reaping.start_soon(reap, live, reaper_tick(settings))
         async with trio.open_nursery() as connections:
+            # The hub's flushers write to the connections' sockets: they stop with them.
+            hub = WSHub(connections, stop.going_away)
+            reaping.start_soon(hub.run)
             async with trio.open_nursery() as accepting:
                 slots = connection_slots(settings)
                 for listener in listeners:

@@ -124,6 +124,11 @@ class StreamIO:
                 self._wait_first = False  # there was something to read at once
             return data
 
+    def fileno(self) -> int:
+        """The plain socket's descriptor (-1 once closed, or for a stream that is not one)."""
+        sock = self._socket
+        return -1 if sock is None else sock.fileno()
+
     def write_some(self, data: bytes) -> bytes:
         """Write what the kernel takes of ``data`` now, without waiting; return the rest.
 

@@ -257,6 +257,10 @@ class TLSStream(trio.abc.Stream):
         self._encrypt(data)
         await self._flush(meter)
 
+    def fileno(self) -> int:
+        """Always -1: what is read and written here is not the socket's own bytes."""
+        return -1
+
     def write_some(self, data: bytes) -> bytes:
         """Encrypt ``data`` and write what the kernel takes now, without waiting.
 

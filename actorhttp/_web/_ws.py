@@ -35,7 +35,10 @@ Where this differs from aiohttp: ``send_str``/``send_bytes`` take no
 per-message ``compress`` (permessage-deflate is on or off for the whole
 connection), there is no ``send_frame`` or ``writer_limit``; a ``close()``
 while another task receives still waits for the client's close frame,
-where aiohttp drops the connection at once.
+where aiohttp drops the connection at once; with ``autoping`` the
+connection answers a ping as it arrives, not when the handler next
+receives; and what the handler sends to its own socket may wait until it
+next waits (or sends 16 frames), to leave in one write.
 The hypercorn transport cannot do everything (ASGI has no ping/pong and
 hides close frames): see ``actorhttp._transports._asgiws``.
 """
@@ -44,17 +47,17 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import trio
 
 from .._pipe import ClientDisconnectedError
 from ._exceptions import HTTPException
-from ._response import StreamResponse, _send_on_reply
+from ._response import StreamResponse
+from ._wschannels import ENDED, INTERRUPTED, OutboxItem
 from ._wshandshake import handshake
-from ._wslink import WSLink
+from ._wslink import INBOUND_SIZE, OUTBOUND_SIZE, WSLink
 from ._wsmodels import (
     WS_CLOSED_MESSAGE,
     WS_CLOSING_MESSAGE,
@@ -65,6 +68,7 @@ from ._wsmodels import (
     WSMessageTypeError,
     WSMsgType,
 )
+from ._wsoutbox import check_close
 
 if TYPE_CHECKING:
     from wsproto.extensions import PerMessageDeflate
@@ -97,6 +101,24 @@ def _check_seconds(
 class WebSocketResponse(StreamResponse):
     """A WebSocket, server side, with aiohttp's API; see the module docstring."""
 
+    # Class-level defaults: a socket's response sets only what differs (10,000 of them
+    # open at once each keep just their own few attributes).
+    _link: WSLink | None = None
+    _ws_protocol: str | None = None
+    _closed = False  # we sent our close frame, or the connection is gone
+    _closing = False  # the client's close frame came
+    _close_code: int | None = None
+    _exception: BaseException | None = None
+    _waiting = False  # a receive() is waiting
+    _conn_lost = 0
+    _request: BaseRequest | None = None  # once prepared: get_extra_info asks it
+    _task: trio.lowlevel.Task | None = None  # the handler's task that prepared it
+    # Set by an actor route (``_wsactor``) before prepare(): the link is then the actor's.
+    _for_actor = False
+    _inbound_size = INBOUND_SIZE
+    _outbound_size = OUTBOUND_SIZE
+    _decode_text = True  # False: TEXT's data is its UTF-8 bytes
+
     def __init__(
         self,
         *,
@@ -124,17 +146,8 @@ class WebSocketResponse(StreamResponse):
         self._protocols = tuple(protocols)
         self._compress: bool | int = compress
         self._max_msg_size = max_msg_size
-        self._decode_text = decode_text
-        self._link: WSLink | None = None
-        self._ws_protocol: str | None = None
-        self._closed = False  # we sent our close frame, or the connection is gone
-        self._closing = False  # the client's close frame came
-        self._close_code: int | None = None
-        self._exception: BaseException | None = None
-        self._waiting: trio.CancelScope | None = None  # the receive() in progress
-        self._receive_done = trio.Event()
-        self._conn_lost = 0
-        self._request: BaseRequest | None = None  # once prepared: get_extra_info asks it
+        if not decode_text:
+            self._decode_text = False
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """As aiohttp's: the connection's ``"peername"`` while open; else ``default``."""
@@ -170,19 +183,34 @@ class WebSocketResponse(StreamResponse):
             return
         answer, protocol, extension = self._handshake(request)
         self.set_status(101)
-        self.headers.update(answer)
+        headers = self._headers
+        for name, value in answer.items():
+            headers._put(name, value)  # ours (the subprotocol is one of `protocols`): no re-check
         self.force_close()
-        await request._prepare_hook(self)
+        if request._needs_prepare_hook():
+            await request._prepare_hook(self)
         link = self._link = WSLink(
             protocol=protocol,
             extension=extension,
             heartbeat=self._heartbeat,
             max_msg_size=self._max_msg_size,
+            inbound_size=self._inbound_size,
+            outbound_size=self._outbound_size,
+            autoping=self._autoping or self._for_actor,
+            actor=self._for_actor,
+            close_timeout=self._timeout,
         )
         self._ws_protocol = protocol
         self._request = request
+        self._task = trio.lowlevel.current_task()
         try:
-            await _send_on_reply(request, self)
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                # Handed over without a scheduler round trip of its own: waiting for the
+                # connection's answer is the one this needs.
+                request.reply.send_nowait(self)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise ClientDisconnectedError(f"cannot send the response: {exc}") from exc
             await link.wait_accepted()
         except BaseException:
             self._closed = True
@@ -234,36 +262,56 @@ class WebSocketResponse(StreamResponse):
             raise RuntimeError("Call .prepare() first")
         return link
 
-    async def _send(self, message: WSMessage) -> None:
-        link = self._ready()
+    def _offer(self, item: OutboxItem) -> bool:
+        """Hand ``item`` to the connection now: True, or False while the channel is full.
+
+        With nothing queued the connection writes it in this task (as aiohttp
+        does). From the handler that prepared the response, the connection may
+        hold the bytes until the handler next waits, and write what it sent
+        meanwhile in one go.
+        """
         if self._closed:
             raise ClientDisconnectedError("Cannot write to closing transport")
-        # With room in the channel, hand over without a scheduler round trip: the
-        # connection's writer then sends what queued meanwhile in one write. Waiting
-        # happens only when the channel is full (or cancelled: checked first).
-        await trio.lowlevel.checkpoint_if_cancelled()
-        outbound = link.outbound_send
+        link = self._ready()
         try:
-            try:
-                outbound.send_nowait(message)
-            except trio.WouldBlock:
-                await outbound.send(message)
+            link.outbound.put_nowait(item, trio.lowlevel.current_task() is self._task)
+        except trio.WouldBlock:
+            return False
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ClientDisconnectedError("Cannot write to closing transport") from exc
+        return True
+
+    async def _send(self, item: OutboxItem) -> None:
+        """Send ``item``, waiting while the outbound channel is full."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._offer(item):
+            return
+        try:
+            await self._ready().outbound.put(item)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ClientDisconnectedError("Cannot write to closing transport") from exc
 
     async def send_str(self, data: str) -> None:
         """Send a TEXT message; waits while ``OUTBOUND_SIZE`` messages are queued."""
-        self._ready()
-        if not isinstance(data, str):
+        if self._link is None:
+            raise RuntimeError("Call .prepare() first")
+        if type(data) is not str and not isinstance(data, str):
             raise TypeError(f"data argument must be str ({type(data)!r})")
-        await self._send(WSMessage(_TEXT, data, None))
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not self._offer(data):  # the common case ends here: written, or queued
+            await self._send(data)
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a BINARY message; waits while ``OUTBOUND_SIZE`` messages are queued."""
-        self._ready()
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
-        await self._send(WSMessage(_BINARY, bytes(data), None))
+        if self._link is None:
+            raise RuntimeError("Call .prepare() first")
+        if type(data) is not bytes:
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise TypeError(f"data argument must be byte-ish ({type(data)!r})")
+            data = bytes(data)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not self._offer(data):
+            await self._send(data)
 
     async def send_json(self, data: Any, *, dumps: Callable[[Any], str] = json.dumps) -> None:
         """Send ``dumps(data)`` as a TEXT message."""
@@ -318,8 +366,12 @@ class WebSocketResponse(StreamResponse):
         """Done with the socket: the connection closes it once our close frame is out."""
         link = self._link
         if link is not None:
-            link.outbound_send.close()
-            link.inbound_receive.close()
+            link.outbound.close()
+            link.inbound.close()
+
+    def _detach(self) -> None:
+        """The socket is an actor's now (``add_websocket``): the handler's end leaves it open."""
+        self._eof_sent = True
 
     # -- closing -------------------------------------------------------------------
 
@@ -331,25 +383,21 @@ class WebSocketResponse(StreamResponse):
         """
         link = self._ready()
         reason = message.decode("utf-8") if isinstance(message, bytes | bytearray) else message
-        if not (1000 <= code < 5000) or code in (1004, 1005, 1006, 1015):
-            raise ValueError(f"{code} is not a close code that may be sent")
-        if len(reason.encode("utf-8")) > _CONTROL_PAYLOAD - 2:
-            raise ValueError(f"a close message carries at most {_CONTROL_PAYLOAD - 2} bytes")
+        check_close(code, reason)
         if self._closed:
             return False
         self._closed = True
         try:
             try:
-                await link.outbound_send.send(WSMessage(WSMsgType.CLOSE, int(code), reason))
+                await link.outbound.put(WSMessage(WSMsgType.CLOSE, int(code), reason))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 # The connection is gone: keep the client's code if its close frame came.
                 if not self._closing:
                     self._close_code = WSCloseCode.ABNORMAL_CLOSURE
                 return True
-            if self._waiting is not None:
+            if self._waiting:
                 # Another task is in receive(): it returns CLOSING, and we read the reply.
-                self._waiting.cancel()
-                await self._receive_done.wait()
+                link.inbound.interrupt()
             if self._closing:
                 return True  # that was the answer to the client's close frame
             await self._wait_close_reply(link)
@@ -365,8 +413,8 @@ class WebSocketResponse(StreamResponse):
         with trio.move_on_after(self._timeout) as scope:
             while True:
                 try:
-                    reply = await link.inbound_receive.receive()
-                except trio.EndOfChannel:
+                    reply = await link.inbound.receive()
+                except (trio.EndOfChannel, trio.ClosedResourceError):
                     self._close_code = WSCloseCode.ABNORMAL_CLOSURE
                     self._exception = link.failure or ClientDisconnectedError(
                         "the connection ended before the client's close frame"
@@ -393,54 +441,70 @@ class WebSocketResponse(StreamResponse):
         seconds with nothing, ``RuntimeError`` if another task is already
         receiving or after CLOSED has been returned 5 times.
         """
+        return await self._receive(timeout or self._receive_timeout, False)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, WSMessage]:
+        # The receiving coroutine itself (not a coroutine awaiting it): one frame less
+        # for as long as a handler waits on its socket.
+        return self._receive(self._receive_timeout, True)
+
+    async def _receive(self, receive_timeout: float | None, iterating: bool) -> WSMessage:
+        """receive(); with ``iterating``, StopAsyncIteration where a CLOSE, CLOSING or
+        CLOSED message would be returned (``async for`` ends at the close)."""
         link = self._ready()
-        receive_timeout = timeout or self._receive_timeout
         while True:
-            if self._waiting is not None:
+            if self._waiting:
                 raise RuntimeError("Concurrent call to receive() is not allowed")
             if self._closed:
                 self._conn_lost += 1
                 if self._conn_lost >= THRESHOLD_CONNLOST_ACCESS:
                     raise RuntimeError("WebSocket connection is closed.")
-                return WS_CLOSED_MESSAGE
+                return _closed(WS_CLOSED_MESSAGE, iterating)
             if self._closing:
-                return WS_CLOSING_MESSAGE
+                return _closed(WS_CLOSING_MESSAGE, iterating)
             failure = link.failure  # a local: link.failure changes while we wait below
             if failure is not None:
                 return self._failed(failure)
-            message: WSMessage | None = None
-            scope: trio.CancelScope | None = None
             # A message already waiting is taken without a scheduler round trip (as
-            # _send hands over); a cancel scope is needed only to wait.
+            # _send hands over); a cancel scope is made only for a receive timeout.
+            inbound = link.inbound
+            message: WSMessage | None = None
+            timed_out = False
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                message = link.inbound_receive.receive_nowait()
-            except trio.EndOfChannel:
-                pass
-            except trio.WouldBlock:
-                deadline = trio.current_time() + receive_timeout if receive_timeout else math.inf
-                scope = self._waiting = trio.CancelScope(deadline=deadline)
-                self._receive_done = trio.Event()
-                try:
-                    with scope:
-                        message = await link.inbound_receive.receive()
-                except trio.EndOfChannel:
-                    pass
-                finally:
-                    self._waiting = None
-                    self._receive_done.set()
-            if message is None:
-                if scope is not None and scope.cancelled_caught:
-                    if self.closed:  # close() in another task woke us
-                        return WS_CLOSING_MESSAGE
+                message = inbound.take_nowait()
+                if message is None:  # (waiting here, not in an except block: no exception kept)
+                    self._waiting = True
+                    try:
+                        if receive_timeout:
+                            with trio.move_on_after(receive_timeout) as scope:
+                                message = await inbound.park()
+                            timed_out = scope.cancelled_caught
+                        else:
+                            message = await inbound.park()
+                    finally:
+                        self._waiting = False
+                    if message is ENDED:
+                        message = None
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                message = None
+            if message is INTERRUPTED or timed_out:
+                if self.closed:  # close() in another task woke us
+                    return _closed(WS_CLOSING_MESSAGE, iterating)
+                if timed_out:
                     raise TimeoutError(f"no message in {receive_timeout} s")
+                continue
+            if message is None:
                 if link.failure is not None:
                     return self._failed(link.failure)
                 self._closed = True
                 if self._close_code is None:
                     self._close_code = WSCloseCode.ABNORMAL_CLOSURE
                 self._release()
-                return WS_CLOSED_MESSAGE
+                return _closed(WS_CLOSED_MESSAGE, iterating)
             kind = message.type
             if kind is _TEXT and not self._decode_text:
                 return WSMessage(_TEXT, message.data.encode("utf-8"), message.extra)
@@ -451,7 +515,7 @@ class WebSocketResponse(StreamResponse):
                 self._close_code = message.data
                 if not self._closed and self._autoclose:
                     await self.close()
-                return message
+                return _closed(message, iterating)
             if kind is WSMsgType.ERROR:
                 # The connection already failed the socket with this code.
                 error: WebSocketError = message.data
@@ -504,11 +568,9 @@ class WebSocketResponse(StreamResponse):
         """Receive a TEXT message, decoded with ``loads``; what ``receive_str`` raises else."""
         return loads(await self.receive_str(timeout=timeout))
 
-    def __aiter__(self) -> Self:
-        return self
 
-    async def __anext__(self) -> WSMessage:
-        message = await self.receive()
-        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            raise StopAsyncIteration
-        return message
+def _closed(message: WSMessage, iterating: bool) -> WSMessage:
+    """``message`` (CLOSE, CLOSING or CLOSED), or the end of an ``async for``."""
+    if iterating:
+        raise StopAsyncIteration
+    return message

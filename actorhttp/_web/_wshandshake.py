@@ -22,12 +22,22 @@ from ._exceptions import HTTPBadRequest
 from ._helpers import HttpVersion11
 
 if TYPE_CHECKING:
-    from ._request import BaseRequest
+    from ._request import BaseRequest, RawHeaders
 
 __all__ = ["handshake"]
 
 logger = logging.getLogger("actorhttp")
 _VERSIONS = frozenset({"13", "8", "7"})
+_HANDSHAKE_FIELDS = frozenset(
+    {
+        b"upgrade",
+        b"connection",
+        b"sec-websocket-protocol",
+        b"sec-websocket-version",
+        b"sec-websocket-key",
+        b"sec-websocket-extensions",
+    }
+)
 
 
 def handshake(
@@ -43,23 +53,21 @@ def handshake(
             text=f"A WebSocket handshake is an HTTP/1.1 GET, not {request.method} "
             f"HTTP/{request.version.major}.{request.version.minor}"
         )
-    headers = request.headers
-    upgrade = headers.get("Upgrade")
+    fields = _fields(request.raw_headers)
+    upgrade = _first(fields, b"upgrade")
     if (upgrade or "").lower().strip() != "websocket":
         raise HTTPBadRequest(
             text=f'No WebSocket UPGRADE hdr: {upgrade}\n Can "Upgrade" only to "WebSocket".'
         )
-    tokens = {
-        token.strip().lower()
-        for value in headers.getall("Connection", ())
-        for token in value.split(",")
-    }
+    connection = fields.get(b"connection", ())
+    tokens = {token.strip().lower() for value in connection for token in value.split(",")}
     if "upgrade" not in tokens:
-        raise HTTPBadRequest(text=f"No CONNECTION upgrade hdr: {headers.get('Connection')}")
+        raise HTTPBadRequest(text=f"No CONNECTION upgrade hdr: {_first(fields, b'connection')}")
 
     protocol: str | None = None
-    if "Sec-WebSocket-Protocol" in headers:
-        asked = [p.strip() for p in headers["Sec-WebSocket-Protocol"].split(",")]
+    asked_for = _first(fields, b"sec-websocket-protocol")
+    if asked_for is not None:
+        asked = [p.strip() for p in asked_for.split(",")]
         protocol = next((p for p in asked if p in protocols), None)
         if protocol is None:
             logger.warning(
@@ -69,10 +77,10 @@ def handshake(
                 tuple(protocols),
             )
 
-    version = headers.get("Sec-WebSocket-Version", "")
+    version = _first(fields, b"sec-websocket-version") or ""
     if version not in _VERSIONS:
         raise HTTPBadRequest(text=f"Unsupported version: {version}")
-    key = headers.get("Sec-WebSocket-Key")
+    key = _first(fields, b"sec-websocket-key")
     try:
         if not key or len(base64.b64decode(key)) != 16:
             raise HTTPBadRequest(text=f"Handshake error: {key!r}")
@@ -88,7 +96,7 @@ def handshake(
     if compress:
         offers = [
             offer
-            for value in headers.getall("Sec-WebSocket-Extensions", ())
+            for value in fields.get(b"sec-websocket-extensions", ())
             for offer in split_comma_header(value.encode("latin-1"))
         ]
         deflate = PerMessageDeflate()
@@ -99,3 +107,22 @@ def handshake(
     if protocol:
         answer["Sec-WebSocket-Protocol"] = protocol
     return answer, protocol, extension
+
+
+def _fields(raw: RawHeaders) -> dict[bytes, list[str]]:
+    """The handshake's fields from the raw header lines, decoded as ``request.headers`` does.
+
+    Read here rather than through ``request.headers``, which would build (and keep,
+    with each of 10,000 sockets) the whole case-insensitive dictionary.
+    """
+    found: dict[bytes, list[str]] = {}
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in _HANDSHAKE_FIELDS:
+            found.setdefault(lowered, []).append(value.decode("utf-8", "surrogateescape"))
+    return found
+
+
+def _first(fields: dict[bytes, list[str]], name: bytes) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
