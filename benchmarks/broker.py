@@ -242,9 +242,14 @@ def fan_out_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: C
         print(f"| {row['redis']:.2f} |")
     one, two = rows[0][1], rows[1][1]
     print(
-        f"\nRatios (2 workers + Redis / one process): p50 {two['p50'] / one['p50']:.2f}x, "
-        f"CPU per message {two['cpu'] / one['cpu']:.2f}x"
+        f"\nRatios (2 workers + Redis / one process): p50 {_ratio(two['p50'], one['p50'])}, "
+        f"CPU per message {_ratio(two['cpu'], one['cpu'])}"
     )
+
+
+def _ratio(a: float, b: float) -> str:
+    """``a / b`` as ``1.23x``; "n/a" when ``b`` is 0 (a run too short for the CPU clock's ticks)."""
+    return f"{a / b:.2f}x" if b else "n/a"
 
 
 def named_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: Cpus) -> None:
@@ -275,8 +280,8 @@ def named_table(scratch: Path, redis: Redis, args: argparse.Namespace, cpus: Cpu
         rates[route] = statistics.median(r for r, _ in results[route])
         cpu = statistics.median(c for _, c in results[route])
         print(f"| {names[route]} | {rates[route]:,.0f} | {cpu:.0f} |")
-    ratio = rates["named"] / rates["local"]
-    print(f"\nRatio: named actor from another worker / local mailbox route: {ratio:.2f}x")
+    ratio = _ratio(rates["named"], rates["local"])
+    print(f"\nRatio: named actor from another worker / local mailbox route: {ratio}")
 
 
 @dataclass(frozen=True)
