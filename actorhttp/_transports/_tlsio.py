@@ -12,7 +12,7 @@ own :class:`~._sockio.StreamIO` (direct reads, metered writes, waits only
 when the kernel would block). A read or a write that need not wait is no
 checkpoint, as on the plain path.
 
-What it relies on, from ``_httptools._Connection``: one task reads at a
+What it relies on, from ``_h1task.ConnectionTask``: one task reads at a
 time (the connection's, or the handler's while it reads its body), and the
 server never writes before it has read. Writes can overlap a read (a
 WebSocket's writer and reader), and a read can produce ciphertext of its
