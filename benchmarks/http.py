@@ -1413,18 +1413,23 @@ def main(argv: Sequence[str]) -> int:
     print(report, end="")
 
     if options.output is not None:
-        elapsed = datetime.datetime.now(datetime.UTC) - started
-        command = shlex.join([display_python(), "benchmarks/http.py", *argv])
-        options.output.write_text(
-            "# HTTP benchmark results\n\n"
-            f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
-            f"({elapsed.total_seconds() / 60:.1f} min).\n\n"
-            + machine_info(pinning, options)
-            + "\n\n"
-            + report
-        )
-        log(f"written to {options.output}")
+        about = machine_info(pinning, options)
+        write_results(options.output, "HTTP benchmark results", argv, started, about, report)
     return 0
+
+
+def write_results(
+    path: Path, title: str, argv: Sequence[str], started: datetime.datetime, *parts: str
+) -> None:
+    """``path``: ``# title``, the command and when it ran, then ``parts``."""
+    elapsed = datetime.datetime.now(datetime.UTC) - started
+    command = shlex.join([display_python(), "benchmarks/http.py", *argv])
+    path.write_text(
+        f"# {title}\n\n"
+        f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
+        f"({elapsed.total_seconds() / 60:.1f} min).\n\n" + "\n\n".join(parts)
+    )
+    log(f"written to {path}")
 
 
 def main_h2(options: Options, argv: Sequence[str]) -> int:
@@ -1441,20 +1446,14 @@ def main_h2(options: Options, argv: Sequence[str]) -> int:
     report = run_tls_comparison(options, pinning)
     print(report, end="")
     if options.output is not None:
-        elapsed = datetime.datetime.now(datetime.UTC) - started
-        command = shlex.join([display_python(), "benchmarks/http.py", *argv])
-        options.output.write_text(
-            "# HTTPS and HTTP/2 benchmark results\n\n"
-            f"Run `{command}` on {started:%Y-%m-%d %H:%M} UTC "
-            f"({elapsed.total_seconds() / 60:.1f} min).\n\n"
+        about = (
             f"- platform: `{platform.platform()}`; CPU: {cpu_model()}; "
             f"Python {platform.python_version()}; versions: "
             + ", ".join(f"{n} {version(n)}" for n in ("actorhttp", "trio", "h2", "hypercorn"))
             + f", aiohttp {version('aiohttp')}"
-            + "\n\n"
-            + report
         )
-        log(f"written to {options.output}")
+        title = "HTTPS and HTTP/2 benchmark results"
+        write_results(options.output, title, argv, started, about, report)
     return 0
 
 
