@@ -29,6 +29,7 @@ __all__ = [
     "Deliver",
     "Live",
     "Peer",
+    "READ_SIZE",
     "accept_connections",
     "connection_slots",
     "StopSignal",
@@ -42,6 +43,9 @@ __all__ = [
 logger = logging.getLogger("actorhttp")
 
 Deliver = Callable[[Request], Awaitable[None]]
+
+READ_SIZE = 64 * 1024
+"""How much a connection asks of its socket in one read (HTTP/1.1, HTTP/2, WebSocket)."""
 
 Peer = tuple[str, int] | None
 """A client's address as accepted; ``None`` when the socket family has no host and port."""

@@ -46,6 +46,7 @@ from .._web._transport import ConnectionTransport
 from .._web._ws import WebSocketResponse
 from ..messages import StartServer
 from ._base import (
+    READ_SIZE,
     Deliver,
     Live,
     Peer,
@@ -66,7 +67,6 @@ from ._wssession import serve_websocket
 __all__ = ["ConnectionTask", "h1_limits", "h1_timeouts"]
 
 logger = logging.getLogger("actorhttp")
-READ_SIZE = 64 * 1024
 LINGER_BYTES = 4 * 1024 * 1024  # at most this much drained from a client we are done with
 
 

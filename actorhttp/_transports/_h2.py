@@ -42,7 +42,7 @@ from .._web._streams import EMPTY_PAYLOAD
 from .._web._transport import ConnectionTransport
 from ..messages import StartServer
 from ._asgi import refusal_response
-from ._base import Deliver, Peer, client_gone
+from ._base import READ_SIZE, Deliver, Peer, client_gone
 from ._h1 import H1Limits
 from ._h2conn import (
     PREFACE,
@@ -65,7 +65,6 @@ __all__ = ["H2Session", "first_bytes", "h2_settings"]
 
 logger = logging.getLogger("actorhttp")
 HTTP2 = HttpVersion(2, 0)
-READ_SIZE = 64 * 1024
 CLOSE_FLUSH_SECONDS = 2.0
 """How long the last frames (a GOAWAY) may take to leave once the connection is over."""
 

@@ -54,6 +54,7 @@ from .._pipe import before_handler_waits
 from .._web._wschannels import OutboxItem
 from .._web._wslink import WSLink
 from .._web._wsmodels import WSCloseCode, WSMessage, WSMsgType
+from ._base import READ_SIZE
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
 from ._wsframes import CLOSED, OPEN, REMOTE_CLOSING, FrameCodec
@@ -62,7 +63,6 @@ from ._wshub import WSHub
 __all__ = ["WSSession", "serve_websocket"]
 
 logger = logging.getLogger("actorhttp")
-READ_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
 CORK_FRAMES = 16
