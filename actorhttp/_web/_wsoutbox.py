@@ -14,7 +14,7 @@ from typing import Any
 import trio
 
 from ._wschannels import OutboxItem, WSPeer
-from ._wsmodels import WSMessage, WSMsgType
+from ._wsmodels import WSCloseCode, WSMessage, WSMsgType
 
 __all__ = ["WebSocketOutbox", "check_close"]
 
@@ -61,7 +61,16 @@ class WebSocketOutbox(trio.abc.SendChannel[OutboxItem]):
 
     async def send(self, value: OutboxItem) -> None:
         """Send ``value``, waiting while ``limit`` messages are queued."""
-        await self.put(_checked(value))
+        item = _checked(value)
+        # put()'s body, not awaiting it: no coroutine made per message.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                self.put_nowait(item)
+                return
+            except trio.WouldBlock:
+                pass
+            await self._wait_room()
 
     def put_nowait(self, item: OutboxItem, cork: bool = False) -> None:
         """:meth:`send_nowait` for an item already checked (``WebSocketResponse``'s own;
@@ -245,6 +254,9 @@ def _checked(value: object) -> OutboxItem:
             code = value.data
             reason = value.extra or ""
             check_close(code, reason)
+            exact = type(value) is WSMessage and type(value.extra) is str
+            if exact and (type(code) is int or type(code) is WSCloseCode):
+                return value  # as it is: no copy for each socket a room closes with it
             return WSMessage(WSMsgType.CLOSE, int(code), reason)
     if isinstance(value, str | bytes):
         return value  # a subclass of str or bytes
