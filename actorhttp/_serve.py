@@ -113,7 +113,12 @@ class Server:
         return self.urls[0]
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait."""
+        """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait.
+
+        Meanwhile the cyclic garbage collector is paused (a full pass over
+        every connection about to close would only delay the stop); it runs
+        again once the server has stopped, unless the program had it disabled.
+        """
         StopServer(grace)  # checks grace before anything happens
         self._request_stop(grace)
         await self._stopped.wait()
