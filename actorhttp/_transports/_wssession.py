@@ -10,10 +10,13 @@ socket has a task:
 
 * **writing**: a message sent while nothing is queued is framed and given
   to the kernel in the sender's own task (the outbox's writer, as aiohttp
-  writes). What the kernel does not take waits, with whatever is sent after
-  it, for a flusher task that exists only while there is such a backlog
-  (:class:`~._wshub.WSHub` starts it). Frames leave in the order they were
-  made (permessage-deflate's context depends on it).
+  writes), or held a moment to leave with the next ones in one write (a
+  handler's to its own socket, until it waits; anyone's while the inbox
+  still holds messages, until it is empty or the round ends:
+  :meth:`WSSession.write`). What the kernel does not take waits, with
+  whatever is sent after it, for a flusher task that exists only while
+  there is such a backlog (:class:`~._wshub.WSHub` starts it). Frames leave
+  in the order they were made (permessage-deflate's context depends on it).
 * **timers** (heartbeat, an actor's close) and **a stop** (close 1001 to
   every open socket) are the server's hub's, not the socket's.
 
