@@ -156,12 +156,22 @@ class ConnectionTask:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
-            try:  # (not "async with": its bound __aexit__ would stay with a WebSocket's task)
-                with self.scope:
+            try:
+                # Entered by hand, not by a with (nor async with) statement, which keeps the
+                # bound __exit__ on this frame's stack: one more object the collector walks
+                # in every full pass for as long as a WebSocket lives.
+                scope = self.scope
+                scope.__enter__()
+                try:
                     await self._serve()
                     if self.upgrade is not None:
                         live.discard(self)  # no HTTP deadline: the hub keeps its timers
                         await self._websocket()  # the socket's whole life
+                except BaseException as exc:
+                    if not scope.__exit__(type(exc), exc, exc.__traceback__):
+                        raise
+                else:
+                    scope.__exit__(None, None, None)
                 if self.h2_first is not None:
                     await self._serve_h2(self.h2_first, live)
                 elif self.scope.cancelled_caught:
