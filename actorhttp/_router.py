@@ -50,7 +50,14 @@ from ._web._request import Request
 from ._web._response import Response, StreamResponse
 from .messages import AddRoute, CancelRequests, CommandFailed, Handler, Target
 
-__all__ = ["NoReplyError", "Router", "RouterInbox", "RouterMailbox", "open_router_mailbox"]
+__all__ = [
+    "NoReplyError",
+    "Router",
+    "RouterInbox",
+    "RouterMailbox",
+    "forwarder",
+    "open_router_mailbox",
+]
 
 logger = logging.getLogger("actorhttp")
 _UNANSWERED = HTTPInternalServerError()  # what an access log shows for a reply closed unanswered
@@ -78,7 +85,7 @@ class NoReplyError(Exception):
     """An actor closed a request's reply without answering."""
 
 
-def _forwarder(mailbox: trio.MemorySendChannel[Any]) -> Handler:
+def forwarder(mailbox: trio.MemorySendChannel[Any]) -> Handler:
     """A handler that hands the request to an actor and waits for its answer.
 
     The actor gets the request with a reply of its own, so that the answer
@@ -334,7 +341,7 @@ class Router:
         chain = self._chains.get(route)
         if chain is None:
             target = route.target
-            handler = _forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
+            handler = forwarder(target) if isinstance(target, trio.MemorySendChannel) else target
             built = await compose_layers(self._layers(apps), handler)
             if route.expect_handler is not None:
                 built = _expecting(route.expect_handler, built)

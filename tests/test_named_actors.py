@@ -56,6 +56,8 @@ async def echo(inbox: trio.abc.ReceiveChannel[Request]) -> None:
                     "query": dict(request.query),
                     "header": request.headers.get("X-Thing"),
                     "match_info": dict(request.match_info),
+                    "route": request.match_info.route.resource.canonical,
+                    "apps": len(request.match_info.apps),
                     "body": (await request.read()).decode(),
                 },
                 status=201,
@@ -116,6 +118,8 @@ async def test_a_request_reaches_the_one_incarnation_from_either_server(
         "query": {"q": "1", "q2": "2"},
         "header": "thing",
         "match_info": {"what": "x y"},
+        "route": "/echo/{what}",  # the route is this app's, as the caller's router found it
+        "apps": 1,
         "body": "the body",
     }
     assert answer.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]

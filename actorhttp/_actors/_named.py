@@ -34,7 +34,7 @@ import trio
 from .._broker import Broker, Lease, NoOwnerError
 from .._broker._wire import decode_answer, decode_call, encode_answer, encode_call, refusal
 from .._reply import open_reply
-from .._router import _forwarder
+from .._router import forwarder
 from .._supervise import RestartBudget, SupervisionError, supervise
 from .._web._exceptions import HTTPServiceUnavailable
 from .._web._request import Request
@@ -179,7 +179,7 @@ class NamedActor:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._supervised, inbox)
             self._mailbox = mailbox
-            self._forward = _forwarder(mailbox)
+            self._forward = forwarder(mailbox)
             logger.info("%s runs in this process", self.label)
             await self._until(lease.wait_lost)
             self._mailbox = self._forward = None

@@ -201,8 +201,5 @@ class RedisCalls(RedisCore):
         if client is None:
             return  # the caller notices the outage itself
         frame = kind + json.dumps(reply_header).encode() + b"\0" + body
-        try:
-            with trio.fail_after(self._op_timeout):
-                await client.publish(self._key("inbox", str(header.get("from"))), frame)
-        except (Exception, trio.TooSlowError) as exc:
-            self._fault(exc)
+        with self._guarded():
+            await client.publish(self._key("inbox", str(header.get("from"))), frame)

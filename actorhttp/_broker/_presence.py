@@ -31,12 +31,9 @@ class RedisPresence(RedisCore):
         if client is None:
             await trio.lowlevel.checkpoint()
             return
-        try:
-            with trio.fail_after(self._op_timeout):
-                await self._write_entry(client, topic, ref, encoded)
-                await client.publish(self._topic(topic), JOIN + encoded)
-        except (Exception, trio.TooSlowError) as exc:
-            self._fault(exc)
+        with self._guarded():
+            await self._write_entry(client, topic, ref, encoded)
+            await client.publish(self._topic(topic), JOIN + encoded)
 
     async def _write_entry(self, client: Any, topic: str, ref: str, encoded: bytes) -> None:
         await client.hset(self._key("presence", topic), {f"{self.node}|{ref}": encoded})
@@ -48,12 +45,9 @@ class RedisPresence(RedisCore):
         if client is None:
             await trio.lowlevel.checkpoint()
             return
-        try:
-            with trio.fail_after(self._op_timeout):
-                await client.hdel(self._key("presence", topic), [f"{self.node}|{ref}"])
-                await client.publish(self._topic(topic), LEAVE + encoded)
-        except (Exception, trio.TooSlowError) as exc:
-            self._fault(exc)
+        with self._guarded():
+            await client.hdel(self._key("presence", topic), [f"{self.node}|{ref}"])
+            await client.publish(self._topic(topic), LEAVE + encoded)
 
     async def _entries(self, topic: str) -> list[bytes]:
         client = self._client

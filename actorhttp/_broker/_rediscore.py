@@ -12,7 +12,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
@@ -227,6 +228,16 @@ class RedisCore(Broker):
             await trio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
 
+    @contextmanager
+    def _guarded(self, timeout: float | None = None) -> Iterator[None]:
+        """Run one Redis exchange within ``timeout`` (the op timeout by default); a fault
+        (an error, or no answer in time) is noted as an outage and goes no further."""
+        try:
+            with trio.fail_after(self._op_timeout if timeout is None else timeout):
+                yield
+        except (Exception, trio.TooSlowError) as exc:
+            self._fault(exc)
+
     def _fault(self, exc: BaseException) -> None:
         """Note an outage; logged once, when it begins."""
         if self._down_since is None:
@@ -299,23 +310,17 @@ class RedisCore(Broker):
     async def _publish(self, topic: str, frame: bytes) -> bool:
         client = self._client
         if client is not None:
-            try:
-                with trio.fail_after(self._op_timeout):
-                    await client.publish(self._topic(topic), frame)
+            with self._guarded():
+                await client.publish(self._topic(topic), frame)
                 return True
-            except (Exception, trio.TooSlowError) as exc:
-                self._fault(exc)
         self.dropped += 1
         return False
 
     async def _watch(self, topic: str) -> None:
         pubsub = self._pubsub
         if pubsub is not None:
-            try:
-                with trio.fail_after(self._op_timeout):
-                    await pubsub.subscribe(self._topic(topic))
-            except (Exception, trio.TooSlowError) as exc:
-                self._fault(exc)  # subscribed again with the rest once the broker is back
+            with self._guarded():  # a fault: subscribed again with the rest once it is back
+                await pubsub.subscribe(self._topic(topic))
         await trio.lowlevel.checkpoint()
 
     async def _unwatch(self, topic: str) -> None:
@@ -341,15 +346,12 @@ class RedisCore(Broker):
         client = self._client
         if client is not None:
             ms = int(self._lease_time * 1000)
-            try:
-                with trio.fail_after(self._op_timeout * 2):
-                    if not await client.pexpire(self._key("alive", self.node), ms):
-                        await self._restore(client)  # Redis forgot us: a restart, say
-                    for name, held in list(self._leases.items()):
-                        await self._claim(client, name, held, ms)
-                    await self._reap(client)
-            except (Exception, trio.TooSlowError) as exc:
-                self._fault(exc)
+            with self._guarded(self._op_timeout * 2):
+                if not await client.pexpire(self._key("alive", self.node), ms):
+                    await self._restore(client)  # Redis forgot us: a restart, say
+                for name, held in list(self._leases.items()):
+                    await self._claim(client, name, held, ms)
+                await self._reap(client)
         now = trio.current_time()
         for name, held in self._leases.items():
             # Not renewed, a third of the lease before it would expire in Redis: given up

@@ -22,6 +22,8 @@ import trio
 from multidict import CIMultiDict
 
 from .._reply import Reply
+from .._routing._matchinfo import UrlMappingMatchInfo
+from .._routing._resolution import Match
 from .._transports._framing import frame as wire_frame
 from .._web._helpers import HttpVersion
 from .._web._newrequest import new_request
@@ -92,9 +94,24 @@ def decode_call(data: bytes, reply: Reply, app: Any) -> tuple[Request, float | N
         (remote, 0) if isinstance(remote, str) else None,
         client_max_size=None,  # the caller's limit was applied where it was read
     )
-    request._route({str(k): str(v) for k, v in head["match_info"].items()}, app)
+    parts = {str(k): str(v) for k, v in head["match_info"].items()}
+    request._route(_match_info(request, parts, app), app)
     timeout = head.get("timeout")
     return request, float(timeout) if isinstance(timeout, int | float) else None
+
+
+def _match_info(request: Request, parts: dict[str, str], app: Any) -> UrlMappingMatchInfo:
+    """``match_info`` as the caller's router made it: the caller's parts, and this app's
+    route for the request (the same program runs on both sides; None where it does not)."""
+    route: Any = None
+    apps: tuple[Any, ...] = ()
+    router = getattr(app, "router", None)
+    if router is not None:
+        found = router.resolve(request.method, request.raw_target_path, request.headers.get("Host"))
+        if isinstance(found, Match):
+            route, apps = found.route, found.apps
+    full = apps if app is None else (app, *apps)
+    return UrlMappingMatchInfo(parts, route, full, full[-1] if full else None, frozen=True)
 
 
 def encode_answer(response: StreamResponse, method: str, accept_encoding: str | None) -> bytes:
