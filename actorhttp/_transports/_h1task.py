@@ -17,10 +17,12 @@ task wakes, the next request has often arrived to be read at once. The
 task then sends whatever the kernel did not take.
 
 A WebSocket handshake that the handler accepts (its ``WebSocketResponse``
-comes back on the reply) switches the connection: the 101 goes out and
-``_wssession.serve_websocket`` carries the frames until the socket closes,
-in this connection's task, which leaves the set the reaper looks at (a
-WebSocket has no HTTP deadline: the server's ``WSHub`` keeps its timers).
+comes back on the reply) switches the connection at the hand-over, in the
+handler's task as a plain answer is written: the 101 goes out and the
+``_wssession.WSSession`` opens, so ``prepare()`` returns without waiting
+for this task. This task then carries the frames until the socket closes
+(``WSSession.run``), and leaves the set the reaper looks at (a WebSocket
+has no HTTP deadline: the server's ``WSHub`` keeps its timers).
 Any other answer to an upgrade request is sent as usual, and the
 connection goes on as HTTP/1.1 (see ``_h1conn``).
 """

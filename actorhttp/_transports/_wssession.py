@@ -161,7 +161,13 @@ class WSSession:
 
     async def run(self, head: bytes, trailing: bytes) -> None:
         """Send what is left of the 101 ``head`` (b"" once :meth:`open`), then read and
-        deliver until the WebSocket ends; finish the link."""
+        deliver until the WebSocket ends.
+
+        ``trailing`` is what the client sent after its request's head. This
+        returns once the connection is over (the caller closes the stream,
+        and cancelling the session's ``scope`` ends it); the link is finished
+        by then, so the handler's receive ends and its sends fail.
+        """
         link, codec, io = self.link, self.codec, self.io
         try:
             if not self.opened:
