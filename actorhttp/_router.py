@@ -144,7 +144,7 @@ def _expecting(expect: Callable[[Request], Awaitable[Any]], chain: Handler) -> H
 
 async def _raise_system(request: Request) -> StreamResponse:
     """What a SystemRoute does: raise its 404 or 405."""
-    exc = request.match_info.http_exception  # type: ignore[attr-defined]
+    exc = request.match_info.http_exception
     assert exc is not None
     raise exc
 

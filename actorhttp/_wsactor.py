@@ -75,7 +75,10 @@ def websocket_route(
         assert link is not None, "prepared"
         connection = WebSocketConnection(request, link.inbound, link.outbound, ws.ws_protocol)
         try:
-            await mailbox.send(connection)
+            try:
+                mailbox.send_nowait(connection)  # the common case: no scheduler round trip
+            except trio.WouldBlock:
+                await mailbox.send(connection)  # the actor is behind: wait for room
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message="the actor has stopped")
             return ws

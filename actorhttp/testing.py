@@ -35,6 +35,7 @@ except ImportError as exc:  # the optional extra is not installed: say which
 
 from ._app import Application
 from ._reply import Reply, open_reply
+from ._routing._matchinfo import UrlMappingMatchInfo
 from ._serve import Server, serve
 from ._web._helpers import HttpVersion, HttpVersion11
 from ._web._request import DEFAULT_CLIENT_MAX_SIZE, Request
@@ -234,5 +235,6 @@ def make_mocked_request(
         _transport=transport,
     )
     if match_info is not None or app is not None:
-        request._route(match_info or {}, app)
+        apps = () if app is None else (app,)
+        request._route(UrlMappingMatchInfo(match_info or {}, None, apps, app), app)
     return request

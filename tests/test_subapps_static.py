@@ -44,7 +44,7 @@ def admin_site() -> tuple[web.Application, web.Application]:
                 "app": request.app[NAME],
                 "looked_up": config[NAME],
                 "through_the_chain": config[ROOT_ONLY],
-                "apps": [app[NAME] for app in request.match_info.apps],  # type: ignore[attr-defined]
+                "apps": [app[NAME] for app in request.match_info.apps],
                 "url": str(request.app.router["user"].url_for(id="7")),
             }
         )
@@ -287,7 +287,7 @@ async def test_match_info_names_the_route_or_the_system_route(actorhttp_client: 
     @web.middleware
     async def look(request: web.Request, handler: Handler) -> web.StreamResponse:
         info = request.match_info
-        seen.append((type(info).__name__, info.http_exception is not None))  # type: ignore[attr-defined]
+        seen.append((type(info).__name__, info.http_exception is not None))
         return await handler(request)
 
     async def item(request: web.Request) -> web.Response:

@@ -196,7 +196,8 @@ async def _accept_loop(
     fd = sock.fileno()
     # Each connection task's name, spelt once (trio would make the string at every spawn).
     name = f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', handler)}"
-    queued = socket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+    family, kind, proto = int(sock.family), int(sock.type), sock.proto
+    queued = socket.socket(family, kind, proto, fileno=fd)
     try:
         queued.setblocking(False)  # never wait here, whatever socket.setdefaulttimeout() says
         while True:
@@ -225,11 +226,14 @@ async def _accept_loop(
                     except trio.WouldBlock:
                         break
                 try:
-                    raw, address = queued.accept()
+                    # The socket module's own accept() also looks the listener's family
+                    # and type up as enums, for every connection: half its cost.
+                    accepted, address = queued._accept()  # type: ignore[attr-defined]
                 except OSError:
                     if slots is not None:
                         slots.release()
                     break  # nothing queued, or an error the awaited accept() will meet
+                raw = socket.socket(family, kind, proto, fileno=accepted)
                 _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots, name)
     finally:
         queued.detach()  # the listener owns the descriptor

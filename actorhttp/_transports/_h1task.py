@@ -17,10 +17,12 @@ task wakes, the next request has often arrived to be read at once. The
 task then sends whatever the kernel did not take.
 
 A WebSocket handshake that the handler accepts (its ``WebSocketResponse``
-comes back on the reply) switches the connection: the 101 goes out and
-``_wssession.serve_websocket`` carries the frames until the socket closes,
-in this connection's task, which leaves the set the reaper looks at (a
-WebSocket has no HTTP deadline: the server's ``WSHub`` keeps its timers).
+comes back on the reply) switches the connection at the hand-over, in the
+handler's task as a plain answer is written: the 101 goes out and the
+``_wssession.WSSession`` opens, so ``prepare()`` returns without waiting
+for this task. This task then carries the frames until the socket closes
+(``WSSession.run``), and leaves the set the reaper looks at (a WebSocket
+has no HTTP deadline: the server's ``WSHub`` keeps its timers).
 Any other answer to an upgrade request is sent as usual, and the
 connection goes on as HTTP/1.1 (see ``_h1conn``).
 """
@@ -62,7 +64,7 @@ from ._rate import RateMeter, SlowClientError, receive_within
 from ._sockio import StreamIO
 from ._tlsio import TLSStream
 from ._wshub import WSHub
-from ._wssession import serve_websocket
+from ._wssession import WSSession
 
 __all__ = ["ConnectionTask", "h1_limits", "h1_timeouts"]
 
@@ -120,7 +122,9 @@ class ConnectionTask:
         # A TLSStream reads and writes its socket itself, as StreamIO does a plain one.
         self.io = stream if isinstance(stream, TLSStream) else StreamIO(stream)
         self.hub = hub
-        self.upgrade: WebSocketResponse | None = None  # the WebSocket this connection became
+        # The WebSocket this connection became: its session, what is left to send of the
+        # 101 (b"" once it is out) and the bytes the client sent after its handshake.
+        self.upgrade: tuple[WSSession, bytes, bytes] | None = None
         self.watched: Request | None = None  # the request in flight, if its client is watched
         # What _answered left to do: the bytes the kernel did not take, or its error.
         self.early: bytes | Exception | None = None
@@ -154,12 +158,22 @@ class ConnectionTask:
         """Serve this connection until it ends, then close it; ``live`` tracks it meanwhile."""
         live.add(self)
         try:
-            try:  # (not "async with": its bound __aexit__ would stay with a WebSocket's task)
-                with self.scope:
+            try:
+                # Entered by hand, not by a with (nor async with) statement, which keeps the
+                # bound __exit__ on this frame's stack: one more object the collector walks
+                # in every full pass for as long as a WebSocket lives.
+                scope = self.scope
+                scope.__enter__()
+                try:
                     await self._serve()
                     if self.upgrade is not None:
                         live.discard(self)  # no HTTP deadline: the hub keeps its timers
-                        await self._websocket(self.upgrade)  # the socket's whole life
+                        await self._websocket()  # the socket's whole life
+                except BaseException as exc:
+                    if not scope.__exit__(type(exc), exc, exc.__traceback__):
+                        raise
+                else:
+                    scope.__exit__(None, None, None)
                 if self.h2_first is not None:
                     await self._serve_h2(self.h2_first, live)
                 elif self.scope.cancelled_caught:
@@ -180,6 +194,9 @@ class ConnectionTask:
             logger.exception("connection from %s failed", self.client)
         finally:
             live.discard(self)
+            if self.upgrade is not None:  # switched, and ended before the session ran
+                self.upgrade[0].abandon("the connection ended before the WebSocket began")
+                self.upgrade = None
             self.conn.release()
             self.transport.connection_lost()
             if self.watched is not None:
@@ -367,12 +384,14 @@ class ConnectionTask:
             if early:
                 await self.io.send_rest(early, self.send_meter)
             return conn.cycle(self.clock.current_time())
+        if self.upgrade is not None:
+            return False  # a WebSocket, switched to at the hand-over: run() serves it
         plain = conn.plain_response_bytes(response)
         if plain is not None:
             await self.io.send_all(plain, self.send_meter)
             return conn.cycle(self.clock.current_time())
         if isinstance(response, WebSocketResponse):
-            self.upgrade = response  # served by run(), once this exchange has returned
+            self._switch(response)  # (handler_cancellation: nothing ran at the hand-over)
             return False
         accept_encoding = _header(head, b"accept-encoding") if response._compression else None
         wire = frame(
@@ -389,12 +408,23 @@ class ConnectionTask:
         return complete and conn.cycle(self.clock.current_time())
 
     def _answered(self, response: StreamResponse) -> None:
-        """At the hand-over, in the answering task: a plain answer goes on the wire now.
+        """At the hand-over, in the answering task: a plain answer goes on the wire now,
+        and so does a WebSocket's 101.
 
         One scheduler round less between the answer and the client: this
         connection's task, once woken, only sends what the kernel did not take.
+        A WebSocket whose 101 the kernel took whole is open before its
+        handler's ``prepare()`` even waits: the handler goes on at once, and
+        this connection's task, once woken, starts reading.
         """
         try:
+            if isinstance(response, WebSocketResponse):
+                session, head, trailing = self._switch(response)
+                rest = self.io.write_some(head)
+                self.upgrade = (session, rest, trailing)
+                if not rest:
+                    session.open()
+                return
             plain = self.conn.plain_response_bytes(response)
             if plain is not None:
                 self.early = self.io.write_some(plain)
@@ -403,23 +433,34 @@ class ConnectionTask:
             # vanished client ends the connection quietly, a bug of ours is logged.
             self.early = exc
 
-    def _websocket(self, response: WebSocketResponse) -> Coroutine[Any, Any, None]:
-        """Answer 101 and serve the WebSocket on this connection until it ends.
+    def _switch(self, response: WebSocketResponse) -> tuple[WSSession, bytes, bytes]:
+        """Switch to the WebSocket ``response`` accepted: its session, its 101, what followed.
 
-        Awaited by :meth:`run` itself, after the HTTP exchange's frames have
-        returned (and not async itself): a WebSocket lives long, and its task
-        keeps only the frames it needs.
+        Sets :attr:`upgrade`, which :meth:`run` serves once the HTTP exchange is over.
         """
         link = response._link
         assert link is not None, "a WebSocketResponse is handed over by its prepare()"
         # prepare() accepted the handshake, which asks for exactly what llhttp calls
         # an upgrade (Connection: upgrade and an Upgrade field), so the parser saw one.
         assert self.conn.upgrade_requested
-        self.upgrade = None
         trailing = self.conn.upgrade_data
-        data = self.conn.switch_protocols(frame(response, "GET"))
+        head = self.conn.switch_protocols(frame(response, "GET"))
         self.body_meter = self.send_meter = None  # HTTP's, not the WebSocket's
-        return serve_websocket(self.io, self.stream, data, trailing, link, self.hub, self.scope)
+        session = WSSession(self.io, self.stream, link, self.hub, self.scope)
+        self.upgrade = upgrade = (session, head, trailing)
+        return upgrade
+
+    def _websocket(self) -> Coroutine[Any, Any, None]:
+        """Serve the WebSocket this connection became (:attr:`upgrade`) until it ends.
+
+        Awaited by :meth:`run` itself, after the HTTP exchange's frames have
+        returned (and not async itself): a WebSocket lives long, and its task
+        keeps only the frames it needs.
+        """
+        assert self.upgrade is not None
+        session, head, trailing = self.upgrade
+        self.upgrade = None
+        return session.run(head, trailing)
 
     async def _stream(self, wire: Wire, pipe: BodyPipe, head: bytes) -> bool:
         """Send a streamed body as the handler writes it; False if it could not be completed."""

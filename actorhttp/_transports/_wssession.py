@@ -1,10 +1,13 @@
 """WebSockets on the httptools transport: one task per socket, writes in the sender's task.
 
-Once a handler's ``WebSocketResponse`` comes back on the reply, the
-connection task writes the 101 and runs :func:`serve_websocket`, and is
-the socket's only task from then on. It reads the socket, makes messages of
-the bytes (:class:`~._wsframes.FrameCodec`: the common frame by hand,
-wsproto for the rest) and puts them in the link's inbound channel, waiting
+Once a handler's ``WebSocketResponse`` is handed over on the reply, its
+101 is written (in the handler's task, at the hand-over, when the kernel
+takes it whole; else by the connection's) and the session opens
+(:meth:`WSSession.open`: ``prepare()`` returns). The connection task then
+runs :meth:`WSSession.run`, and is the socket's only task from then on.
+It reads the socket, makes messages of the bytes
+(:class:`~._wsframes.FrameCodec`: the common frame by hand, wsproto for
+the rest) and puts them in the link's inbound channel, waiting
 while it is full (TCP then holds the client back). Nothing else of the
 socket has a task:
 
@@ -48,8 +51,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Coroutine
-from typing import Any
 
 import trio
 
@@ -63,7 +64,7 @@ from ._tlsio import TLSStream
 from ._wsframes import CLOSED, OPEN, REMOTE_CLOSING, FrameCodec
 from ._wshub import WSHub
 
-__all__ = ["WSSession", "serve_websocket"]
+__all__ = ["WSSession"]
 
 logger = logging.getLogger("actorhttp")
 LINGER_SECONDS = 2.0
@@ -74,28 +75,6 @@ CORK_BYTES = 16 * 1024
 """A frame this big is written at once (held, it would save nothing worth its copy)."""
 _TEXT, _BINARY = WSMsgType.TEXT, WSMsgType.BINARY
 _PING, _PONG, _CLOSE = WSMsgType.PING, WSMsgType.PONG, WSMsgType.CLOSE
-
-
-def serve_websocket(
-    io: StreamIO | TLSStream,
-    stream: trio.abc.Stream,
-    head: bytes,
-    trailing: bytes,
-    link: WSLink,
-    hub: WSHub,
-    scope: trio.CancelScope,
-) -> Coroutine[Any, Any, None]:
-    """Send the 101 ``head``, then carry ``link``'s messages until the WebSocket ends.
-
-    ``io`` reads and writes ``stream``; ``trailing`` is what the client sent
-    after its request's head; ``scope`` is the connection task's (cancelling
-    it ends the socket). The coroutine returns once the connection is over
-    (the caller closes ``stream``); the link is finished by then, so the
-    handler's receive ends and its sends fail. (Not async itself: the
-    connection task awaits the session's own ``run``, one frame less for as
-    long as the socket lives.)
-    """
-    return WSSession(io, stream, link, hub, scope).run(head, trailing)
 
 
 class WSSession:
@@ -122,6 +101,7 @@ class WSSession:
         "io",
         "last_received",
         "link",
+        "opened",
         "over",
         "scope",
         "stream",
@@ -146,6 +126,7 @@ class WSSession:
         # only once run() has returned, and every writer is refused by then.
         self._fd = io.fileno()
         self.over = False
+        self.opened = False  # the 101 is out and the link accepted (open())
         # Bytes the kernel did not take (a flusher is at work) or None; while set, frames
         # queue in the outbox, and our own control frames in _control.
         self._backlog: bytes | None = None
@@ -162,24 +143,44 @@ class WSSession:
 
     # -- the connection task ---------------------------------------------------------
 
-    async def run(self, head: bytes, trailing: bytes) -> None:
-        """Send the 101 ``head``; read and deliver until the WebSocket ends; finish the link."""
-        link, codec, io = self.link, self.codec, self.io
-        try:
-            await io.send_all(head, None)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            link.refuse(f"the client went away before the handshake's answer: {exc}")
-            return
+    def open(self) -> None:
+        """The 101 is out: the handler's ``prepare()`` returns, and the socket joins the hub.
+
+        Called in whichever task wrote the 101's last byte: the handler's own at
+        its hand-over (the common case, see ``ConnectionTask._answered``), or the
+        connection's (:meth:`run`).
+        """
+        link = self.link
         link.outbound.attach(self)
         link.inbound.attach(self)
         extension = link.extension
         link.accept(can_ping=True, compress=extension.server_max_window_bits if extension else 0)
-        heartbeat = link.heartbeat
+        self.opened = True
         self.hub.add(self)
+        heartbeat = link.heartbeat
+        if heartbeat is not None:
+            self.last_received = self._clock.current_time()
+            self._wake_at(self.last_received + heartbeat)
+
+    async def run(self, head: bytes, trailing: bytes) -> None:
+        """Send what is left of the 101 ``head`` (b"" once :meth:`open`), then read and
+        deliver until the WebSocket ends.
+
+        ``trailing`` is what the client sent after its request's head. This
+        returns once the connection is over (the caller closes the stream,
+        and cancelling the session's ``scope`` ends it); the link is finished
+        by then, so the handler's receive ends and its sends fail.
+        """
+        link, codec, io = self.link, self.codec, self.io
         try:
-            if heartbeat is not None:
-                self.last_received = self._clock.current_time()
-                self._wake_at(self.last_received + heartbeat)
+            if not self.opened:
+                try:
+                    await io.send_all(head, None)
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                    link.refuse(f"the client went away before the handshake's answer: {exc}")
+                    return
+                self.open()
+            heartbeat = link.heartbeat
             codec.receive_data(trailing)
             fd = self._fd
             read_first = False  # a client speaks once it has the 101: nothing is there yet
@@ -214,11 +215,22 @@ class WSSession:
                     self.last_received = self._clock.current_time()
                 codec.receive_data(data)
         finally:
-            self.over = True
+            self.finish()
+
+    def abandon(self, reason: str) -> None:
+        """The connection ended before :meth:`run` began: a ``prepare()`` still waiting
+        raises ``ConnectionResetError(reason)``, and the link ends."""
+        self.link.refuse(reason)
+        self.finish()
+
+    def finish(self) -> None:
+        """The connection is over: the link ends, the hub lets go."""
+        self.over = True
+        if self.opened:
             self.hub.discard(self)
-            link.finish()
-            if self._flusher is not None:
-                self._flusher.cancel()
+        self.link.finish()
+        if self._flusher is not None:
+            self._flusher.cancel()
 
     async def _deliver(self, messages: list[WSMessage]) -> bool:
         """Hand ``messages`` on (or answer them); False once the WebSocket is over."""

@@ -24,6 +24,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from .._reply import Reply
+from .._routing._matchinfo import UrlMappingMatchInfo
 from ._exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from ._helpers import (
     ETag,
@@ -48,7 +49,6 @@ T = TypeVar("T")
 DEFAULT_CLIENT_MAX_SIZE = 1024**2
 RawHeaders = tuple[tuple[bytes, bytes], ...] | list[tuple[bytes, bytes]]
 
-_EMPTY_MATCH: Mapping[str, str] = MappingProxyType({})
 _EMPTY_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 
 
@@ -85,7 +85,7 @@ class BaseRequest(RequestState):
     peer: tuple[str, int] | None = None
     keep_alive: bool = True
     client_max_size: int | None = DEFAULT_CLIENT_MAX_SIZE
-    _match_info: Mapping[str, str] | None = None  # None until routed: no match_info
+    _match_info: UrlMappingMatchInfo | None = None  # None until routed
     _app: Any = None
     _overrides: Mapping[str, Any] | None = None  # clone(host=..., remote=...)
     _state: dict[Any, Any] = field(default_factory=dict)
@@ -97,7 +97,7 @@ class BaseRequest(RequestState):
 
     # -- what the router fills in -----------------------------------------------
 
-    def _route(self, match_info: Mapping[str, str], app: Any) -> None:
+    def _route(self, match_info: UrlMappingMatchInfo, app: Any) -> None:
         """Set ``match_info`` and ``app``: the router's one change, before any handler runs."""
         object.__setattr__(self, "_match_info", match_info)
         object.__setattr__(self, "_app", app)
@@ -455,10 +455,13 @@ class Request(BaseRequest):
     __slots__ = ()
 
     @property
-    def match_info(self) -> Mapping[str, str]:
-        """The ``{name}`` parts of the route's path, decoded."""
+    def match_info(self) -> UrlMappingMatchInfo:
+        """The ``{name}`` parts of the route's path, decoded, with the route (``.route``) and
+        the applications on the way (``.apps``); empty, with no route, until routed."""
         match_info = self._match_info
-        return _EMPTY_MATCH if match_info is None else match_info
+        if match_info is None:  # not routed (the bare driver): a new empty one, not kept
+            return UrlMappingMatchInfo({}, None, self._apps(), self._app, frozen=True)
+        return match_info
 
     @property
     def app(self) -> Any:

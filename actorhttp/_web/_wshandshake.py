@@ -99,11 +99,12 @@ def handshake(
             for value in fields.get(b"sec-websocket-extensions", ())
             for offer in split_comma_header(value.encode("latin-1"))
         ]
-        deflate = PerMessageDeflate()
-        accepted = server_extensions_handshake(offers, [deflate]) if offers else None
-        if accepted is not None:
-            answer["Sec-WebSocket-Extensions"] = accepted.decode("ascii")
-            extension = deflate
+        if offers:  # (most clients offer it: a browser always does)
+            deflate = PerMessageDeflate()
+            accepted = server_extensions_handshake(offers, [deflate])
+            if accepted is not None:
+                answer["Sec-WebSocket-Extensions"] = accepted.decode("ascii")
+                extension = deflate
     if protocol:
         answer["Sec-WebSocket-Protocol"] = protocol
     return answer, protocol, extension

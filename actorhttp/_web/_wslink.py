@@ -138,7 +138,11 @@ class WSLink:
     # -- the handler's side ----------------------------------------------------
 
     async def wait_accepted(self) -> None:
-        """Wait for the transport's answer; ``ConnectionResetError`` if it could not send it."""
+        """Wait for the transport's answer; ``ConnectionResetError`` if it could not send it.
+
+        Answered already (the transport wrote the 101 at the hand-over, in this
+        very task), it returns at once: no scheduler round trip.
+        """
         if not self._accepted:
             self._waiter = trio.lowlevel.current_task()
 
@@ -147,8 +151,6 @@ class WSLink:
                 return trio.lowlevel.Abort.SUCCEEDED
 
             await trio.lowlevel.wait_task_rescheduled(abort)
-        else:
-            await trio.lowlevel.checkpoint()
         if self.refused is not None:
             raise ClientDisconnectedError(self.refused)
 
