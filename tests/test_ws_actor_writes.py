@@ -9,12 +9,10 @@ and backpressure stay as they were; a close takes what is held first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
 import trio
 
 from actorhttp import Application
@@ -25,27 +23,6 @@ from .wsclient import WSClient, frame
 
 TIMEOUT = 10
 Actor = Callable[[WebSocketConnection], Awaitable[None]]
-
-
-@pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """What the WebSocket sessions give the kernel, one item per ``os.write``."""
-    import actorhttp._transports._wssession as session
-
-    written: list[bytes] = []
-
-    class CountingOs:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(os, name)
-
-        @staticmethod
-        def write(fd: int, data: bytes) -> int:
-            count = os.write(fd, data)
-            written.append(bytes(data[:count]))
-            return count
-
-    monkeypatch.setattr(session, "os", CountingOs())
-    return written
 
 
 @asynccontextmanager
@@ -75,7 +52,9 @@ def texts(count: int, prefix: str = "m") -> bytes:
     return b"".join(frame(0x1, f"{prefix}{i}".encode()) for i in range(count))
 
 
-async def test_an_actors_answers_to_one_read_leave_in_one_write(writes: list[bytes]) -> None:
+async def test_an_actors_answers_to_one_read_leave_in_one_write(
+    session_writes: list[bytes],
+) -> None:
     async def echo(connection: WebSocketConnection) -> None:
         async with connection.outbox:
             async for message in connection.inbox:
@@ -83,26 +62,26 @@ async def test_an_actors_answers_to_one_read_leave_in_one_write(writes: list[byt
 
     with trio.fail_after(TIMEOUT):
         async with served(echo) as client:
-            before = len(writes)  # the handshake's answer is not the session's
+            before = len(session_writes)  # the handshake's answer is not the session's
             await client.send_raw(texts(5))
             echoed = [await client.receive() for _ in range(5)]
-            answers = writes[before:]
+            answers = session_writes[before:]
             await client.close()
             await client.receive_close(reply=False)
     assert echoed == [f"m{i}" for i in range(5)]
     assert answers[0] == b"".join(bytes((0x81, 2)) + f"m{i}".encode() for i in range(5))
 
 
-async def test_a_lone_send_leaves_at_once(writes: list[bytes]) -> None:
+async def test_a_lone_send_leaves_at_once(session_writes: list[bytes]) -> None:
     """Nothing waits in the inbox: written in the sender's task, before its next line."""
     seen: list[int] = []
     answered = trio.Event()
 
     async def once(connection: WebSocketConnection) -> None:
         message = await connection.inbox.receive()
-        before = len(writes)
+        before = len(session_writes)
         connection.outbox.send_nowait(f"re {message.data}")
-        seen.append(len(writes) - before)  # no checkpoint in between: written by now
+        seen.append(len(session_writes) - before)  # no checkpoint in between: written by now
         await answered.wait()  # and then it waits on something else entirely
 
     with trio.fail_after(TIMEOUT):
@@ -134,7 +113,7 @@ async def test_what_is_held_leaves_when_the_actor_waits_on_something_else() -> N
             assert [await client.receive() for _ in range(2)] == ["re m1", "re m2"]
 
 
-async def test_several_sends_in_one_step_arrive_in_order_and_whole(writes: list[bytes]) -> None:
+async def test_several_sends_in_one_step_arrive_in_order_and_whole() -> None:
     """Many held messages of many sizes (some too big to hold), across the hold's limit."""
     sizes = [0, 1, 125, 126, 1000, 16 * 1024, 70_000, 3, 65_535, 65_536] * 4
     payloads = [bytes([i % 251]) * size for i, size in enumerate(sizes)]

@@ -8,6 +8,7 @@ is queued; what it promises is said with the inbound half, in
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -59,18 +60,11 @@ class WebSocketOutbox(trio.abc.SendChannel[OutboxItem]):
         """Send ``value`` now: written at once, or queued; ``trio.WouldBlock`` when full."""
         self.put_nowait(_checked(value))
 
-    async def send(self, value: OutboxItem) -> None:
-        """Send ``value``, waiting while ``limit`` messages are queued."""
-        item = _checked(value)
-        # put()'s body, not awaiting it: no coroutine made per message.
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            try:
-                self.put_nowait(item)
-                return
-            except trio.WouldBlock:
-                pass
-            await self._wait_room()
+    def send(self, value: OutboxItem) -> Coroutine[Any, Any, None]:
+        """Send ``value``, waiting while ``limit`` messages are queued (``TypeError`` or
+        ``ValueError`` for a value it does not take, at the call)."""
+        # Not async itself: put()'s coroutine is the one awaited, not one more per message.
+        return self.put(_checked(value))
 
     def put_nowait(self, item: OutboxItem, cork: bool = False) -> None:
         """:meth:`send_nowait` for an item already checked (``WebSocketResponse``'s own;
