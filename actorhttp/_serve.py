@@ -55,6 +55,40 @@ AIOHTTP_ALIASES = {
 }
 
 
+class _CollectorPause:
+    """The cyclic garbage collector, paused while a server of this process is stopping.
+
+    A stop ends every connection at once, and what that allocates tends to
+    trigger a full collection, which walks every object of every connection
+    still open (half a second with 10,000 WebSockets) just before they all
+    go. So from a stop's request until the server has stopped (its grace at
+    most) the collector does not run; the cyclic garbage made meanwhile is
+    collected once it runs again (memory holds it until then: at most what
+    the connections held). Left alone if the program has it disabled.
+    """
+
+    __slots__ = ("paused", "stopping")
+
+    def __init__(self) -> None:
+        self.stopping = 0  # servers whose stop is under way
+        self.paused = False  # we disabled it (and enable it when the last stop ends)
+
+    def begin(self) -> None:
+        self.stopping += 1
+        if self.stopping == 1 and gc.isenabled():
+            gc.disable()
+            self.paused = True
+
+    def end(self) -> None:
+        self.stopping -= 1
+        if self.stopping == 0 and self.paused:
+            self.paused = False
+            gc.enable()
+
+
+_COLLECTOR = _CollectorPause()
+
+
 class Server:
     """What ``await nursery.start(serve, app, host, port)`` returns: the bound server."""
 
@@ -79,15 +113,21 @@ class Server:
         return self.urls[0]
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait."""
+        """Stop accepting, run ``on_shutdown``, give in-flight requests ``grace`` s; wait.
+
+        Meanwhile the cyclic garbage collector is paused (a full pass over
+        every connection about to close would only delay the stop); it runs
+        again once the server has stopped, unless the program had it disabled.
+        """
         StopServer(grace)  # checks grace before anything happens
         self._request_stop(grace)
         await self._stopped.wait()
 
     def _request_stop(self, grace: float = 10.0) -> None:
-        if not self._stop_requested.is_set():
+        if not self._stop_requested.is_set() and not self._stopped.is_set():
             self._grace = grace
             self._stop_requested.set()
+            _COLLECTOR.begin()  # ended when the server has stopped (serve's finally)
 
     async def wait_stopped(self) -> None:
         """Wait until the server has stopped, for whatever reason, without asking it to."""
@@ -268,6 +308,8 @@ async def _serve_started(
                 await actors.stop(0.0 if server is None else server._grace)
     finally:
         if server is not None:
+            if server._stop_requested.is_set() and not server._stopped.is_set():
+                _COLLECTOR.end()
             server._stopped.set()
         if failure is not None:
             raise OSError(failure)

@@ -90,12 +90,16 @@ class WebSocketConnection:
       ``WSMessage(WSMsgType.CLOSE, code, reason)`` to close with that code
       (anything else: ``TypeError`` at the send). A message sent while
       nothing is queued is written to the socket at once, in the sender's
-      task. Bounded (``outbox_size``, 16 by default) in messages the socket
-      has not taken: ``send`` waits while it is full (``send_nowait`` raises
-      ``trio.WouldBlock``, so an actor serving many clients can drop or close
-      a slow one rather than wait for it). Closing it closes the socket
-      cleanly (1000, after what was queued and the close handshake). Once the
-      socket is closed or closing, sending raises ``trio.BrokenResourceError``.
+      task; while the inbox still holds messages the actor has not taken (it
+      is working through a batch), what it sends waits for the inbox to run
+      dry or the sender's task to wait (the end of the scheduler's round),
+      and then leaves with the rest in one write. Bounded (``outbox_size``, 16
+      by default) in messages the socket has not taken: ``send`` waits while
+      it is full (``send_nowait`` raises ``trio.WouldBlock``, so an actor
+      serving many clients can drop or close a slow one rather than wait for
+      it). Closing it closes the socket cleanly (1000, after what was queued
+      and the close handshake). Once the socket is closed or closing,
+      sending raises ``trio.BrokenResourceError``.
 
     ``request`` is the handshake's request (``match_info``, headers, cookies);
     ``protocol`` the subprotocol chosen, if any.

@@ -56,6 +56,7 @@ How to run (from the repository root)
     .venv/bin/python benchmarks/ws_scale.py                  # 3 rounds, 1k/5k/10k sockets
     .venv/bin/python benchmarks/ws_scale.py --quick          # smoke test: 1 round, 200 sockets
     .venv/bin/python benchmarks/ws_scale.py --sizes 10000 --rounds 1 --only actorhttp-actor,aiohttp
+    .venv/bin/python benchmarks/ws_scale.py --echo-only --only actorhttp-actor,aiohttp
     .venv/bin/python benchmarks/ws_scale.py --output benchmarks/RESULTS-ws-scale.md
 
 Wrap runs in ``flock /work/bench.lock`` on a shared machine. The Markdown tables
@@ -632,6 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated")
     parser.add_argument("--only", help="comma-separated server kinds")
     parser.add_argument("--skip-echo", action="store_true")
+    parser.add_argument("--echo-only", action="store_true", help="the echo only, no room")
     parser.add_argument("--output", type=Path, help="also write the tables here")
     parser.add_argument("--client", metavar="PORT", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -643,6 +645,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = [k for k in KINDS if args.only is None or k in args.only.split(",")]
     rounds = 1 if args.quick else args.rounds
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
+    if args.echo_only:
+        sizes = []
     load = EchoLoad(messages=500) if args.quick else EchoLoad()
     pinning = choose_pinning()
     log(pinning.note.replace("wrk", "the client"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -51,3 +52,25 @@ def broker_url(request: pytest.FixtureRequest) -> str:
 # The polls example's tests run in a pytest process of their own (tests/test_polls_example.py):
 # the example imports actorhttp.aiohttp_patch, which changes sys.modules for the process.
 collect_ignore = ["polls_app"]
+
+
+@pytest.fixture
+def session_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """What WebSocket sessions (httptools transport) give the kernel, one item per
+    ``os.write``: the bytes it took."""
+    import actorhttp._transports._wssession as session
+
+    written: list[bytes] = []
+
+    class CountingOs:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def write(fd: int, data: bytes) -> int:
+            count = os.write(fd, data)
+            written.append(bytes(data[:count]))
+            return count
+
+    monkeypatch.setattr(session, "os", CountingOs())
+    return written

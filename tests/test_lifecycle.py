@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -256,3 +257,45 @@ async def test_a_failing_on_shutdown_is_logged_and_the_stop_completes(
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(base_url=client.server.url) as http:
             await http.get("/")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_garbage_collector_is_paused_while_a_server_stops(enabled: bool) -> None:
+    """From the stop's request until the server has stopped (two servers stopping at once:
+    until both have); left as it was, and alone if the program had it disabled."""
+    seen: list[tuple[str, bool]] = []
+    first, second = recording_app(), recording_app()
+    entered, release = trio.Event(), trio.Event()
+
+    async def on_shutdown(app: web.Application) -> None:
+        seen.append(("shutdown", gc.isenabled()))
+
+    async def held(app: web.Application) -> None:
+        entered.set()
+        await release.wait()  # the second server's stop lasts until the first's is over
+
+    first.on_shutdown.append(on_shutdown)
+    second.on_shutdown.append(held)
+    was = gc.isenabled()
+    if not enabled:
+        gc.disable()
+    try:
+        with trio.fail_after(TIMEOUT):
+            async with serve_app(first) as one, serve_app(second) as two:
+                seen.append(("serving", gc.isenabled()))
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(two.server.stop)
+                    await entered.wait()
+                    await one.server.stop()
+                    seen.append(("one stopped", gc.isenabled()))
+                    release.set()
+            seen.append(("both stopped", gc.isenabled()))
+    finally:
+        if was:
+            gc.enable()
+    assert seen == [
+        ("serving", enabled),
+        ("shutdown", False),
+        ("one stopped", False),
+        ("both stopped", enabled),
+    ]

@@ -13,10 +13,13 @@ socket has a task:
 
 * **writing**: a message sent while nothing is queued is framed and given
   to the kernel in the sender's own task (the outbox's writer, as aiohttp
-  writes). What the kernel does not take waits, with whatever is sent after
-  it, for a flusher task that exists only while there is such a backlog
-  (:class:`~._wshub.WSHub` starts it). Frames leave in the order they were
-  made (permessage-deflate's context depends on it).
+  writes), or held a moment to leave with the next ones in one write (a
+  handler's to its own socket, until it waits; anyone's while the inbox
+  still holds messages, until it is empty or the round ends:
+  :meth:`WSSession.write`). What the kernel does not take waits, with
+  whatever is sent after it, for a flusher task that exists only while
+  there is such a backlog (:class:`~._wshub.WSHub` starts it). Frames leave
+  in the order they were made (permessage-deflate's context depends on it).
 * **timers** (heartbeat, an actor's close) and **a stop** (close 1001 to
   every open socket) are the server's hub's, not the socket's.
 
@@ -306,23 +309,42 @@ class WSSession:
     def write(self, item: OutboxItem, cork: bool = False) -> bool:
         """The outbox's peer: frame ``item`` and write it now; False while a backlog waits.
 
-        ``cork`` (the socket's own handler sends it): the frame waits until that
-        handler next waits, with the others it sends meanwhile, then they go in one
-        write. An echo answers a batch of messages with one system call, not one
-        each; a message for another socket (a broadcast) is never held.
+        A frame may be held back, to leave with the next ones in one write
+        (an echo answers a batch of messages with one system call, not one each):
+
+        * ``cork`` (the socket's own handler sends it): until that handler next
+          waits (``_pipe.before_handler_waits``);
+        * sent while the socket's receiver (an actor, most often) still has
+          messages in its inbox to take, so is working through a batch: until
+          the sender gives the scheduler back, at the end of the scheduler's
+          round (``WSHub.at_round_end``), or until something is sent while the
+          inbox is empty (its answer to the batch's last message), whichever
+          comes first. A message sent while the inbox is empty (a lone
+          message, a broadcast) is never held: it leaves at once, with what
+          was held before it.
+
+        At most :data:`CORK_FRAMES` frames are held, each under
+        :data:`CORK_BYTES`; control frames (a close) are never held, and take
+        what is held with them, in order.
         """
         if self._backlog is not None:
             return False
         data = self.codec.frame(item)
-        if cork and data and type(item) is not WSMessage:
+        if data and type(item) is not WSMessage and len(data) < CORK_BYTES:
             corked = self._corked
             if corked is not None:
-                if len(corked) < CORK_FRAMES and len(data) < CORK_BYTES:
+                if len(corked) < CORK_FRAMES and (cork or self.link.inbound.queued):
                     corked.append(data)
                     return True
-                # A handler that sends on and on without waiting: written as it goes.
-            elif len(data) < CORK_BYTES and before_handler_waits(self._uncork):
+                # Full (a sender that sends on and on without waiting: written as it
+                # goes), or the batch's last answer: out now, with what is held.
+            elif cork:
+                if before_handler_waits(self.uncork):
+                    self._corked = [data]
+                    return True
+            elif self.link.inbound.queued:
                 self._corked = [data]
+                self.hub.at_round_end(self)
                 return True
         if data:
             self._write_now(data)
@@ -330,8 +352,9 @@ class WSSession:
             self._closed_by_us()
         return True
 
-    def _uncork(self) -> None:
-        """The handler is about to wait: what it sent goes now."""
+    def uncork(self) -> None:
+        """The sender has waited (its turn, or the scheduler's round, ended): what it
+        held goes now."""
         if self._corked is not None:
             self._write_now(b"")
 
@@ -339,7 +362,7 @@ class WSSession:
         if self.over:
             return  # the socket is closed or closing: its descriptor may be another's soon
         corked = self._corked
-        if corked is not None:  # frames held for the handler's turn go first
+        if corked is not None:  # frames held back go first
             self._corked = None
             corked.append(data)
             data = b"".join(corked)
@@ -429,8 +452,8 @@ class WSSession:
             self._end()  # it answered the client's: the close handshake is complete
         elif link.actor and not self.over:
             # The inbox ends with the client's answer; no answer in time: dropped.
-            self._close_deadline = self._clock.current_time() + link.close_timeout
-            self._wake_at(self._close_deadline)
+            self._close_deadline = self._due = self._clock.current_time() + link.close_timeout
+            self.hub.in_order_at(self._close_deadline, self)
 
     def _end(self) -> None:
         """End once what is being written has gone."""

@@ -19,8 +19,10 @@ What they promise, beyond trio's channel contract:
 * **written at the sender's call**: a transport that can write without
   waiting attaches itself (:meth:`WebSocketOutbox.attach`, a :class:`WSPeer`); a
   message sent while nothing is queued goes to it at once, in the sender's
-  task (as aiohttp writes), framed and given to the kernel. Only what the
-  kernel does not take waits in the outbox, in order.
+  task (as aiohttp writes), framed and given to the kernel, or held by it
+  for a moment to leave with the next ones in one write (see
+  ``WSSession.write``). Only what the kernel does not take waits in the
+  outbox, in order.
 * **endings**: the connection ends an inbox (:meth:`WebSocketInbox.end`: the
   receiver gets ``trio.EndOfChannel`` after what is queued) and breaks an
   outbox (:meth:`WebSocketOutbox.break_`: sends raise ``trio.BrokenResourceError``).
@@ -68,6 +70,8 @@ class WSPeer(Protocol):
 
         ``cork``: the sender is the socket's own handler, so the bytes may wait
         until it next waits (``_pipe.before_handler_waits``), to leave with others.
+        The peer may also hold them while this socket's inbox still holds
+        messages, until the scheduler's round ends at the latest.
         """
 
     def sender_closed(self) -> None:
@@ -196,6 +200,12 @@ class WebSocketInbox(trio.abc.ReceiveChannel[WSMessage]):
         """The next message, waiting for it; ``trio.EndOfChannel`` once the client has gone."""
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
+            items = self._items
+            if items and not self._closed:  # the common case, inline: one call less
+                first = items.pop(0)
+                if self._producer is not None:
+                    self._wake_producer()
+                return first
             message = self.take_nowait()
             if message is None:
                 message = await self.park()
@@ -209,6 +219,12 @@ class WebSocketInbox(trio.abc.ReceiveChannel[WSMessage]):
         # waits on each of its sockets' inboxes.
         await trio.lowlevel.checkpoint_if_cancelled()
         while True:
+            items = self._items
+            if items and not self._closed:
+                first = items.pop(0)
+                if self._producer is not None:
+                    self._wake_producer()
+                return first
             try:
                 message = self.take_nowait()
             except trio.EndOfChannel:

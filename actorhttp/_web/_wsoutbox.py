@@ -8,13 +8,14 @@ is queued; what it promises is said with the inbound half, in
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
 import trio
 
 from ._wschannels import OutboxItem, WSPeer
-from ._wsmodels import WSMessage, WSMsgType
+from ._wsmodels import WSCloseCode, WSMessage, WSMsgType
 
 __all__ = ["WebSocketOutbox", "check_close"]
 
@@ -59,9 +60,11 @@ class WebSocketOutbox(trio.abc.SendChannel[OutboxItem]):
         """Send ``value`` now: written at once, or queued; ``trio.WouldBlock`` when full."""
         self.put_nowait(_checked(value))
 
-    async def send(self, value: OutboxItem) -> None:
-        """Send ``value``, waiting while ``limit`` messages are queued."""
-        await self.put(_checked(value))
+    def send(self, value: OutboxItem) -> Coroutine[Any, Any, None]:
+        """Send ``value``, waiting while ``limit`` messages are queued (``TypeError`` or
+        ``ValueError`` for a value it does not take, at the call)."""
+        # Not async itself: put()'s coroutine is the one awaited, not one more per message.
+        return self.put(_checked(value))
 
     def put_nowait(self, item: OutboxItem, cork: bool = False) -> None:
         """:meth:`send_nowait` for an item already checked (``WebSocketResponse``'s own;
@@ -245,6 +248,9 @@ def _checked(value: object) -> OutboxItem:
             code = value.data
             reason = value.extra or ""
             check_close(code, reason)
+            exact = type(value) is WSMessage and type(value.extra) is str
+            if exact and (type(code) is int or type(code) is WSCloseCode):
+                return value  # as it is: no copy for each socket a room closes with it
             return WSMessage(WSMsgType.CLOSE, int(code), reason)
     if isinstance(value, str | bytes):
         return value  # a subclass of str or bytes
