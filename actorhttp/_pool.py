@@ -46,6 +46,7 @@ from typing import Any, Final, Generic, TypeVar
 import outcome
 import trio
 
+from ._closing import SyncClose
 from ._pipe import RUNNING, HandlerTurn
 
 __all__ = ["Mailbox", "MailboxSender", "open_mailbox"]
@@ -357,7 +358,7 @@ class Mailbox(Generic[M]):
                 self._keep_going()
 
 
-class MailboxSender(Generic[M]):
+class MailboxSender(SyncClose, Generic[M]):
     """A sending handle on the router actor's mailbox, used as a trio send channel is."""
 
     __slots__ = ("_closed", "_mailbox")
@@ -394,21 +395,6 @@ class MailboxSender(Generic[M]):
         if not self._closed:
             self._closed = True
             self._mailbox._sender_closed()
-
-    async def aclose(self) -> None:
-        self.close()
-        await trio.lowlevel.checkpoint()
-
-    def __enter__(self) -> MailboxSender[M]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     async def __aenter__(self) -> MailboxSender[M]:
         return self

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Final
 import outcome
 import trio
 
+from ._closing import SyncClose
+
 if TYPE_CHECKING:
     from ._web._response import StreamResponse
 
@@ -41,7 +43,7 @@ class ReplyError(RuntimeError):
     """A second answer on a one-shot reply."""
 
 
-class Reply:
+class Reply(SyncClose):
     """The sending half: answer a request once with ``await reply.send(response)``.
 
     Closing it without an answer (``close``, ``aclose`` or the end of
@@ -144,22 +146,6 @@ class Reply:
             if waiter is not None:
                 self._waiter = None
                 trio.lowlevel.reschedule(waiter, outcome.Value(None))
-
-    async def aclose(self) -> None:
-        """Close the reply (see ``close``): unanswered, the client gets a 500."""
-        self.close()
-        await trio.lowlevel.checkpoint()
-
-    def __enter__(self) -> Reply:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     async def __aenter__(self) -> Reply:
         return self

@@ -42,12 +42,12 @@ otherwise); any number may send on an outbox. No I/O here. The outbox is
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import Any, Final, Protocol, TypeAlias
 
 import outcome
 import trio
 
+from .._closing import SyncClose
 from ._wsmodels import WSMessage
 
 __all__ = [
@@ -87,7 +87,7 @@ ENDED: Final[Any] = object()
 """What :meth:`WebSocketInbox.park` returns when the channel ended meanwhile."""
 
 
-class WebSocketInbox(trio.abc.ReceiveChannel[WSMessage]):
+class WebSocketInbox(SyncClose, trio.abc.ReceiveChannel[WSMessage]):
     """The client's messages, bounded; see the module docstring.
 
     ``receive()`` raises ``trio.EndOfChannel`` once the client has gone and
@@ -271,22 +271,6 @@ class WebSocketInbox(trio.abc.ReceiveChannel[WSMessage]):
         peer, self._peer = self._peer, None
         if peer is not None:
             peer.receiver_closed()
-
-    async def aclose(self) -> None:
-        """Close it (see :meth:`close`); a checkpoint."""
-        self.close()
-        await trio.lowlevel.checkpoint()
-
-    def __enter__(self) -> WebSocketInbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "ended" if self._ended else "open"

@@ -9,11 +9,11 @@ is queued; what it promises is said with the inbound half, in
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import Any
 
 import trio
 
+from .._closing import SyncClose
 from ._wschannels import OutboxItem, WSPeer
 from ._wsmodels import WSCloseCode, WSMessage, WSMsgType
 
@@ -22,7 +22,7 @@ __all__ = ["WebSocketOutbox", "check_close"]
 _SENDABLE = frozenset({WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CLOSE})
 
 
-class WebSocketOutbox(trio.abc.SendChannel[OutboxItem]):
+class WebSocketOutbox(SyncClose, trio.abc.SendChannel[OutboxItem]):
     """Messages for the client, bounded; see the module docstring.
 
     ``send``/``send_nowait`` take ``str`` (TEXT), bytes-like (BINARY) or a
@@ -125,22 +125,6 @@ class WebSocketOutbox(trio.abc.SendChannel[OutboxItem]):
         peer, self._peer = self._peer, None
         if peer is not None:
             peer.sender_closed()
-
-    async def aclose(self) -> None:
-        """Close it (see :meth:`close`); a checkpoint."""
-        self.close()
-        await trio.lowlevel.checkpoint()
-
-    def __enter__(self) -> WebSocketOutbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "broken" if self._broken else "open"
