@@ -35,11 +35,14 @@ import sys
 from os.path import abspath, dirname
 
 # Running this as a script puts its folder first on sys.path, where benchmarks/http.py
-# would shadow the standard library's ``http`` package (aiohttp imports it).
+# would shadow the standard library's ``http`` package (aiohttp imports it). Put the
+# repository root there instead: the echo is benchmarks.ws_servers'.
 if sys.path and abspath(sys.path[0] or ".") == dirname(abspath(__file__)):
-    sys.path.pop(0)
+    sys.path[0] = dirname(dirname(abspath(__file__)))
 
 from typing import TYPE_CHECKING, Any
+
+from benchmarks.ws_servers import echo_handler
 
 if TYPE_CHECKING:
     import trio
@@ -76,16 +79,7 @@ def handler_routes(web: Any, room: set[Any]) -> list[Any]:
             room.discard(ws)
         return ws
 
-    async def echo(request: Any) -> Any:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        async for message in ws:
-            if message.type == web.WSMsgType.TEXT:
-                await ws.send_str(message.data)
-            elif message.type == web.WSMsgType.BINARY:
-                await ws.send_bytes(message.data)
-        return ws
-
+    echo = echo_handler(web)
     return [web.get("/hello", hello), web.get("/room", member), web.get("/echo", echo)]
 
 

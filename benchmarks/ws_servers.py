@@ -20,6 +20,7 @@ from os.path import abspath, dirname
 if sys.path and abspath(sys.path[0] or ".") == dirname(abspath(__file__)):
     sys.path.pop(0)
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 KINDS = ("actorhttp-httptools", "actorhttp-hypercorn", "aiohttp")
@@ -27,11 +28,10 @@ HOST = "127.0.0.1"
 HELLO = "Hello, World!"
 
 
-def routes(web: Any) -> list[Any]:
-    """The two routes, written once against aiohttp's API (``web`` is either module)."""
-
-    async def hello(request: Any) -> Any:
-        return web.Response(text=HELLO)
+def echo_handler(web: Any) -> Callable[[Any], Awaitable[Any]]:
+    """The WebSocket echo as aiohttp's users write it (``web`` is either module): every
+    TEXT message back as TEXT, every BINARY one as BINARY. benchmarks/ws_scale_servers.py
+    serves it too."""
 
     async def echo(request: Any) -> Any:
         ws = web.WebSocketResponse()
@@ -43,7 +43,16 @@ def routes(web: Any) -> list[Any]:
                 await ws.send_bytes(message.data)
         return ws
 
-    return [web.get("/hello", hello), web.get("/ws", echo)]
+    return echo
+
+
+def routes(web: Any) -> list[Any]:
+    """The two routes, written once against aiohttp's API (``web`` is either module)."""
+
+    async def hello(request: Any) -> Any:
+        return web.Response(text=HELLO)
+
+    return [web.get("/hello", hello), web.get("/ws", echo_handler(web))]
 
 
 def serve_actorhttp(port: int, transport: str) -> None:
