@@ -62,7 +62,8 @@ _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK, errno.EINVAL})
 # EPERM from a firewall, EPROTO, ...) belongs to that one connection attempt.
 _UNKNOWN_PAUSE = 0.01
 ACCEPT_BURST = 100
-"""Connections taken from the backlog per wake of the accept loop (asyncio's default backlog)."""
+"""Connections taken from the backlog in a row before the accept loop lets them run (asyncio's
+default backlog)."""
 
 
 NOTSENT_LOWAT = 256 * 1024
@@ -188,23 +189,38 @@ async def _accept_loop(
     nursery: trio.Nursery,
     slots: trio.Semaphore | None,
 ) -> None:
-    # trio's accept() takes one connection per scheduler round. Under load a
-    # round serves every open connection, so the 64th of a burst of clients
-    # waited ~40 ms for its first answer (wrk's max and p99.9). Like asyncio,
-    # take what else is already queued at once, through a non-owning view of
-    # the same descriptor.
+    # Like asyncio, take every connection already queued each time the listener is
+    # readable, through a non-owning view of the same descriptor. trio's accept() takes
+    # one per scheduler round (under load the 64th of a burst of clients waited ~40 ms
+    # for its first answer: wrk's max and p99.9), and the socket module's accept() looks
+    # the listener's family and type up as enums for every connection: half its cost.
     fd = sock.fileno()
     # Each connection task's name, spelt once (trio would make the string at every spawn).
     name = f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', handler)}"
     family, kind, proto = int(sock.family), int(sock.type), sock.proto
     queued = socket.socket(family, kind, proto, fileno=fd)
+    taken = 0
     try:
         queued.setblocking(False)  # never wait here, whatever socket.setdefaulttimeout() says
         while True:
             if slots is not None:
-                await slots.acquire()
+                try:
+                    slots.acquire_nowait()
+                except trio.WouldBlock:
+                    await slots.acquire()  # all taken: new clients wait in the backlog
+            if sock.fileno() != fd:  # closed while we were scheduled out
+                return
             try:
-                conn, address = await sock.accept()
+                accepted, address = queued._accept()  # type: ignore[attr-defined]
+            except BlockingIOError:
+                if slots is not None:
+                    slots.release()
+                taken = 0
+                try:
+                    await trio.lowlevel.wait_readable(fd)
+                except trio.ClosedResourceError:
+                    return  # the listener's close woke us (trio's notify_closing)
+                continue
             except OSError as exc:
                 if slots is not None:
                     slots.release()
@@ -212,29 +228,12 @@ async def _accept_loop(
                     return
                 await _after_accept_error(exc)
                 continue
-            except BaseException:
-                if slots is not None:
-                    slots.release()
-                raise
-            _start(conn, address, handler, nursery, slots, name)
-            for _ in range(ACCEPT_BURST):
-                if sock.fileno() != fd:  # closed while we were scheduled out
-                    break
-                if slots is not None:
-                    try:
-                        slots.acquire_nowait()
-                    except trio.WouldBlock:
-                        break
-                try:
-                    # The socket module's own accept() also looks the listener's family
-                    # and type up as enums, for every connection: half its cost.
-                    accepted, address = queued._accept()  # type: ignore[attr-defined]
-                except OSError:
-                    if slots is not None:
-                        slots.release()
-                    break  # nothing queued, or an error the awaited accept() will meet
-                raw = socket.socket(family, kind, proto, fileno=accepted)
-                _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots, name)
+            raw = socket.socket(family, kind, proto, fileno=accepted)
+            _start(trio.socket.from_stdlib_socket(raw), address, handler, nursery, slots, name)
+            taken += 1
+            if taken == ACCEPT_BURST:  # a flood of clients: let the accepted ones run
+                taken = 0
+                await trio.lowlevel.checkpoint()
     finally:
         queued.detach()  # the listener owns the descriptor
 
