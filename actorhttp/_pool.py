@@ -6,13 +6,17 @@ per request. How a message reaches a worker, as measured to be cheapest:
 
 * it goes straight to the most recently parked worker (LIFO: the one whose
   memory is warmest), else into a bounded queue;
-* at most one worker is woken and not yet running at a time; a woken
-  worker takes what is queued without a scheduler round trip per message;
+* a sender wakes a worker only when none is woken and not yet running; a
+  woken worker takes what is queued without a scheduler round trip per
+  message;
 * a worker whose handler yields to the scheduler (it waits for something)
-  first wakes one parked successor (or starts a new worker) if messages
-  remain queued, so a handler that blocks never strands the queue; a
-  handler that runs through without waiting leaves them to its own worker,
-  which takes the next at once;
+  first gets a worker going for each message still queued that no woken
+  worker is due to take (parked ones first, else new ones), so a handler
+  that blocks never strands the queue, and a burst of handlers that all
+  wait (WebSockets: each holds its worker for as long as its socket lives)
+  starts in one scheduler round, not one per round; a handler that runs
+  through without waiting leaves them to its own worker, which takes the
+  next at once;
 * workers above a floor retire on the reaper's tick, not on a deadline set
   at every park;
 * every message runs in its own copy of the worker's context, so a
@@ -145,7 +149,7 @@ class Mailbox(Generic[M]):
         # oldest and dropping a cancelled one all stay cheap with 10,000 of them (a
         # WebSocket's handler holds its worker, and all end together at a stop).
         self.idle: dict[trio.lowlevel.Task, None] = {}
-        self.waking = False  # a worker woken (or started) that has not run yet
+        self.waking = 0  # workers woken (or started) to take what is queued, not run yet
         self.senders = 0
         self.closed = False
         self.workers: set[trio.CancelScope] = set()
@@ -180,7 +184,7 @@ class Mailbox(Generic[M]):
             return
         idle = self.idle
         if idle and not self.waking and not self.queue and not self.urgent:
-            self.waking = True
+            self.waking += 1
             self.running += counts
             trio.lowlevel.reschedule(idle.popitem()[0], outcome.Value(message))
             return
@@ -198,19 +202,19 @@ class Mailbox(Generic[M]):
 
     def _wake_one(self) -> None:
         """Get one more worker going: a parked one, else a new one."""
-        self.waking = True
         if self.idle:
+            self.waking += 1
             trio.lowlevel.reschedule(self.idle.popitem()[0], outcome.Value(_TAKE))
         elif self._nursery is not None:
             try:
-                self._nursery.start_soon(self._worker, name=_WORKER)
+                self._nursery.start_soon(self._worker, True, name=_WORKER)
             except RuntimeError:
                 # The pool is ending (cancelled from outside) and its nursery takes no
                 # new task: the message stays queued, for no worker. Nothing waits on it
                 # but a reply, and the ending pool's owner closes those.
-                self.waking = False
-        else:
-            self.waking = False  # not running yet: run() starts the workers
+                return
+            self.waking += 1
+        # else: not running yet: run() starts the workers
 
     def _sender_closed(self) -> None:
         self.senders -= 1
@@ -247,7 +251,7 @@ class Mailbox(Generic[M]):
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for _ in range(self._floor):
-                    nursery.start_soon(self._worker, name=_WORKER)
+                    nursery.start_soon(self._worker, False, name=_WORKER)
                 if self.queue and not self.waking:
                     self._wake_one()
                 task_status.started()
@@ -266,9 +270,19 @@ class Mailbox(Generic[M]):
                         trio.lowlevel.reschedule(task, outcome.Value(_RETIRE))
 
     def _yielding(self) -> None:
-        """A handler is about to wait: what is queued must not wait for it."""
-        if not self.waking and (self.queue or self.urgent) and self._can_take():
-            self._wake_one()
+        """A handler is about to wait: what is queued must not wait for it, nor for each
+        other (see the module docstring)."""
+        if self.queue or self.urgent:
+            for _ in range(self._takeable() - self.waking):
+                self._wake_one()
+
+    def _takeable(self) -> int:
+        """How many queued messages workers may start now (the cap allowing)."""
+        cap = self.max_running
+        queued = len(self.queue)
+        if cap is not None:
+            queued = min(queued, max(cap - self.running, 0))
+        return len(self.urgent) + queued
 
     def recover(self) -> list[M]:
         """After :meth:`run` raised: forget its workers; the messages they held come back.
@@ -279,7 +293,7 @@ class Mailbox(Generic[M]):
         orphans, self.orphans = self.orphans, []
         self.workers.clear()
         self.idle.clear()
-        self.waking = False
+        self.waking = 0
         self.running = 0
         self._retiring = trio.CancelScope()  # the dead reaper's scope cannot be entered again
         return orphans
@@ -308,7 +322,11 @@ class Mailbox(Generic[M]):
 
         return await trio.lowlevel.wait_task_rescheduled(abort)
 
-    async def _worker(self) -> None:
+    async def _worker(self, woken: bool) -> None:
+        """Take and handle messages until told to end; ``woken``: started by
+        :meth:`_wake_one`, so counted in :attr:`waking` until it runs."""
+        if woken:
+            self.waking -= 1
         handle = self._handle
         assert handle is not None
         queue = self.queue
@@ -328,15 +346,14 @@ class Mailbox(Generic[M]):
                                 self.space.unpark()
                             self.running += self._counts(message)
                         else:
-                            self.waking = False
                             if self.closed and not queue:
                                 return
                             message = await self._park()
+                            if message is not _END and message is not _RETIRE:
+                                self.waking -= 1  # woken to take one (_wake_one, _put)
                             continue
                     elif message is _END or message is _RETIRE:
-                        self.waking = False
                         return
-                    self.waking = False
                     counts = self._counts(message)
                     try:
                         await _InContext(
