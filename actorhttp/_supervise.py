@@ -37,7 +37,11 @@ __all__ = [
 logger = logging.getLogger("actorhttp")
 T = TypeVar("T")
 PRUNE_AT = 64
-"""A supervised inbox forgets answered requests once it tracks this many."""
+"""A supervised inbox forgets settled messages (answered requests, closed WebSockets) once it
+tracks this many, and then each time what it tracks has doubled since."""
+FAIR_EVERY = 64
+"""A supervised inbox hands out at most this many queued messages in a row without letting
+the scheduler run another task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +112,27 @@ def orphan(message: object) -> None:
 
 
 def _settled(message: object) -> bool:
+    """Nothing of ``message`` is left for :func:`orphan` to let go: its reply is settled,
+    or its WebSocket is closing or closed."""
     reply = getattr(message, "reply", None)
-    return reply is not None and bool(reply.settled)
+    if reply is not None:
+        return bool(reply.settled)
+    outbox = getattr(message, "outbox", None)
+    return isinstance(outbox, WebSocketOutbox) and (outbox.closed or outbox.broken)
 
 
 class _TrackedInbox(trio.abc.ReceiveChannel[T], Generic[T]):
     """One incarnation's view of a supervised inbox: it remembers what it handed out.
+
+    A message already queued is handed out without a scheduler round trip
+    (cancellation is still checked), as an asyncio queue's ``get()`` does:
+    trio's ``receive()`` yields even then, so an actor that a burst keeps busy
+    (a room that clients join faster than one per scheduler round) would take
+    one message per round and fall behind, its senders parked on a full
+    mailbox. Measured: a room actor at 3,000 WebSocket handshakes found its
+    mailbox full for 2,838 of them, and the server spent 665 us of CPU per
+    handshake; taking what is queued, 453 us. Every :data:`FAIR_EVERY`
+    messages in a row, a receive yields anyway, so other tasks run.
 
     Closing it ends only this incarnation's view; the inbox itself stays
     open for the next one (the supervisor owns it).
@@ -122,12 +141,16 @@ class _TrackedInbox(trio.abc.ReceiveChannel[T], Generic[T]):
     def __init__(self, inbox: trio.MemoryReceiveChannel[T]) -> None:
         self._inbox = inbox
         self._closed = False
+        self._in_a_row = 0
+        self._prune_at = PRUNE_AT
         self.taken: list[T] = []
 
     def _track(self, message: T) -> T:
         taken = self.taken
-        if len(taken) >= PRUNE_AT:
+        if len(taken) >= self._prune_at:
+            # Amortised: a room holds thousands of open WebSockets, none of them settled.
             taken[:] = [each for each in taken if not _settled(each)]
+            self._prune_at = max(PRUNE_AT, 2 * len(taken))
         taken.append(message)
         return message
 
@@ -139,6 +162,16 @@ class _TrackedInbox(trio.abc.ReceiveChannel[T], Generic[T]):
     async def receive(self) -> T:
         if self._closed:
             raise trio.ClosedResourceError("this inbox was closed by its actor")
+        if self._in_a_row < FAIR_EVERY:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                message = self._inbox.receive_nowait()
+            except trio.WouldBlock:
+                pass
+            else:
+                self._in_a_row += 1
+                return self._track(message)
+        self._in_a_row = 0
         return self._track(await self._inbox.receive())
 
     async def aclose(self) -> None:

@@ -19,11 +19,13 @@ The kinds:
   every open WebSocket with 1001 by itself (the loop works on actorhttp too,
   closing one socket after another, each waiting for its client's answer);
 * ``actorhttp-actor``: actorhttp with both WebSocket routes served by actors
-  (``add_websocket``): a room actor that owns the members and broadcasts with
+  declared on the app (``add_actor``, ``add_websocket``, served by
+  ``run_app``): a room actor that owns the members and broadcasts with
   ``send_nowait``, with a small task per member turning its inbox into room
   events, as ``examples/chat.py`` does; and an echo actor with a task per
-  socket. A stop closes the room's mailbox first: the room sends every member
-  a close 1001 (going away), and each member's task ends with its socket.
+  socket. A stop closes the actors' mailboxes first: the room sends every
+  member a close 1001 (going away), each member's task ends with its socket,
+  and the room once they all have.
 
 Access logging is off everywhere. Both actorhttp kinds run the default
 (httptools) transport.
@@ -102,7 +104,7 @@ def handler_app(web: Any, *, close_on_shutdown: bool) -> Any:
 # -- the actor kind --------------------------------------------------------------------
 
 
-async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
+async def room_actor(mailbox: trio.abc.ReceiveChannel[WebSocketConnection]) -> None:
     """The room: members join through ``mailbox``; ends once it is closed and all have left.
 
     As ``examples/chat.py``'s room, with one send channel for every member's
@@ -134,8 +136,7 @@ async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
         async for message in connection.inbox:
             if isinstance(message.data, str):
                 await events_send.send((connection, message.data))
-        if not stopping:  # (when stopping, the room has said goodbye to everyone)
-            await events_send.send((connection, None))
+        await events_send.send((connection, None))  # it left
 
     async def join(nursery: trio.Nursery) -> None:
         async with mailbox:
@@ -155,16 +156,18 @@ async def room_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
         nursery.start_soon(join, nursery)
         async for event in events:
             if event is None:
-                stopping = True
-                break
-            if event[1] is not None:
-                broadcast(event[1], event[0])
+                stopping = True  # everyone was told: the room ends once they have all left
+            elif event[1] is not None:
+                if not stopping:
+                    broadcast(event[1], event[0])
             else:
                 members.discard(event[0])
                 event[0].outbox.close()
+            if stopping and not members:
+                break
 
 
-async def echo_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) -> None:
+async def echo_actor(mailbox: trio.abc.ReceiveChannel[WebSocketConnection]) -> None:
     import trio
 
     async def echo(connection: WebSocketConnection) -> None:
@@ -177,36 +180,19 @@ async def echo_actor(mailbox: trio.MemoryReceiveChannel[WebSocketConnection]) ->
             nursery.start_soon(echo, connection)
 
 
-async def serve_actors(port: int) -> None:
-    import gc
-    import signal
-
-    import trio
-
+def actor_app() -> Any:
+    """The actor kind's app: the room and the echo declared on it (``add_actor``, as
+    ``examples/chat.py`` declares its room), so they start and stop with it, mailbox first."""
     from actorhttp import web
-    from actorhttp.messages import WebSocketConnection
 
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text=HELLO)
 
-    room_send, room_receive = trio.open_memory_channel[WebSocketConnection](64)
-    echo_send, echo_receive = trio.open_memory_channel[WebSocketConnection](64)
     app = web.Application()
     app.router.add_get("/hello", hello)
-    app.router.add_websocket("/room", room_send)
-    app.router.add_websocket("/echo", echo_send)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(room_actor, room_receive)
-            nursery.start_soon(echo_actor, echo_receive)
-            server = await nursery.start(web.serve, app, HOST, port)
-            gc.freeze()  # as run_app does once serving
-            async for _ in signals:
-                break
-            await room_send.aclose()  # the room closes every member with 1001
-            await echo_send.aclose()
-            await server.stop(grace=5)
-            nursery.cancel_scope.cancel()  # the echo actor's sockets are closed by the stop
+    app.router.add_websocket("/room", app.add_actor(room_actor, name="room"))
+    app.router.add_websocket("/echo", app.add_actor(echo_actor, name="echo"))
+    return app
 
 
 def main(argv: list[str]) -> None:
@@ -224,9 +210,9 @@ def main(argv: list[str]) -> None:
         app = handler_app(web, close_on_shutdown=False)
         web.run_app(app, host=HOST, port=port, access_log=None, print=None)
     else:
-        import trio
+        from actorhttp import web
 
-        trio.run(serve_actors, port)
+        web.run_app(actor_app(), host=HOST, port=port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

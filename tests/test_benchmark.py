@@ -281,3 +281,23 @@ def test_websocket_quick_has_a_row_for_every_server() -> None:
         assert float(row["CPU us/message"]) > 0, row
         assert row["messages/s vs aiohttp"].endswith("x"), row
     assert by_server["aiohttp"]["CPU vs aiohttp"] == "1.00x"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
+def test_ws_scale_quick_fills_every_row_and_every_server_stops() -> None:
+    """The at-scale WebSocket benchmark, small: each server opens, idles, broadcasts,
+    echoes and stops (a server that did not exit in time is a failed measurement)."""
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/ws_scale.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    assert "failed" not in completed.stdout, completed.stdout
+    tables = [line for line in completed.stdout.splitlines() if line.startswith("| at ")]
+    kinds = "actorhttp-actor | vs aiohttp | actorhttp-handler | vs aiohttp | aiohttp"
+    assert tables == [f"| at 200 sockets | {kinds} |"]
+    assert completed.stderr.count("closes {'1001': 200}") == 3, completed.stderr[-4000:]
