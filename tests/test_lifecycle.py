@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 import trio
 
 from actorhttp import web
+from actorhttp._serve import PYTHON_THRESHOLDS, SERVING_THRESHOLDS, Server, _run_app
 from actorhttp.messages import Handler, TransportName
 from actorhttp.testing import SyncClient, TestClient, serve_app
 
@@ -299,3 +300,46 @@ async def test_the_garbage_collector_is_paused_while_a_server_stops(enabled: boo
         ("one stopped", False),
         ("both stopped", enabled),
     ]
+
+
+@pytest.fixture
+def thresholds() -> Iterator[None]:
+    """The collector's thresholds, put back after the test (run_app sets them)."""
+    was = gc.get_threshold()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*was)
+
+
+@pytest.mark.usefixtures("thresholds")
+@pytest.mark.parametrize(
+    ("before", "on_startup", "serving"),
+    [
+        (PYTHON_THRESHOLDS, None, SERVING_THRESHOLDS),  # Python's: full passes made rarer
+        ((1000, 20, 20), None, (1000, 20, 20)),  # the program's own: left alone
+        (PYTHON_THRESHOLDS, PYTHON_THRESHOLDS, PYTHON_THRESHOLDS),  # set back at startup
+    ],
+)
+async def test_run_app_makes_full_collections_rarer_unless_the_program_says_otherwise(
+    before: tuple[int, int, int],
+    on_startup: tuple[int, int, int] | None,
+    serving: tuple[int, int, int],
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+    app = recording_app()
+    if on_startup is not None:
+
+        async def set_thresholds(app: web.Application) -> None:
+            gc.set_threshold(*on_startup)
+
+        app.on_startup.append(set_thresholds)
+
+    async def alongside(server: Server) -> None:
+        seen.append(gc.get_threshold())
+        await server.stop(1)
+
+    gc.set_threshold(*before)
+    with trio.fail_after(TIMEOUT):
+        await _run_app(app, "127.0.0.1", 0, 1, None, False, {}, alongside)
+    assert seen == [serving]
