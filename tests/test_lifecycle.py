@@ -304,12 +304,15 @@ async def test_the_garbage_collector_is_paused_while_a_server_stops(enabled: boo
 
 @pytest.fixture
 def thresholds() -> Iterator[None]:
-    """The collector's thresholds, put back after the test (run_app sets them)."""
+    """The collector as it was, after the test: run_app sets its thresholds, and freezes
+    what is alive (which gc.get_objects() would no longer list: test_ws_cost.py uses it)."""
     was = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
     try:
         yield
     finally:
         gc.set_threshold(*was)
+        gc.unfreeze()
 
 
 @pytest.mark.usefixtures("thresholds")
