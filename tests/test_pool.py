@@ -1,4 +1,5 @@
-"""The router actor's pool under a cap: max_running, the bounded queue, commands that bypass."""
+"""The router actor's pool: bursts of handlers that wait, the cap (max_running), the bounded queue,
+commands that bypass it."""
 
 from __future__ import annotations
 

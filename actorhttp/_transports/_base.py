@@ -209,6 +209,8 @@ async def _accept_loop(
                 except trio.WouldBlock:
                     await slots.acquire()  # all taken: new clients wait in the backlog
             if sock.fileno() != fd:  # closed while we were scheduled out
+                if slots is not None:
+                    slots.release()
                 return
             try:
                 accepted, address = queued._accept()  # type: ignore[attr-defined]
