@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 import trio
 
-from .._pipe import ClientDisconnectedError
+from .._pipe import RUNNING, ClientDisconnectedError, HandlerTurn
 from ._exceptions import HTTPException
 from ._response import StreamResponse
 from ._wschannels import ENDED, INTERRUPTED, OutboxItem
@@ -112,7 +112,9 @@ class WebSocketResponse(StreamResponse):
     _waiting = False  # a receive() is waiting
     _conn_lost = 0
     _request: BaseRequest | None = None  # once prepared: get_extra_info asks it
-    _task: trio.lowlevel.Task | None = None  # the handler's task that prepared it
+    # The turn of the handler that prepared it (None outside the router's pool): what
+    # that handler's own code sends may wait for its next wait, to leave in one write.
+    _turn: HandlerTurn | None = None
     # Set by an actor route (``_wsactor``) before prepare(): the link is then the actor's.
     _for_actor = False
     _inbound_size = INBOUND_SIZE
@@ -202,7 +204,7 @@ class WebSocketResponse(StreamResponse):
         )
         self._ws_protocol = protocol
         self._request = request
-        self._task = trio.lowlevel.current_task()
+        self._turn = RUNNING.turn
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
@@ -272,9 +274,12 @@ class WebSocketResponse(StreamResponse):
         """
         if self._closed:
             raise ClientDisconnectedError("Cannot write to closing transport")
-        link = self._ready()
+        link = self._link
+        if link is None:
+            raise RuntimeError("Call .prepare() first")
+        turn = self._turn
         try:
-            link.outbound.put_nowait(item, trio.lowlevel.current_task() is self._task)
+            link.outbound.put_nowait(item, turn is not None and RUNNING.turn is turn)
         except trio.WouldBlock:
             return False
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -372,6 +377,7 @@ class WebSocketResponse(StreamResponse):
     def _detach(self) -> None:
         """The socket is an actor's now (``add_websocket``): the handler's end leaves it open."""
         self._eof_sent = True
+        self._turn = None  # the handler's turn ends now; the socket lives on
 
     # -- closing -------------------------------------------------------------------
 
