@@ -11,6 +11,7 @@ at an amortised cost: a room holds thousands of open sockets.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -39,14 +40,23 @@ class Rounds(trio.abc.Instrument):
             self.steps += 1
 
 
-async def test_queued_messages_are_taken_in_one_step_of_the_actor() -> None:
-    taken: list[int] = []
-    rounds = Rounds()
+def collecting(
+    taken: list[int], rounds: Rounds
+) -> Callable[[trio.abc.ReceiveChannel[int]], Awaitable[None]]:
+    """An actor that keeps what it takes in ``taken``; ``rounds`` counts its task's steps."""
 
     async def actor(inbox: trio.abc.ReceiveChannel[int]) -> None:
         rounds.task = trio.lowlevel.current_task()
         async for message in inbox:
             taken.append(message)
+
+    return actor
+
+
+async def test_queued_messages_are_taken_in_one_step_of_the_actor() -> None:
+    taken: list[int] = []
+    rounds = Rounds()
+    actor = collecting(taken, rounds)
 
     send, receive = trio.open_memory_channel[int](FAIR_EVERY)
     with trio.fail_after(5):
@@ -69,11 +79,7 @@ async def test_a_long_queue_lets_other_tasks_run_every_fair_every_messages() -> 
     count = 3 * FAIR_EVERY
     taken: list[int] = []
     rounds = Rounds()
-
-    async def actor(inbox: trio.abc.ReceiveChannel[int]) -> None:
-        rounds.task = trio.lowlevel.current_task()
-        async for message in inbox:
-            taken.append(message)
+    actor = collecting(taken, rounds)
 
     send, receive = trio.open_memory_channel[int](count)
     for n in range(count):

@@ -217,10 +217,10 @@ def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
     return tables
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
-def test_streams_quick_every_server_streams_and_actorhttp_holds_no_body_in_memory() -> None:
+def run_quick(script: str) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/<script> --quick``, run to its end; it must exit 0."""
     completed = subprocess.run(
-        [sys.executable, "benchmarks/streams.py", "--quick"],
+        [sys.executable, f"benchmarks/{script}", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -228,6 +228,12 @@ def test_streams_quick_every_server_streams_and_actorhttp_holds_no_body_in_memor
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    return completed
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
+def test_streams_quick_every_server_streams_and_actorhttp_holds_no_body_in_memory() -> None:
+    completed = run_quick("streams.py")
     tables = markdown_tables(completed.stdout)
     payloads = {"Streamed response": QUICK_STREAM_MIB, "Multipart upload": QUICK_UPLOAD_MIB}
     for prefix, payload_mib in payloads.items():
@@ -264,15 +270,7 @@ def test_websocket_table_takes_medians_and_ratios_within_rounds() -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc: Linux only")
 def test_websocket_quick_has_a_row_for_every_server() -> None:
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/websocket.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    completed = run_quick("websocket.py")
     [rows] = markdown_tables("## WebSocket echo\n" + completed.stdout).values()
     by_server = {row["server"]: row for row in rows}
     assert set(by_server) == set(WS_KINDS)
@@ -287,15 +285,7 @@ def test_websocket_quick_has_a_row_for_every_server() -> None:
 def test_ws_scale_quick_fills_every_row_and_every_server_stops() -> None:
     """The at-scale WebSocket benchmark, small: each server opens, idles, broadcasts,
     echoes and stops (a server that did not exit in time is a failed measurement)."""
-    completed = subprocess.run(
-        [sys.executable, "benchmarks/ws_scale.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr[-4000:]
+    completed = run_quick("ws_scale.py")
     assert "failed" not in completed.stdout, completed.stdout
     tables = [line for line in completed.stdout.splitlines() if line.startswith("| at ")]
     kinds = "actorhttp-actor | vs aiohttp | actorhttp-handler | vs aiohttp | aiohttp"
