@@ -190,7 +190,8 @@ def actor_app() -> Any:
 
     app = web.Application()
     app.router.add_get("/hello", hello)
-    app.router.add_websocket("/room", app.add_actor(room_actor, name="room"))
+    # As examples/chat.py: room in the mailbox for a burst of joins.
+    app.router.add_websocket("/room", app.add_actor(room_actor, name="room", mailbox_size=128))
     app.router.add_websocket("/echo", app.add_actor(echo_actor, name="echo"))
     return app
 

@@ -136,7 +136,10 @@ async def members(request: Request) -> Response:
 
 
 app = Application()
-mailbox = app.add_actor(room, name="chat room")
+# Clients join in bursts (a reload, a reconnect after a restart): a scheduler round can
+# finish a hundred handshakes at once, and a join that finds the mailbox full parks a
+# router worker until the room takes it. Room for a burst costs nothing while empty.
+mailbox = app.add_actor(room, name="chat room", mailbox_size=128)
 app.router.add_get("/", page)
 app.router.add_get("/members", members)
 app.router.add_websocket("/ws", mailbox)
