@@ -166,12 +166,13 @@ class Mailbox(Generic[M]):
     def _counts(self, message: M) -> bool:
         return self.max_running is not None and self.counted(message)
 
-    def _can_take(self) -> bool:
-        """Something queued that a worker may start now."""
-        if self.urgent:
-            return True
+    def _takeable(self) -> int:
+        """How many queued messages workers may start now (the cap allowing)."""
         cap = self.max_running
-        return bool(self.queue) and (cap is None or self.running < cap)
+        queued = len(self.queue)
+        if cap is not None:
+            queued = min(queued, max(cap - self.running, 0))
+        return len(self.urgent) + queued
 
     def _put(self, message: M) -> None:
         if self.closed:
@@ -229,7 +230,7 @@ class Mailbox(Generic[M]):
         """After a worker ended, or the mailbox closed: what is queued still gets a worker;
         once the mailbox is closed and empty and no worker is left, the pool may end."""
         if self.queue or self.urgent:
-            if not self.waking and self._can_take():
+            if not self.waking and self._takeable():
                 self._wake_one()
         elif self.closed and not self.workers:
             self._retiring.cancel()
@@ -275,14 +276,6 @@ class Mailbox(Generic[M]):
         if self.queue or self.urgent:
             for _ in range(self._takeable() - self.waking):
                 self._wake_one()
-
-    def _takeable(self) -> int:
-        """How many queued messages workers may start now (the cap allowing)."""
-        cap = self.max_running
-        queued = len(self.queue)
-        if cap is not None:
-            queued = min(queued, max(cap - self.running, 0))
-        return len(self.urgent) + queued
 
     def recover(self) -> list[M]:
         """After :meth:`run` raised: forget its workers; the messages they held come back.
@@ -339,7 +332,7 @@ class Mailbox(Generic[M]):
                     if message is _TAKE:
                         if self.urgent:
                             message = self.urgent.popleft()
-                        elif queue and self._can_take():
+                        elif queue and self._takeable():
                             full = len(queue) >= self.limit
                             message = queue.popleft()
                             if full:
