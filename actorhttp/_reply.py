@@ -168,7 +168,7 @@ def _abort(reply: Reply) -> trio.lowlevel.Abort:
     return trio.lowlevel.Abort.SUCCEEDED
 
 
-class ReplyReceiver:
+class ReplyReceiver(SyncClose):
     """The receiving half, held by the connection task that will write the answer."""
 
     __slots__ = ("_reply",)
@@ -219,17 +219,6 @@ class ReplyReceiver:
         reply = self._reply
         if reply._state == _OPEN:
             reply._state = _ABANDONED
-
-    def __enter__(self) -> ReplyReceiver:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_reply() -> tuple[Reply, ReplyReceiver]:
